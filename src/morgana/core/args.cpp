@@ -1,0 +1,110 @@
+#include "morgana/core/args.h"
+
+namespace morgana::args {
+namespace {
+
+constinit Argument* g_arguments = nullptr;
+
+Argument* find(std::string_view name) {
+  for (auto* a = g_arguments; a; a = a->next())
+    if (a->name() == name) return a;
+  return nullptr;
+}
+
+template <class T>
+Result<void> parse_unsigned(std::string_view text, T& out) {
+  if (text.empty()) return fail(Errc::invalid_argument, "expected a number");
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return fail(Errc::invalid_argument, "expected a decimal number");
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (T(~T{0}) - digit) / 10) return fail(Errc::invalid_argument, "number out of range");
+    value = value * 10 + digit;
+  }
+  out = static_cast<T>(value);
+  return {};
+}
+
+} // namespace
+
+Argument::Argument(std::string_view name, std::string_view help) : m_name(name), m_help(help), m_next(g_arguments) {
+  g_arguments = this;
+}
+
+Argument* first() { return g_arguments; }
+
+Result<void> parse_value(std::string_view text, std::string_view& out) {
+  out = text;
+  return {};
+}
+
+Result<void> parse_value(std::string_view text, bool& out) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") out = true;
+  else if (text == "false" || text == "0" || text == "no" || text == "off") out = false;
+  else return fail(Errc::invalid_argument, "expected true or false");
+  return {};
+}
+
+Result<void> parse_value(std::string_view text, std::uint64_t& out) { return parse_unsigned(text, out); }
+Result<void> parse_value(std::string_view text, std::uint32_t& out) { return parse_unsigned(text, out); }
+Result<void> parse_value(std::string_view text, std::uint16_t& out) { return parse_unsigned(text, out); }
+Result<void> parse_value(std::string_view text, std::uint8_t& out) { return parse_unsigned(text, out); }
+
+Result<void> parse(std::span<const std::string_view> arguments, FormatSink& diagnostics) {
+  for (auto* a = g_arguments; a; a = a->next()) {
+    a->reset();
+    a->m_given = false;
+  }
+  for (auto text : arguments) {
+    if (!text.starts_with("--") || text.size() == 2) {
+      format_to(diagnostics, "argument '{}': expected --name=value (see --help)", text);
+      return fail(Errc::invalid_argument, "boot argument");
+    }
+    auto body = text.substr(2);
+    auto equals = body.find('=');
+    auto name = body.substr(0, equals);
+    auto* argument = find(name);
+    if (!argument) {
+      format_to(diagnostics, "unknown argument '--{}' (see --help)", name);
+      return fail(Errc::invalid_argument, "boot argument");
+    }
+    if (argument->m_given) {
+      format_to(diagnostics, "argument '--{}' given twice", name);
+      return fail(Errc::invalid_argument, "boot argument");
+    }
+    std::string_view value;
+    if (equals != std::string_view::npos) {
+      value = body.substr(equals + 1);
+    } else if (argument->is_flag()) {
+      value = "true";
+    } else {
+      format_to(diagnostics, "argument '--{}' needs a value: --{}=VALUE", name, name);
+      return fail(Errc::invalid_argument, "boot argument");
+    }
+    if (auto result = argument->set(value); !result) {
+      format_to(diagnostics, "argument '{}': {}", text, result.error().context.empty() ? result.error().message() : result.error().context);
+      return fail(Errc::invalid_argument, "boot argument");
+    }
+    argument->m_given = true;
+  }
+  return {};
+}
+
+void print_help(FormatSink& sink) {
+  // Sorted by name for a stable listing; the list is short, so selection sort.
+  std::string_view last;
+  bool first_round = true;
+  while (true) {
+    Argument* next = nullptr;
+    for (auto* a = g_arguments; a; a = a->next())
+      if ((first_round || a->name() > last) && (!next || a->name() < next->name())) next = a;
+    if (!next) break;
+    first_round = false;
+    last = next->name();
+    format_to(sink, "  --{}{}\n      {} (default: ", next->name(), next->is_flag() ? "" : "=VALUE", next->help());
+    next->format_default(sink);
+    sink.write(")\n");
+  }
+}
+
+} // namespace morgana::args

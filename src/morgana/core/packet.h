@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "morgana/core/bytes.h"
+
+namespace morgana {
+
+// One packet in one heap buffer, with headroom before the data so each layer
+// on the way out prepends its header without moving the payload, and on the
+// way in strips its header by advancing the start.
+class PacketBuffer {
+public:
+  // Room for the Ethernet, IPv4 and TCP/UDP headers with options.
+  static constexpr std::size_t default_headroom = 128;
+
+  PacketBuffer() = default;
+  PacketBuffer(PacketBuffer&&) noexcept = default;
+  PacketBuffer& operator=(PacketBuffer&&) noexcept = default;
+
+  // A buffer of `length` data bytes (uninitialised) after `headroom` spare bytes.
+  // Fails with Errc::no_memory; callers on the packet path count and drop.
+  [[nodiscard]] static Result<PacketBuffer> create(std::size_t length, std::size_t headroom = default_headroom);
+  // A copy of `data` with headroom in front.
+  [[nodiscard]] static Result<PacketBuffer> copy_of(Bytes data, std::size_t headroom = default_headroom);
+
+  [[nodiscard]] MutableBytes data() { return {m_storage.get() + m_start, m_length}; }
+  [[nodiscard]] Bytes data() const { return {m_storage.get() + m_start, m_length}; }
+  [[nodiscard]] std::size_t size() const { return m_length; }
+  [[nodiscard]] std::size_t headroom() const { return m_start; }
+  [[nodiscard]] std::size_t tailroom() const { return m_capacity - m_start - m_length; }
+  [[nodiscard]] bool empty() const { return m_length == 0; }
+
+  // Grows the data at the front by `count` bytes and returns them for a header.
+  [[nodiscard]] Result<MutableBytes> prepend(std::size_t count);
+  // Grows the data at the back by `count` bytes and returns them.
+  [[nodiscard]] Result<MutableBytes> append(std::size_t count);
+  // Drops `count` bytes from the front (a parsed header).
+  [[nodiscard]] Result<void> trim_front(std::size_t count);
+  // Shortens the data to `length` bytes (drops link-layer padding).
+  [[nodiscard]] Result<void> truncate(std::size_t length);
+
+private:
+  std::unique_ptr<std::byte[]> m_storage;
+  std::size_t m_capacity = 0;
+  std::size_t m_start = 0;
+  std::size_t m_length = 0;
+};
+
+} // namespace morgana

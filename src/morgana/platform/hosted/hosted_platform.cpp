@@ -1,0 +1,172 @@
+// The hosted target: Morgana as an ordinary Linux process. Network devices are
+// tap interfaces (--net=tap0), yield is ppoll, entropy is getrandom.
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "morgana/core/args.h"
+#include "morgana/core/boot.h"
+#include "morgana/core/counter.h"
+#include "morgana/core/log.h"
+#include "morgana/net/mac_address.h"
+#include "morgana/platform/interface.h"
+
+namespace morgana::platform {
+namespace {
+
+args::Option<std::string_view> net_arg{"net", "network device: tap interface name (e.g. tap0), or empty for none", ""};
+args::Option<std::optional<net::MacAddress>> mac_arg{"mac", "MAC address of the device (random, locally administered, when absent)",
+                                                     std::nullopt};
+args::Option<std::uint16_t> mtu_arg{"mtu", "IP MTU of the device", 1500};
+
+log::Source hosted_log{"hosted"};
+
+struct TapDevice {
+  int fd;
+  NetDeviceInfo info;
+};
+
+std::vector<TapDevice> g_devices;
+std::vector<std::string_view> g_arguments;
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+std::int64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+Result<TapDevice> open_tap(std::string_view name) {
+  if (name.size() >= IFNAMSIZ) return fail(Errc::invalid_argument, "tap name too long");
+  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io_error, "cannot open /dev/net/tun (needs root)");
+  ifreq request{};
+  request.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::memcpy(request.ifr_name, name.data(), name.size());
+  if (ioctl(fd, TUNSETIFF, &request) < 0) {
+    ::close(fd);
+    return fail(Errc::io_error, "TUNSETIFF failed: is the tap device there and not in use?");
+  }
+  TapDevice device{fd, {}};
+  if (mac_arg.value()) {
+    std::memcpy(device.info.mac, mac_arg.value()->octets.data(), 6);
+  } else {
+    TRY(entropy(std::as_writable_bytes(std::span(device.info.mac))));
+    device.info.mac[0] = static_cast<std::uint8_t>((device.info.mac[0] & 0xfe) | 0x02);
+  }
+  device.info.mtu = mtu_arg.value();
+  return device;
+}
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+
+class ConsoleSink final : public FormatSink {
+public:
+  void write(std::string_view text) override { console_write(text); }
+};
+
+[[noreturn]] void stop_on_signal() {
+  ConsoleSink console;
+  format_to(console, "morgana: stopped by signal {}\ncounters:\n", static_cast<int>(g_stop_signal));
+  Counter::print_all(console);
+  exit(128 + g_stop_signal);
+}
+
+} // namespace
+
+void console_write(std::string_view text) {
+  while (!text.empty()) {
+    auto written = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+std::int64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
+std::int64_t wall_ns() { return clock_ns(CLOCK_REALTIME); }
+
+Result<void> entropy(std::span<std::byte> buffer) {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    auto n = getrandom(buffer.data() + done, buffer.size() - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Errc::no_entropy, "getrandom failed");
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+void yield(std::int64_t deadline_ns) {
+  if (g_stop_signal) stop_on_signal();
+  std::vector<pollfd> fds;
+  fds.reserve(g_devices.size());
+  for (auto& device : g_devices) fds.push_back({device.fd, POLLIN, 0});
+  auto wait_ns = deadline_ns == INT64_MAX ? -1 : deadline_ns - monotonic_ns();
+  timespec timeout{};
+  if (wait_ns > 0) timeout = {static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
+  ppoll(fds.data(), fds.size(), wait_ns < 0 ? nullptr : &timeout, nullptr);
+  if (g_stop_signal) stop_on_signal();
+}
+
+std::span<const std::string_view> boot_arguments() { return g_arguments; }
+
+Result<void> start_devices() {
+  if (net_arg.value().empty()) return {};
+  g_devices.push_back(TRY(open_tap(net_arg.value())));
+  auto& info = g_devices.back().info;
+  hosted_log.info("tap {} up, MAC {}, MTU {}", net_arg.value(), net::MacAddress::from(info.mac), info.mtu);
+  return {};
+}
+
+std::size_t net_device_count() { return g_devices.size(); }
+NetDeviceInfo net_device_info(std::size_t device) { return g_devices.at(device).info; }
+
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+  auto n = ::read(g_devices.at(device).fd, buffer.data(), buffer.size());
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return 0;
+    return fail(Errc::io_error, "tap read");
+  }
+  return static_cast<std::size_t>(n);
+}
+
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+  auto n = ::write(g_devices.at(device).fd, frame.data(), frame.size());
+  if (n < 0) return fail(errno == EAGAIN ? Errc::would_block : Errc::io_error, "tap write");
+  return {};
+}
+
+void exit(int status) { ::_exit(status); }
+
+void abort(std::string_view why) {
+  console_write("morgana abort: ");
+  console_write(why);
+  console_write("\n");
+  std::abort();
+}
+
+} // namespace morgana::platform
+
+int main(int argc, char** argv) {
+  using namespace morgana::platform;
+  for (int i = 1; i < argc; ++i) g_arguments.emplace_back(argv[i]);
+  struct sigaction action{};
+  action.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  morgana::platform::exit(morgana::boot::run());
+}

@@ -1,0 +1,52 @@
+#pragma once
+
+// The only door to the machine. Every target (hosted, pvh, the unit-test
+// simulator) implements these functions; everything above uses nothing else.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "morgana/core/result.h"
+
+namespace morgana::platform {
+
+void console_write(std::string_view text);
+
+// Nanoseconds since an arbitrary start; never goes backwards.
+std::int64_t monotonic_ns();
+// Nanoseconds since the Unix epoch; may jump.
+std::int64_t wall_ns();
+
+// Fills the buffer from a hardware or kernel entropy source; fails with
+// Errc::no_entropy when the platform has none.
+[[nodiscard]] Result<void> entropy(std::span<std::byte> buffer);
+
+// Sleeps until the monotonic clock reaches deadline_ns or a device may have work.
+// Returns early on device activity; callers re-check their state.
+void yield(std::int64_t deadline_ns);
+
+// Arguments given at boot (argv on hosted, the PVH command line on pvh), without
+// the program name.
+std::span<const std::string_view> boot_arguments();
+
+// Called once after boot arguments are parsed: opens devices chosen by them.
+[[nodiscard]] Result<void> start_devices();
+
+struct NetDeviceInfo {
+  std::uint8_t mac[6];
+  std::uint16_t mtu; // IP MTU, without the Ethernet header
+};
+
+std::size_t net_device_count();
+NetDeviceInfo net_device_info(std::size_t device);
+// Reads one frame into buffer; 0 when none is waiting. Frames longer than the
+// buffer are dropped and reported as Errc::no_space.
+[[nodiscard]] Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer);
+[[nodiscard]] Result<void> net_write(std::size_t device, std::span<const std::byte> frame);
+
+[[noreturn]] void exit(int status);
+[[noreturn]] void abort(std::string_view why);
+
+} // namespace morgana::platform

@@ -1,0 +1,38 @@
+#pragma once
+
+// The simulated platform that unit tests and fuzz targets link instead of a
+// real one: a virtual monotonic clock that jumps to the next deadline when
+// nothing else can happen, in-memory network devices, deterministic entropy,
+// and a captured console.
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "morgana/core/bytes.h"
+
+namespace morgana::sim {
+
+using Frame = std::vector<std::byte>;
+
+// Adds a network device with the given MAC and IP MTU; returns its index.
+std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu = 1500);
+// Queues a frame for the stack to receive from `device`.
+void inject(std::size_t device, Bytes frame);
+// Frames the stack has sent on `device` since the last call.
+std::vector<Frame> take_sent(std::size_t device);
+// Removes every device, queued frame, console text and boot argument; sets the
+// clock back to its start and entropy to available.
+void reset();
+
+// Advances virtual time (as if the machine slept).
+void advance(std::int64_t ns);
+std::int64_t now_ns();
+
+void set_entropy_available(bool available);
+void set_boot_arguments(std::vector<std::string> arguments);
+const std::string& console_output();
+void clear_console();
+
+} // namespace morgana::sim

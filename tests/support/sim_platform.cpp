@@ -1,0 +1,126 @@
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "morgana/platform/interface.h"
+#include "sim.h"
+
+namespace morgana::sim {
+namespace {
+
+constexpr std::int64_t start_ns = 1'000'000'000;
+
+struct Device {
+  platform::NetDeviceInfo info;
+  std::deque<Frame> received;
+  std::vector<Frame> sent;
+};
+
+struct State {
+  std::int64_t now = start_ns;
+  std::vector<Device> devices;
+  bool entropy = true;
+  std::uint64_t entropy_state = 0x9e3779b97f4a7c15;
+  std::string console;
+  std::vector<std::string> argument_storage;
+  std::vector<std::string_view> arguments;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+} // namespace
+
+std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu) {
+  Device device{};
+  std::memcpy(device.info.mac, mac, 6);
+  device.info.mtu = mtu;
+  state().devices.push_back(std::move(device));
+  return state().devices.size() - 1;
+}
+
+void inject(std::size_t device, Bytes frame) { state().devices.at(device).received.emplace_back(frame.begin(), frame.end()); }
+
+std::vector<Frame> take_sent(std::size_t device) { return std::exchange(state().devices.at(device).sent, {}); }
+
+void reset() { state() = State{}; }
+
+void advance(std::int64_t ns) { state().now += ns; }
+std::int64_t now_ns() { return state().now; }
+
+void set_entropy_available(bool available) { state().entropy = available; }
+
+void set_boot_arguments(std::vector<std::string> arguments) {
+  state().argument_storage = std::move(arguments);
+  state().arguments.assign(state().argument_storage.begin(), state().argument_storage.end());
+}
+
+const std::string& console_output() { return state().console; }
+void clear_console() { state().console.clear(); }
+
+} // namespace morgana::sim
+
+namespace morgana::platform {
+
+using sim::state;
+
+void console_write(std::string_view text) {
+  state().console.append(text);
+  if (std::getenv("MORGANA_SIM_CONSOLE")) std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+std::int64_t monotonic_ns() { return state().now; }
+std::int64_t wall_ns() { return 1'700'000'000'000'000'000 + state().now; }
+
+Result<void> entropy(std::span<std::byte> buffer) {
+  if (!state().entropy) return fail(Errc::no_entropy, "simulated platform without entropy");
+  for (auto& b : buffer) {
+    // splitmix64: deterministic, so failing tests replay.
+    auto z = (state().entropy_state += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    b = std::byte(z >> 56);
+  }
+  return {};
+}
+
+void yield(std::int64_t deadline_ns) {
+  for (auto& device : state().devices)
+    if (!device.received.empty()) return;
+  if (deadline_ns == INT64_MAX) abort("sim: every coroutine waits forever and no device has input");
+  if (deadline_ns > state().now) state().now = deadline_ns;
+}
+
+std::span<const std::string_view> boot_arguments() { return state().arguments; }
+
+Result<void> start_devices() { return {}; }
+
+std::size_t net_device_count() { return state().devices.size(); }
+NetDeviceInfo net_device_info(std::size_t device) { return state().devices.at(device).info; }
+
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+  auto& queue = state().devices.at(device).received;
+  if (queue.empty()) return 0;
+  auto frame = std::move(queue.front());
+  queue.pop_front();
+  if (frame.size() > buffer.size()) return fail(Errc::no_space, "frame larger than the receive buffer");
+  std::memcpy(buffer.data(), frame.data(), frame.size());
+  return frame.size();
+}
+
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+  state().devices.at(device).sent.emplace_back(frame.begin(), frame.end());
+  return {};
+}
+
+void exit(int status) { std::exit(status); }
+
+void abort(std::string_view why) {
+  std::fprintf(stderr, "morgana abort: %.*s\n", static_cast<int>(why.size()), why.data());
+  std::abort();
+}
+
+} // namespace morgana::platform
