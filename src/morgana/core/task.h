@@ -61,11 +61,13 @@ public:
 
   Task() = default;
   explicit Task(Handle handle) : m_handle(handle) {}
-  Task(Task&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
+  Task(Task&& other) noexcept
+      : m_handle(std::exchange(other.m_handle, {})), m_started(std::exchange(other.m_started, false)) {}
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       reset();
       m_handle = std::exchange(other.m_handle, {});
+      m_started = std::exchange(other.m_started, false);
     }
     return *this;
   }
@@ -87,6 +89,15 @@ public:
     return Awaiter{m_handle};
   }
 
+  // Runs an owned background task up to its first suspension; the loop resumes
+  // it from there. Destroying the Task cancels it.
+  void start() {
+    if (m_handle && !m_started) {
+      m_started = true;
+      m_handle.resume();
+    }
+  }
+
   // For the event loop: the raw frame, and the result once done.
   Handle handle() const { return m_handle; }
   T take_result() { return m_handle.promise().take(); }
@@ -97,6 +108,7 @@ private:
     m_handle = {};
   }
   Handle m_handle;
+  bool m_started = false;
 };
 
 namespace detail {

@@ -115,10 +115,11 @@ void yield(std::int64_t deadline_ns) {
   std::vector<pollfd> fds;
   fds.reserve(g_devices.size());
   for (auto& device : g_devices) fds.push_back({device.fd, POLLIN, 0});
-  auto wait_ns = deadline_ns == INT64_MAX ? -1 : deadline_ns - monotonic_ns();
+  // A deadline in the past polls without sleeping; the far future sleeps until a device wakes us.
   timespec timeout{};
+  auto wait_ns = deadline_ns - monotonic_ns();
   if (wait_ns > 0) timeout = {static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
-  ppoll(fds.data(), fds.size(), wait_ns < 0 ? nullptr : &timeout, nullptr);
+  ppoll(fds.data(), fds.size(), deadline_ns == INT64_MAX ? nullptr : &timeout, nullptr);
   if (g_stop_signal) stop_on_signal();
 }
 

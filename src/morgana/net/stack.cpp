@@ -1,0 +1,148 @@
+#include "morgana/net/stack.h"
+
+#include <cstring>
+#include <new>
+
+#include "morgana/core/args.h"
+#include "morgana/core/counter.h"
+#include "morgana/core/event_loop.h"
+#include "morgana/core/log.h"
+#include "morgana/net/ethernet.h"
+#include "morgana/platform/interface.h"
+
+namespace morgana::net {
+namespace {
+
+args::Option<std::optional<Ipv4Cidr>> ipv4_arg{"ipv4", "address and prefix, e.g. 10.0.0.2/24 (DHCP when absent)",
+                                                std::nullopt};
+args::Option<std::optional<Ipv4Address>> gateway_arg{"ipv4-gateway", "default gateway", std::nullopt};
+
+log::Source ethernet_log{"ethernet"};
+log::Source net_log{"net"};
+
+Counter frames_received{"ethernet.frames_received", "frames read from the device"};
+Counter frames_sent{"ethernet.frames_sent", "frames written to the device"};
+Counter malformed_frames{"ethernet.malformed", "frames too short for an Ethernet header, or 802.3 length frames"};
+Counter oversized_frames{"ethernet.oversized", "frames longer than the MTU allows"};
+Counter not_for_us{"ethernet.not_for_us", "frames for another MAC address or a multicast group"};
+Counter unknown_type{"ethernet.unknown_type", "frames with an EtherType we do not handle"};
+Counter receive_no_memory{"ethernet.no_memory", "frames not read for want of a buffer"};
+Counter device_errors{"ethernet.device_errors", "device read or write errors"};
+
+// Frames handled per turn of the event loop, so a flood cannot starve other work.
+constexpr int frames_per_turn = 64;
+
+} // namespace
+
+Result<std::unique_ptr<Stack>> Stack::create(std::size_t device) {
+  if (device >= platform::net_device_count()) return fail(Errc::not_found, "no such network device (--net)");
+  auto info = platform::net_device_info(device);
+  std::unique_ptr<Stack> stack(new (std::nothrow) Stack(device, MacAddress::from(info.mac), info.mtu));
+  if (!stack) return fail(Errc::no_memory, "network stack");
+  return stack;
+}
+
+Stack::Stack(std::size_t device, MacAddress mac, std::uint16_t mtu) : m_device(device), m_mac(mac), m_mtu(mtu) {}
+
+Stack::~Stack() = default;
+
+void Stack::start() {
+  m_receive_task = receive_loop();
+  m_receive_task.start();
+  m_arp_timers = m_arp.run_timers();
+  m_arp_timers.start();
+  m_ipv4_timers = m_ipv4.run_timers();
+  m_ipv4_timers.start();
+}
+
+Task<Result<void>> Stack::configure(Instant deadline) {
+  (void)deadline;
+  if (!ipv4_arg.value()) co_return fail(Errc::unsupported, "DHCP");
+  Ipv4Config config;
+  config.address = *ipv4_arg.value();
+  config.gateway = gateway_arg.value();
+  set_config(std::move(config));
+  co_return Result<void>{};
+}
+
+void Stack::set_config(Ipv4Config config) {
+  m_config = std::move(config);
+  if (m_config.address.address.is_any()) {
+    net_log.info("address removed");
+    return;
+  }
+  if (m_config.gateway) net_log.info("address {} gateway {}", m_config.address, *m_config.gateway);
+  else net_log.info("address {} (no gateway)", m_config.address);
+  m_arp.announce();
+}
+
+Result<void> Stack::send_frame(MacAddress destination, std::uint16_t ether_type, PacketBuffer packet) {
+  auto header = TRY(packet.prepend(EthernetHeader::size));
+  ByteWriter writer(header);
+  EthernetHeader{destination, m_mac, ether_type}.write(writer);
+  TRY(writer.finish());
+  Bytes frame = packet.data();
+  std::byte padded[EthernetHeader::minimum_frame] = {};
+  if (frame.size() < sizeof padded) {
+    std::memcpy(padded, frame.data(), frame.size());
+    frame = padded;
+  }
+  if (auto written = platform::net_write(m_device, frame); !written) {
+    device_errors.increment();
+    return written;
+  }
+  frames_sent.increment();
+  return {};
+}
+
+void Stack::receive_frame(PacketBuffer frame) {
+  frames_received.increment();
+  ByteReader reader(frame.data());
+  auto header = EthernetHeader::parse(reader);
+  if (!header) {
+    malformed_frames.increment();
+    return;
+  }
+  if (header->destination != m_mac && !header->destination.is_broadcast()) {
+    not_for_us.increment();
+    return;
+  }
+  MUST(frame.trim_front(EthernetHeader::size));
+  switch (header->ether_type) {
+  case ether_type::arp: m_arp.receive(std::move(frame)); break;
+  case ether_type::ipv4: m_ipv4.receive(std::move(frame)); break;
+  default:
+    unknown_type.increment();
+    ethernet_log.trace("dropped EtherType {}", Hex{header->ether_type, 4});
+  }
+}
+
+Task<void> Stack::receive_loop() {
+  // One extra byte tells a frame that exactly fills the limit from a longer one.
+  const std::size_t frame_limit = std::size_t{m_mtu} + EthernetHeader::size + 4;
+  while (true) {
+    for (int handled = 0; handled < frames_per_turn; ++handled) {
+      auto frame = PacketBuffer::create(frame_limit + 1);
+      if (!frame) {
+        receive_no_memory.increment();
+        break;
+      }
+      auto length = platform::net_read(m_device, frame->data());
+      if (!length) {
+        if (length.error() == Errc::no_space) oversized_frames.increment();
+        else device_errors.increment();
+        continue;
+      }
+      if (*length == 0) break;
+      if (*length > frame_limit) {
+        oversized_frames.increment();
+        continue;
+      }
+      MUST(frame->truncate(*length));
+      receive_frame(std::move(*frame));
+    }
+    (void)co_await loop().device_activity().wait();
+  }
+}
+
+} // namespace morgana::net

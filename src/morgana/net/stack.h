@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "morgana/core/task.h"
+#include "morgana/net/arp.h"
+#include "morgana/net/icmp.h"
+#include "morgana/net/ipv4.h"
+#include "morgana/net/ipv4_address.h"
+#include "morgana/net/mac_address.h"
+#include "morgana/net/udp.h"
+
+namespace morgana::net {
+
+struct Ipv4Config {
+  Ipv4Cidr address; // 0.0.0.0/0 until configured
+  std::optional<Ipv4Address> gateway;
+  std::vector<Ipv4Address> dns_servers;
+};
+
+// One network interface and the protocols above it, composed in one object.
+// Layers reach each other through the stack.
+class Stack {
+public:
+  // A stack on platform network device `device`.
+  [[nodiscard]] static Result<std::unique_ptr<Stack>> create(std::size_t device = 0);
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  ~Stack();
+
+  // Starts the receive loop and the protocol timers; they stop when the stack
+  // is destroyed.
+  void start();
+  // Applies --ipv4 / --ipv4-gateway / --dns-servers, or runs DHCP when no
+  // --ipv4 is given (waiting until a lease is bound or `deadline` passes).
+  [[nodiscard]] Task<Result<void>> configure(Instant deadline = far_future);
+
+  [[nodiscard]] MacAddress mac() const { return m_mac; }
+  [[nodiscard]] std::uint16_t mtu() const { return m_mtu; }
+  [[nodiscard]] const Ipv4Config& config() const { return m_config; }
+  // Installs an address (from arguments or DHCP); announces it with ARP.
+  void set_config(Ipv4Config config);
+
+  Arp& arp() { return m_arp; }
+  Ipv4& ipv4() { return m_ipv4; }
+  Icmp& icmp() { return m_icmp; }
+  Udp& udp() { return m_udp; }
+
+  // Prepends an Ethernet header and writes the frame (padded to 60 bytes).
+  [[nodiscard]] Result<void> send_frame(MacAddress destination, std::uint16_t ether_type, PacketBuffer packet);
+  // Processes one received frame (the receive loop calls this; so do tests).
+  void receive_frame(PacketBuffer frame);
+
+private:
+  Stack(std::size_t device, MacAddress mac, std::uint16_t mtu);
+  Task<void> receive_loop();
+
+  std::size_t m_device;
+  MacAddress m_mac;
+  std::uint16_t m_mtu;
+  Ipv4Config m_config;
+  Arp m_arp{*this};
+  Ipv4 m_ipv4{*this};
+  Icmp m_icmp{*this};
+  Udp m_udp{*this};
+  Task<void> m_receive_task;
+  Task<void> m_arp_timers;
+  Task<void> m_ipv4_timers;
+};
+
+} // namespace morgana::net

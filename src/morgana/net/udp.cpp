@@ -1,0 +1,154 @@
+#include "morgana/net/udp.h"
+
+#include <new>
+
+#include "morgana/core/checksum.h"
+#include "morgana/core/counter.h"
+#include "morgana/core/log.h"
+#include "morgana/net/stack.h"
+
+namespace morgana::net {
+namespace {
+
+log::Source udp_log{"udp"};
+
+Counter received{"udp.received", "UDP datagrams delivered to a socket"};
+Counter truncated{"udp.truncated", "UDP datagrams shorter than their header or length field"};
+Counter malformed{"udp.malformed", "UDP datagrams with a length field below 8"};
+Counter bad_checksum{"udp.bad_checksum", "UDP datagrams whose checksum does not verify"};
+Counter no_listener{"udp.no_listener", "UDP datagrams to a port nobody listens on"};
+Counter queue_full{"udp.queue_full", "UDP datagrams dropped because the socket's queue was full"};
+Counter no_memory{"udp.no_memory", "UDP datagrams dropped for want of memory"};
+
+constexpr std::uint16_t first_ephemeral = 49152;
+constexpr std::size_t max_payload = 65535 - Ipv4Header::minimum_size - UdpHeader::size;
+
+} // namespace
+
+Result<UdpHeader> UdpHeader::parse(ByteReader& reader) {
+  auto available = reader.remaining();
+  UdpHeader header;
+  header.source_port = TRY(reader.u16());
+  header.destination_port = TRY(reader.u16());
+  header.length = TRY(reader.u16());
+  header.checksum = TRY(reader.u16());
+  if (header.length < size) return fail(Errc::malformed, "UDP length below 8");
+  if (header.length > available) return fail(Errc::truncated, "UDP length beyond the datagram");
+  return header;
+}
+
+void UdpHeader::write(ByteWriter& writer) const {
+  writer.u16(source_port);
+  writer.u16(destination_port);
+  writer.u16(length);
+  writer.u16(checksum);
+}
+
+std::uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Bytes header_and_payload) {
+  // RFC 768: the pseudo-header is source, destination, zero, protocol, UDP length.
+  InternetChecksum sum;
+  sum.add_u32(source.value);
+  sum.add_u32(destination.value);
+  sum.add_u16(ip_protocol::udp);
+  sum.add_u16(static_cast<std::uint16_t>(header_and_payload.size()));
+  sum.add(header_and_payload);
+  return sum.finish();
+}
+
+UdpSocket::~UdpSocket() { m_udp.unbind(this); }
+
+Task<Result<Datagram>> UdpSocket::receive_from(Instant deadline) {
+  while (m_queue.empty()) CO_TRY(co_await m_readers.wait(deadline));
+  Datagram datagram = std::move(m_queue.front());
+  m_queue.pop_front();
+  co_return datagram;
+}
+
+Result<void> UdpSocket::send_to(Endpoint destination, Bytes payload) {
+  return m_udp.send(m_udp.m_stack.config().address.address, m_port, destination, payload);
+}
+
+Result<void> UdpSocket::send_from(Ipv4Address source, Endpoint destination, Bytes payload) {
+  return m_udp.send(source, m_port, destination, payload);
+}
+
+UdpSocket* Udp::find(std::uint16_t port) const {
+  for (auto* socket = m_sockets; socket; socket = socket->m_next)
+    if (socket->m_port == port) return socket;
+  return nullptr;
+}
+
+Result<std::unique_ptr<UdpSocket>> Udp::bind(std::uint16_t port) {
+  if (port == 0) {
+    for (int tries = 0; tries <= 65535 - first_ephemeral && !port; ++tries) {
+      auto candidate = m_next_ephemeral;
+      m_next_ephemeral = m_next_ephemeral == 65535 ? first_ephemeral : static_cast<std::uint16_t>(m_next_ephemeral + 1);
+      if (!find(candidate)) port = candidate;
+    }
+    if (!port) return fail(Errc::limit_reached, "no free ephemeral UDP port");
+  } else if (find(port)) {
+    return fail(Errc::in_use, "UDP port already bound");
+  }
+  std::unique_ptr<UdpSocket> socket(new (std::nothrow) UdpSocket(*this, port));
+  if (!socket) return fail(Errc::no_memory, "UDP socket");
+  socket->m_next = m_sockets;
+  m_sockets = socket.get();
+  return socket;
+}
+
+void Udp::unbind(UdpSocket* socket) {
+  for (auto** link = &m_sockets; *link; link = &(*link)->m_next) {
+    if (*link == socket) {
+      *link = socket->m_next;
+      return;
+    }
+  }
+}
+
+void Udp::receive(const Ipv4Header& header, PacketBuffer packet) {
+  ByteReader reader(packet.data());
+  auto parsed = UdpHeader::parse(reader);
+  if (!parsed) {
+    (parsed.error() == Errc::truncated ? truncated : malformed).increment();
+    return;
+  }
+  MUST(packet.truncate(parsed->length));
+  // A zero checksum means the sender computed none (RFC 768).
+  if (parsed->checksum != 0 && udp_checksum(header.source, header.destination, packet.data()) != 0) {
+    bad_checksum.increment();
+    return;
+  }
+  auto* socket = find(parsed->destination_port);
+  if (!socket) {
+    no_listener.increment();
+    m_stack.icmp().send_port_unreachable(header, packet.data());
+    return;
+  }
+  if (socket->m_queue.size() >= UdpSocket::max_queued) {
+    queue_full.increment();
+    return;
+  }
+  MUST(packet.trim_front(UdpHeader::size));
+  socket->m_queue.push_back({{header.source, parsed->source_port}, header.destination, std::move(packet)});
+  received.increment();
+  socket->m_readers.notify_one();
+}
+
+Result<void> Udp::send(Ipv4Address source, std::uint16_t source_port, Endpoint destination, Bytes payload) {
+  if (payload.size() > max_payload) return fail(Errc::no_space, "UDP payload above 65507 bytes");
+  auto packet = PacketBuffer::create(UdpHeader::size + payload.size());
+  if (!packet) {
+    no_memory.increment();
+    return std::unexpected(packet.error());
+  }
+  ByteWriter writer(packet->data());
+  UdpHeader{source_port, destination.port, static_cast<std::uint16_t>(UdpHeader::size + payload.size()), 0}.write(writer);
+  writer.bytes(payload);
+  TRY(writer.finish());
+  auto checksum = udp_checksum(source, destination.address, packet->data());
+  // RFC 768: a computed zero is sent as all ones.
+  store_be16(packet->data().data() + 6, checksum == 0 ? 0xffff : checksum);
+  return m_stack.ipv4().send(source, destination.address, ip_protocol::udp, std::move(*packet));
+}
+
+} // namespace morgana::net
