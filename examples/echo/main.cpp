@@ -1,10 +1,16 @@
-// Echo: answers UDP datagrams on port 7 with the same bytes (RFC 862).
+// Echo: the classic test services over UDP and TCP.
+//   UDP and TCP port 7: echo (RFC 862); TCP port 9: discard (RFC 863);
+//   TCP port 19: a source of bytes (like chargen, RFC 864) until the client closes.
 //
 //   echo --net=tap0 --ipv4=10.0.0.2/24          static address
-//   echo --net=tap0 --resolve=example.test       DHCP, then resolve a name
+//   echo --net=tap0                              address by DHCP
+
+#include <array>
+#include <cstring>
 
 #include "morgana/core/args.h"
 #include "morgana/core/boot.h"
+#include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
 #include "morgana/net/stack.h"
 
@@ -12,17 +18,58 @@ namespace {
 
 using namespace morgana;
 
-args::Option<std::uint16_t> udp_port_arg{"udp-echo-port", "UDP port of the echo service", 7};
+args::Option<std::uint16_t> echo_port_arg{"echo-port", "UDP and TCP port of the echo service", 7};
+args::Option<std::uint16_t> discard_port_arg{"discard-port", "TCP port of the discard service", 9};
+args::Option<std::uint16_t> source_port_arg{"source-port", "TCP port of the byte source", 19};
 
-Task<void> serve_udp_echo(net::UdpSocket& socket) {
+log::Source echo_log{"echo"};
+
+Task<void> serve_udp_echo(std::unique_ptr<net::UdpSocket> socket) {
   while (true) {
-    auto datagram = co_await socket.receive_from();
+    auto datagram = co_await socket->receive_from();
     if (!datagram) {
-      log::main.error("echo: receive failed: {}", datagram.error());
+      echo_log.error("UDP receive failed: {}", datagram.error());
       co_return;
     }
-    if (auto sent = socket.send_to(datagram->source, datagram->payload.data()); !sent)
-      log::main.warn("echo: reply to {} failed: {}", datagram->source, sent.error());
+    if (auto sent = socket->send_to(datagram->source, datagram->payload.data()); !sent)
+      echo_log.warn("UDP reply to {} failed: {}", datagram->source, sent.error());
+  }
+}
+
+Task<void> tcp_echo(std::unique_ptr<net::TcpStream> stream) {
+  std::array<std::byte, 16384> buffer;
+  while (true) {
+    auto count = co_await stream->read(buffer);
+    if (!count || *count == 0) break;
+    if (!co_await stream->write(std::span(buffer).first(*count))) break;
+  }
+  (void)stream->shutdown();
+}
+
+Task<void> tcp_discard(std::unique_ptr<net::TcpStream> stream) {
+  std::array<std::byte, 16384> buffer;
+  while (true) {
+    auto count = co_await stream->read(buffer);
+    if (!count || *count == 0) break;
+  }
+  (void)stream->shutdown();
+}
+
+Task<void> tcp_source(std::unique_ptr<net::TcpStream> stream) {
+  std::array<std::byte, 16384> buffer;
+  for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = std::byte(' ' + i % 95);
+  while (co_await stream->write(buffer)) {
+  }
+}
+
+Task<void> serve_tcp(std::unique_ptr<net::TcpListener> listener, Task<void> (*handler)(std::unique_ptr<net::TcpStream>)) {
+  while (true) {
+    auto stream = co_await listener->accept();
+    if (!stream) {
+      echo_log.error("accept on port {} failed: {}", listener->port(), stream.error());
+      co_return;
+    }
+    loop().spawn(handler(std::move(*stream)));
   }
 }
 
@@ -31,20 +78,33 @@ Task<void> serve_udp_echo(net::UdpSocket& socket) {
 morgana::Task<int> morgana::app_main() {
   auto stack = net::Stack::create(0);
   if (!stack) {
-    log::main.error("echo: no network: {}", stack.error());
+    echo_log.error("no network: {}", stack.error());
     co_return 1;
   }
   (*stack)->start();
   if (auto configured = co_await (*stack)->configure(); !configured) {
-    log::main.error("echo: cannot configure the network: {}", configured.error());
+    echo_log.error("cannot configure the network: {}", configured.error());
     co_return 1;
   }
-  auto socket = (*stack)->udp().bind(udp_port_arg.value());
-  if (!socket) {
-    log::main.error("echo: cannot bind UDP port {}: {}", udp_port_arg.value(), socket.error());
-    co_return 1;
+  auto udp = (*stack)->udp().bind(echo_port_arg.value());
+  auto echo = (*stack)->tcp().listen(echo_port_arg.value());
+  auto discard = (*stack)->tcp().listen(discard_port_arg.value());
+  auto source = (*stack)->tcp().listen(source_port_arg.value());
+  for (auto* failed : {udp ? nullptr : &udp.error(), echo ? nullptr : &echo.error(),
+                       discard ? nullptr : &discard.error(), source ? nullptr : &source.error()}) {
+    if (failed) {
+      echo_log.error("cannot open a port: {}", *failed);
+      co_return 1;
+    }
   }
-  log::main.info("echo: serving UDP on {}:{}", (*stack)->config().address.address, udp_port_arg.value());
-  co_await serve_udp_echo(**socket);
-  co_return 1;
+  loop().spawn(serve_udp_echo(std::move(*udp)));
+  loop().spawn(serve_tcp(std::move(*echo), tcp_echo));
+  loop().spawn(serve_tcp(std::move(*discard), tcp_discard));
+  loop().spawn(serve_tcp(std::move(*source), tcp_source));
+  echo_log.info("serving on {}: echo {} (UDP, TCP), discard {}, source {}", (*stack)->config().address.address,
+                echo_port_arg.value(), discard_port_arg.value(), source_port_arg.value());
+  // Serve until stopped (a signal on hosted).
+  WaitQueue forever;
+  (void)co_await forever.wait();
+  co_return 0;
 }

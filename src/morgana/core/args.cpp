@@ -50,6 +50,25 @@ Result<void> parse_value(std::string_view text, std::uint32_t& out) { return par
 Result<void> parse_value(std::string_view text, std::uint16_t& out) { return parse_unsigned(text, out); }
 Result<void> parse_value(std::string_view text, std::uint8_t& out) { return parse_unsigned(text, out); }
 
+Result<void> parse_value(std::string_view text, std::chrono::nanoseconds& out) {
+  struct Unit {
+    std::string_view name;
+    std::uint64_t nanoseconds;
+  };
+  for (auto unit : {Unit{"ns", 1}, Unit{"us", 1'000}, Unit{"ms", 1'000'000}, Unit{"min", 60'000'000'000},
+                    Unit{"s", 1'000'000'000}, Unit{"h", 3'600'000'000'000}}) {
+    if (!text.ends_with(unit.name)) continue;
+    std::uint64_t count = 0;
+    if (!parse_unsigned(text.substr(0, text.size() - unit.name.size()), count))
+      return fail(Errc::invalid_argument, "expected a duration like 250ms, 30s or 2min");
+    if (count > static_cast<std::uint64_t>(INT64_MAX) / unit.nanoseconds)
+      return fail(Errc::invalid_argument, "duration out of range");
+    out = std::chrono::nanoseconds(static_cast<std::int64_t>(count * unit.nanoseconds));
+    return {};
+  }
+  return fail(Errc::invalid_argument, "expected a duration like 250ms, 30s or 2min");
+}
+
 Result<void> parse(std::span<const std::string_view> arguments, FormatSink& diagnostics) {
   for (auto* a = g_arguments; a; a = a->next()) {
     a->reset();

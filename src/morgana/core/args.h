@@ -8,6 +8,7 @@
 // and read them (port.value()) after boot has parsed the command line.
 // `--help` lists every argument linked into the image with its default.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -54,6 +55,8 @@ private:
 [[nodiscard]] Result<void> parse_value(std::string_view text, std::uint32_t& out);
 [[nodiscard]] Result<void> parse_value(std::string_view text, std::uint16_t& out);
 [[nodiscard]] Result<void> parse_value(std::string_view text, std::uint8_t& out);
+// A number with a unit: "250ms", "30s", "2min", "1h" (also "us", "ns").
+[[nodiscard]] Result<void> parse_value(std::string_view text, std::chrono::nanoseconds& out);
 template <class T>
 [[nodiscard]] Result<void> parse_value(std::string_view text, std::optional<T>& out) {
   T value{};

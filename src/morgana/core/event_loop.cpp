@@ -167,14 +167,24 @@ void EventLoop::fire_due_timers(Instant now) {
 }
 
 void EventLoop::turn() {
+  run_ready();
+  wait_for_events();
+}
+
+void EventLoop::run_ready() {
   // Run what is ready now; coroutines made ready meanwhile wait for the next turn,
-  // so device input is polled between them.
-  Wait* last = m_ready_tail;
-  while (Wait* wait = m_ready_head) {
+  // so device input is polled between them. Counted, not marked by the last
+  // waiter: a coroutine run here may destroy that one.
+  std::size_t batch = 0;
+  for (Wait* wait = m_ready_head; wait; wait = wait->m_next) ++batch;
+  for (; batch > 0 && m_ready_head; --batch) {
+    Wait* wait = m_ready_head;
     unschedule(wait);
     wait->m_handle.resume();
-    if (wait == last) break;
   }
+}
+
+void EventLoop::wait_for_events() {
   fire_due_timers(MonotonicClock::now());
   Instant deadline = m_ready_head ? Instant{} : (m_timers.empty() ? far_future : m_timers.front()->m_deadline);
   platform::yield(deadline.time_since_epoch().count());

@@ -84,7 +84,12 @@ public:
   template <class T>
   T run(Task<T> task) {
     task.handle().resume();
-    while (!task.done()) turn();
+    // Not turn(): once the task is done, return rather than sleep until the next event.
+    while (!task.done()) {
+      run_ready();
+      if (task.done()) break;
+      wait_for_events();
+    }
     return task.take_result();
   }
 
@@ -105,6 +110,8 @@ public:
 
 private:
   friend class Wait;
+  void run_ready();
+  void wait_for_events();
   void schedule(Wait* wait);
   void unschedule(Wait* wait);
   void add_timer(Wait* wait);

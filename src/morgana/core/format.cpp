@@ -21,6 +21,23 @@ void format_signed(FormatSink& sink, std::int64_t value) {
   }
 }
 
+void format_duration(FormatSink& sink, std::int64_t nanoseconds) {
+  struct Unit {
+    std::int64_t size;
+    std::string_view name;
+  };
+  for (auto unit : {Unit{3'600'000'000'000, "h"}, Unit{60'000'000'000, "min"}, Unit{1'000'000'000, "s"},
+                    Unit{1'000'000, "ms"}, Unit{1'000, "us"}}) {
+    if (nanoseconds != 0 && nanoseconds % unit.size == 0) {
+      format_signed(sink, nanoseconds / unit.size);
+      sink.write(unit.name);
+      return;
+    }
+  }
+  format_signed(sink, nanoseconds);
+  sink.write("ns");
+}
+
 void Hex::format(FormatSink& sink) const {
   char digits[16];
   int n = 0;

@@ -3,6 +3,7 @@
 // A small "{}" formatter that works without libc, for logs, help text and
 // diagnostics. Types opt in with a member `void format(FormatSink&) const`.
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,8 @@ struct Hex {
 };
 
 void format_unsigned(FormatSink& sink, std::uint64_t value);
+// "250ms", "30s", "1500us": the largest unit that shows the value exactly.
+void format_duration(FormatSink& sink, std::int64_t nanoseconds);
 void format_signed(FormatSink& sink, std::int64_t value);
 
 template <class T>
@@ -67,6 +70,8 @@ void format_value(FormatSink& sink, const T& value) {
     format_unsigned(sink, static_cast<std::uint64_t>(value));
   } else if constexpr (std::convertible_to<const T&, std::string_view>) {
     sink.write(std::string_view(value));
+  } else if constexpr (requires { value.count(); typename T::period; }) {
+    format_duration(sink, std::chrono::duration_cast<std::chrono::nanoseconds>(value).count());
   } else if constexpr (requires { value.has_value(); *value; }) {
     if (value.has_value()) format_value(sink, *value);
     else sink.write("(none)");

@@ -46,6 +46,8 @@ Source::Line::Line(const Source& source, Level level) {
 Source::Line::~Line() {
   m_text.put('\n');
   platform::console_write(m_text.view());
+  // A line cut off at the capacity lost its newline; the next line must not run on.
+  if (m_text.view().back() != '\n') platform::console_write("\n");
 }
 
 Result<void> configure(std::string_view spec) {
@@ -64,7 +66,7 @@ Result<void> configure(std::string_view spec) {
     Source* found = nullptr;
     for (auto* s = g_sources; s; s = s->m_next)
       if (s->m_name == name) found = s;
-    if (!found) return fail(Errc::not_found, "no log source by that name");
+    if (!found) return fail(Errc::invalid_argument, "no log source by that name");
     found->m_level = level;
     found->m_level_set = true;
   }

@@ -21,7 +21,10 @@ public:
   [[nodiscard]] std::string_view name() const { return m_name; }
   [[nodiscard]] Level level() const;
   [[nodiscard]] bool enabled(Level level) const { return level <= this->level(); }
-  void set_level(Level level) { m_level = level; }
+  void set_level(Level level) {
+    m_level = level;
+    m_level_set = true;
+  }
 
   template <class... Args>
   void error(std::string_view pattern, const Args&... args) const { write(Level::error, pattern, args...); }

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <utility>
 
 #include "morgana/core/bytes.h"
 
@@ -16,8 +17,19 @@ public:
   static constexpr std::size_t default_headroom = 128;
 
   PacketBuffer() = default;
-  PacketBuffer(PacketBuffer&&) noexcept = default;
-  PacketBuffer& operator=(PacketBuffer&&) noexcept = default;
+  // A moved-from buffer is empty (the defaulted moves left its sizes over a null pointer).
+  PacketBuffer(PacketBuffer&& other) noexcept
+      : m_storage(std::move(other.m_storage)), m_capacity(std::exchange(other.m_capacity, 0)),
+        m_start(std::exchange(other.m_start, 0)), m_length(std::exchange(other.m_length, 0)) {}
+  PacketBuffer& operator=(PacketBuffer&& other) noexcept {
+    if (this != &other) {
+      m_storage = std::move(other.m_storage);
+      m_capacity = std::exchange(other.m_capacity, 0);
+      m_start = std::exchange(other.m_start, 0);
+      m_length = std::exchange(other.m_length, 0);
+    }
+    return *this;
+  }
 
   // A buffer of `length` data bytes (uninitialised) after `headroom` spare bytes.
   // Fails with Errc::no_memory; callers on the packet path count and drop.

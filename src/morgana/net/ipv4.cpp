@@ -104,6 +104,7 @@ void Ipv4::deliver(const Ipv4Header& header, PacketBuffer payload) {
   switch (header.protocol) {
   case ip_protocol::icmp: m_stack.icmp().receive(header, std::move(payload)); break;
   case ip_protocol::udp: m_stack.udp().receive(header, std::move(payload)); break;
+  case ip_protocol::tcp: m_stack.tcp().receive(header, std::move(payload)); break;
   default: unknown_protocol.increment(); break;
   }
 }

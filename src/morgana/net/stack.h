@@ -11,6 +11,7 @@
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/mac_address.h"
+#include "morgana/net/tcp.h"
 #include "morgana/net/udp.h"
 
 namespace morgana::net {
@@ -48,6 +49,7 @@ public:
   Ipv4& ipv4() { return m_ipv4; }
   Icmp& icmp() { return m_icmp; }
   Udp& udp() { return m_udp; }
+  Tcp& tcp() { return m_tcp; }
 
   // Prepends an Ethernet header and writes the frame (padded to 60 bytes).
   [[nodiscard]] Result<void> send_frame(MacAddress destination, std::uint16_t ether_type, PacketBuffer packet);
@@ -66,6 +68,7 @@ private:
   Ipv4 m_ipv4{*this};
   Icmp m_icmp{*this};
   Udp m_udp{*this};
+  Tcp m_tcp{*this};
   Task<void> m_receive_task;
   Task<void> m_arp_timers;
   Task<void> m_ipv4_timers;

@@ -1,0 +1,305 @@
+#include "morgana/net/tcp.h"
+
+#include <algorithm>
+#include <new>
+
+#include "morgana/core/args.h"
+#include "morgana/core/counter.h"
+#include "morgana/core/log.h"
+#include "morgana/core/random.h"
+#include "morgana/net/stack.h"
+
+namespace morgana::net {
+namespace {
+
+args::Option<Duration> msl_arg{"tcp-msl", "maximum segment lifetime; TIME-WAIT lasts twice this", std::chrono::seconds(30)};
+
+log::Source tcp_log{"tcp"};
+
+Counter segments_received{"tcp.segments_received", "TCP segments received"};
+Counter malformed{"tcp.malformed", "TCP segments with a bad header or options"};
+Counter bad_checksum{"tcp.bad_checksum", "TCP segments whose checksum does not verify"};
+Counter not_unicast{"tcp.not_unicast", "TCP segments sent to a broadcast address"};
+Counter closed_port{"tcp.closed_port", "segments for no connection or listener, answered with RST"};
+Counter listen_dropped{"tcp.listen_dropped", "segments to a listener that were neither SYN nor answerable"};
+Counter syn_evicted{"tcp.syn_evicted", "half-open connections evicted by newer SYNs (backlog full)"};
+Counter syn_dropped{"tcp.syn_dropped", "SYNs dropped: connection limit reached or accept queue full"};
+Counter connections_opened{"tcp.connections_opened", "connections created (active or passive)"};
+Counter connections_freed{"tcp.connections_freed", "connections whose state was freed"};
+Counter no_memory{"tcp.no_memory_connections", "connections not created for want of memory"};
+
+constexpr std::uint16_t first_ephemeral = 49152;
+
+} // namespace
+
+// TcpStream and TcpListener.
+
+TcpStream::~TcpStream() { m_connection->release(); }
+
+TcpListener::~TcpListener() {
+  // Connections nobody accepted go; accepted ones live on without us.
+  while (!m_half_open.empty()) m_half_open.front()->abort();
+  while (!m_ready.empty()) m_ready.front()->abort();
+  for (auto* owned : m_tcp.listener_connections(this)) owned->forget_listener();
+  std::erase(m_tcp.m_listeners, this);
+}
+
+Task<Result<std::unique_ptr<TcpStream>>> TcpListener::accept(Instant deadline) {
+  while (m_ready.empty()) CO_TRY(co_await m_acceptors.wait(deadline));
+  auto* connection = m_ready.front();
+  m_ready.pop_front();
+  connection->m_released = false;
+  std::unique_ptr<TcpStream> stream(new (std::nothrow) TcpStream(*connection));
+  if (!stream) {
+    connection->m_released = true;
+    connection->abort();
+    co_return fail(Errc::no_memory, "TCP stream");
+  }
+  co_return stream;
+}
+
+void TcpListener::on_established(TcpConnection* connection) {
+  std::erase(m_half_open, connection);
+  m_ready.push_back(connection);
+  ++m_established;
+  m_acceptors.notify_one();
+}
+
+void TcpListener::on_closed(TcpConnection* connection) {
+  if (std::erase(m_half_open, connection)) return;
+  std::erase(m_ready, connection);
+  --m_established;
+}
+
+// Tcp.
+
+Tcp::Tcp(Stack& stack) : m_stack(stack) {
+  if (!random::fill(std::as_writable_bytes(std::span(m_isn_key))))
+    tcp_log.warn("no entropy: initial sequence numbers are predictable");
+  m_reaper = reap();
+  m_reaper.start();
+}
+
+Tcp::~Tcp() {
+  m_connections.clear();
+  m_owned.clear();
+}
+
+Duration Tcp::time_wait() const { return 2 * msl_arg.value(); }
+
+std::uint16_t Tcp::mss_for_mtu() const {
+  return static_cast<std::uint16_t>(m_stack.mtu() - Ipv4Header::minimum_size - TcpHeader::minimum_size);
+}
+
+std::uint64_t Tcp::key(std::uint16_t local_port, Endpoint remote) {
+  return (std::uint64_t{remote.address.value} << 32) | (std::uint64_t{remote.port} << 16) | local_port;
+}
+
+TcpConnection* Tcp::find(std::uint16_t local_port, Endpoint remote) const {
+  auto it = m_connections.find(key(local_port, remote));
+  return it == m_connections.end() ? nullptr : it->second;
+}
+
+TcpListener* Tcp::find_listener(std::uint16_t port) const {
+  for (auto* listener : m_listeners)
+    if (listener->port() == port) return listener;
+  return nullptr;
+}
+
+std::vector<TcpConnection*> Tcp::listener_connections(const TcpListener* listener) const {
+  std::vector<TcpConnection*> found;
+  for (const auto& owned : m_owned)
+    if (owned->listener() == listener) found.push_back(owned.get());
+  return found;
+}
+
+std::size_t Tcp::count_in_state(TcpState state) const {
+  return static_cast<std::size_t>(
+      std::count_if(m_owned.begin(), m_owned.end(), [&](const auto& owned) { return owned->state() == state; }));
+}
+
+SequenceNumber Tcp::initial_sequence(Endpoint local, Endpoint remote) {
+  // RFC 6528: ISN = M + F(local, remote, secret), M a clock ticking every 4 µs.
+  const std::uint32_t nonce[3] = {local.address.value, (std::uint32_t{local.port} << 16) | remote.port,
+                                  remote.address.value};
+  std::uint8_t block[64];
+  random::chacha20_block(m_isn_key, 0, nonce, block);
+  std::uint32_t hash = load_be32(reinterpret_cast<const std::byte*>(block));
+  auto ticks = MonotonicClock::now().time_since_epoch().count() / 4000;
+  return SequenceNumber(hash + static_cast<std::uint32_t>(ticks));
+}
+
+Result<std::unique_ptr<TcpListener>> Tcp::listen(std::uint16_t port, TcpListenOptions options) {
+  if (port == 0) return fail(Errc::invalid_argument, "TCP port 0");
+  if (find_listener(port)) return fail(Errc::in_use, "TCP port already listening");
+  std::unique_ptr<TcpListener> listener(new (std::nothrow) TcpListener(*this, port, options));
+  if (!listener) return fail(Errc::no_memory, "TCP listener");
+  m_listeners.push_back(listener.get());
+  return listener;
+}
+
+Result<std::uint16_t> Tcp::ephemeral_port(Endpoint remote) {
+  for (int tries = 0; tries <= 65535 - first_ephemeral; ++tries) {
+    auto candidate = m_next_ephemeral;
+    m_next_ephemeral = m_next_ephemeral == 65535 ? first_ephemeral : static_cast<std::uint16_t>(m_next_ephemeral + 1);
+    if (!find(candidate, remote) && !find_listener(candidate)) return candidate;
+  }
+  return fail(Errc::limit_reached, "no free ephemeral TCP port");
+}
+
+Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant deadline,
+                                                      TcpConnectionOptions options) {
+  auto local_address = m_stack.config().address.address;
+  if (local_address.is_any()) co_return fail(Errc::unreachable, "no IPv4 address configured");
+  if (remote.address.is_broadcast() || remote.address.is_multicast() || remote.port == 0)
+    co_return fail(Errc::invalid_argument, "not a unicast destination");
+  auto port = CO_TRY(ephemeral_port(remote));
+  std::unique_ptr<TcpConnection> owned(new (std::nothrow)
+                                           TcpConnection(*this, {local_address, port}, remote, options));
+  if (!owned) co_return fail(Errc::no_memory, "TCP connection");
+  auto* connection = owned.get();
+  m_owned.push_back(std::move(owned));
+  m_connections[key(port, remote)] = connection;
+  connections_opened.increment();
+  CO_TRY(connection->open_active());
+  auto established = co_await connection->wait_established(deadline);
+  if (!established) {
+    connection->abort();
+    connection->release();
+    co_return std::unexpected(established.error());
+  }
+  std::unique_ptr<TcpStream> stream(new (std::nothrow) TcpStream(*connection));
+  if (!stream) {
+    connection->abort();
+    connection->release();
+    co_return fail(Errc::no_memory, "TCP stream");
+  }
+  co_return stream;
+}
+
+void Tcp::receive(const Ipv4Header& ip, PacketBuffer packet) {
+  segments_received.increment();
+  if (m_stack.ipv4().is_broadcast(ip.destination)) {
+    not_unicast.increment();
+    return;
+  }
+  if (tcp_checksum(ip.source, ip.destination, packet.data()) != 0) {
+    bad_checksum.increment();
+    return;
+  }
+  ByteReader reader(packet.data());
+  auto parsed = TcpHeader::parse(reader);
+  if (!parsed) {
+    malformed.increment();
+    return;
+  }
+  const auto& header = *parsed;
+  auto payload = reader.rest();
+  Endpoint remote{ip.source, header.source_port};
+  Endpoint local{ip.destination, header.destination_port};
+  if (auto* connection = find(header.destination_port, remote)) {
+    connection->segment_arrives(header, payload);
+    return;
+  }
+  auto length = payload.size() + (header.has(tcp_flag::syn) ? 1 : 0) + (header.has(tcp_flag::fin) ? 1 : 0);
+  auto* listener = find_listener(header.destination_port);
+  if (!listener) {
+    // RFC 9293 §3.10.7.1: CLOSED answers everything but RST with RST.
+    if (!header.has(tcp_flag::rst)) {
+      closed_port.increment();
+      send_reset(local, remote, header, length);
+    }
+    return;
+  }
+  // RFC 9293 §3.10.7.2: LISTEN.
+  if (header.has(tcp_flag::rst)) return;
+  if (header.has(tcp_flag::ack)) {
+    send_reset(local, remote, header, length);
+    return;
+  }
+  if (!header.has(tcp_flag::syn)) {
+    listen_dropped.increment();
+    return;
+  }
+  accept_syn(*listener, local, remote, header);
+}
+
+void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn) {
+  if (listener.m_established >= listener.m_options.max_connections) {
+    syn_dropped.increment();
+    return;
+  }
+  if (listener.m_half_open.size() + listener.m_ready.size() >= listener.m_options.backlog) {
+    if (listener.m_half_open.empty()) {
+      syn_dropped.increment();
+      return;
+    }
+    // Evict the oldest half-open connection: a flood only displaces itself.
+    auto* oldest = listener.m_half_open.front();
+    listener.m_half_open.pop_front();
+    oldest->forget_listener();
+    syn_evicted.increment();
+    oldest->connection_done();
+  }
+  std::unique_ptr<TcpConnection> owned(new (std::nothrow)
+                                           TcpConnection(*this, local, remote, listener.m_options.connection));
+  if (!owned) {
+    no_memory.increment();
+    return;
+  }
+  auto* connection = owned.get();
+  m_owned.push_back(std::move(owned));
+  m_connections[key(local.port, remote)] = connection;
+  connections_opened.increment();
+  listener.m_half_open.push_back(connection);
+  if (!connection->open_passive(syn, &listener)) connection->connection_done();
+}
+
+void Tcp::transmit_packet(Endpoint local, Endpoint remote, PacketBuffer segment) {
+  auto bytes = segment.data();
+  store_be16(bytes.data() + TcpHeader::checksum_offset, 0);
+  store_be16(bytes.data() + TcpHeader::checksum_offset, tcp_checksum(local.address, remote.address, bytes));
+  (void)m_stack.ipv4().send(local.address, remote.address, ip_protocol::tcp, std::move(segment));
+}
+
+void Tcp::transmit_header(Endpoint local, Endpoint remote, const TcpHeader& header) {
+  auto packet = PacketBuffer::create(header.header_length());
+  if (!packet) return;
+  ByteWriter writer(packet->data());
+  header.write(writer);
+  if (!writer.finish()) return;
+  transmit_packet(local, remote, std::move(*packet));
+}
+
+void Tcp::send_reset(Endpoint local, Endpoint remote, const TcpHeader& header, std::size_t length) {
+  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>, or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  TcpHeader rst;
+  rst.source_port = local.port;
+  rst.destination_port = remote.port;
+  if (header.has(tcp_flag::ack)) {
+    rst.sequence = header.acknowledgment;
+    rst.flags = tcp_flag::rst;
+  } else {
+    rst.acknowledgment = header.sequence + static_cast<std::uint32_t>(length);
+    rst.flags = tcp_flag::rst | tcp_flag::ack;
+  }
+  transmit_header(local, remote, rst);
+}
+
+void Tcp::remove(TcpConnection* connection) {
+  auto it = m_connections.find(key(connection->local().port, connection->remote()));
+  if (it != m_connections.end() && it->second == connection) m_connections.erase(it);
+  if (connection->released() && connection->state() == TcpState::closed) m_reap_wake.notify_one();
+}
+
+Task<void> Tcp::reap() {
+  while (true) {
+    (void)co_await m_reap_wake.wait();
+    auto freed = std::erase_if(m_owned, [](const std::unique_ptr<TcpConnection>& owned) {
+      return owned->released() && owned->state() == TcpState::closed;
+    });
+    connections_freed.increment(freed);
+  }
+}
+
+} // namespace morgana::net

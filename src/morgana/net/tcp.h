@@ -1,0 +1,140 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "morgana/core/event_loop.h"
+#include "morgana/core/packet.h"
+#include "morgana/core/task.h"
+#include "morgana/net/ipv4_header.h"
+#include "morgana/net/tcp_connection.h"
+
+namespace morgana::net {
+
+class Stack;
+class Tcp;
+
+// An application's handle on one connection. Destroying it closes the
+// connection gracefully (or resets it when unread data remains); the
+// connection finishes its shutdown on its own.
+class TcpStream {
+public:
+  explicit TcpStream(TcpConnection& connection) : m_connection(&connection) {}
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+  ~TcpStream();
+
+  // Up to out.size() bytes; 0 at the end of the stream (the peer sent FIN).
+  [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) {
+    return m_connection->read(out, deadline);
+  }
+  // All of `data`; waits while the send buffer is full (backpressure).
+  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) {
+    return m_connection->write(data, deadline);
+  }
+  // Half-close: no more writes; FIN follows the queued data.
+  [[nodiscard]] Result<void> shutdown() { return m_connection->shutdown(); }
+  // Resets the connection at once.
+  void abort() { m_connection->abort(); }
+
+  void set_nodelay(bool nodelay) { m_connection->set_nodelay(nodelay); }
+  void set_keepalive(std::optional<Duration> idle) { m_connection->set_keepalive(idle); }
+  [[nodiscard]] Endpoint local() const { return m_connection->local(); }
+  [[nodiscard]] Endpoint remote() const { return m_connection->remote(); }
+  [[nodiscard]] TcpState state() const { return m_connection->state(); }
+  [[nodiscard]] TcpStats stats() const { return m_connection->stats(); }
+
+private:
+  TcpConnection* m_connection;
+};
+
+struct TcpListenOptions {
+  std::size_t backlog = 128;          // half-open (SYN-RECEIVED) plus not yet accepted
+  std::size_t max_connections = 4096; // established connections from this listener
+  TcpConnectionOptions connection;
+};
+
+// A listening port. Half-open connections beyond the backlog evict the
+// oldest half-open one, so a SYN flood cannot exhaust memory.
+class TcpListener {
+public:
+  TcpListener(Tcp& tcp, std::uint16_t port, TcpListenOptions options) : m_tcp(tcp), m_port(port), m_options(options) {}
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+  ~TcpListener();
+
+  // The next established connection.
+  [[nodiscard]] Task<Result<std::unique_ptr<TcpStream>>> accept(Instant deadline = far_future);
+  [[nodiscard]] std::uint16_t port() const { return m_port; }
+  [[nodiscard]] std::size_t half_open() const { return m_half_open.size(); }
+
+private:
+  friend class Tcp;
+  friend class TcpConnection;
+  void on_established(TcpConnection* connection);
+  void on_closed(TcpConnection* connection);
+
+  Tcp& m_tcp;
+  std::uint16_t m_port;
+  TcpListenOptions m_options;
+  std::deque<TcpConnection*> m_half_open;
+  std::deque<TcpConnection*> m_ready;
+  std::size_t m_established = 0;
+  WaitQueue m_acceptors;
+};
+
+// The TCP layer: demultiplexes segments to connections and listeners, answers
+// segments for nothing with RST (RFC 9293 §3.10.7.1), picks initial sequence
+// numbers (RFC 6528) and ephemeral ports, and frees finished connections.
+class Tcp {
+public:
+  explicit Tcp(Stack& stack);
+  ~Tcp();
+
+  [[nodiscard]] Result<std::unique_ptr<TcpListener>> listen(std::uint16_t port, TcpListenOptions options = {});
+  // Active open; Errc::timed_out at the deadline, Errc::closed when refused (RST).
+  [[nodiscard]] Task<Result<std::unique_ptr<TcpStream>>> connect(Endpoint remote, Instant deadline,
+                                                                 TcpConnectionOptions options = {});
+
+  void receive(const Ipv4Header& header, PacketBuffer packet);
+  // Connections in any state but closed (TIME-WAIT included).
+  [[nodiscard]] std::size_t connection_count() const { return m_connections.size(); }
+  [[nodiscard]] std::size_t count_in_state(TcpState state) const;
+
+  Stack& stack() { return m_stack; }
+  [[nodiscard]] Duration time_wait() const;
+  [[nodiscard]] std::uint16_t mss_for_mtu() const;
+
+  // For connections: send a built segment (the checksum is filled in here), a
+  // header alone, or the RST that answers `header` (RFC 9293 §3.10.7.1).
+  void transmit_packet(Endpoint local, Endpoint remote, PacketBuffer segment);
+  void transmit_header(Endpoint local, Endpoint remote, const TcpHeader& header);
+  void send_reset(Endpoint local, Endpoint remote, const TcpHeader& header, std::size_t length);
+  // Takes a closed connection out of the table; frees it once the application let go.
+  void remove(TcpConnection* connection);
+  [[nodiscard]] SequenceNumber initial_sequence(Endpoint local, Endpoint remote);
+
+private:
+  static std::uint64_t key(std::uint16_t local_port, Endpoint remote);
+  TcpConnection* find(std::uint16_t local_port, Endpoint remote) const;
+  TcpListener* find_listener(std::uint16_t port) const;
+  void accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn);
+  [[nodiscard]] std::vector<TcpConnection*> listener_connections(const TcpListener* listener) const;
+  Task<void> reap();
+  [[nodiscard]] Result<std::uint16_t> ephemeral_port(Endpoint remote);
+
+  friend class TcpListener;
+  Stack& m_stack;
+  std::unordered_map<std::uint64_t, TcpConnection*> m_connections;
+  std::vector<std::unique_ptr<TcpConnection>> m_owned; // every connection not yet freed
+  std::vector<TcpListener*> m_listeners;
+  std::uint32_t m_isn_key[8] = {};
+  std::uint16_t m_next_ephemeral = 49152;
+  WaitQueue m_reap_wake;
+  Task<void> m_reaper;
+};
+
+} // namespace morgana::net

@@ -1,0 +1,216 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "morgana/core/event_loop.h"
+#include "morgana/core/ring_buffer.h"
+#include "morgana/core/task.h"
+#include "morgana/core/time.h"
+#include "morgana/net/ipv4_address.h"
+#include "morgana/net/tcp_congestion.h"
+#include "morgana/net/tcp_header.h"
+#include "morgana/net/tcp_receive_buffer.h"
+#include "morgana/net/tcp_rtt.h"
+
+namespace morgana::net {
+
+class Tcp;
+class TcpListener;
+
+enum class TcpState : std::uint8_t {
+  closed,
+  syn_sent,
+  syn_received,
+  established,
+  fin_wait_1,
+  fin_wait_2,
+  close_wait,
+  closing,
+  last_ack,
+  time_wait,
+};
+std::string_view state_name(TcpState state);
+
+struct TcpConnectionOptions {
+  std::size_t send_buffer = 256 * 1024;
+  std::size_t receive_buffer = 256 * 1024;
+  bool nodelay = false;                 // Nagle's algorithm off (RFC 9293 §3.7.4)
+  std::optional<Duration> keepalive;    // idle time before keep-alive probes (RFC 1122 §4.2.3.6)
+};
+
+struct TcpStats {
+  std::uint64_t segments_sent = 0;
+  std::uint64_t segments_received = 0;
+  std::uint64_t bytes_sent = 0;     // application bytes, first transmissions
+  std::uint64_t bytes_received = 0; // application bytes delivered in order
+  std::uint64_t retransmits = 0;    // segments sent again, for any reason
+  std::uint64_t fast_retransmits = 0;
+  std::uint64_t timeouts = 0;
+  Duration srtt{};
+  Duration rto{};
+  std::uint32_t cwnd = 0;
+  std::uint32_t ssthresh = 0;
+  std::uint32_t send_mss = 0;
+};
+
+// One connection's TCB (RFC 9293 §3.3.1) and its behaviour: the "segment
+// arrives" steps of RFC 9293 §3.10.7 in order, output with Nagle and the
+// windows, and the timers (retransmission, delayed ACK, persist, keep-alive,
+// TIME-WAIT), driven by one coroutine per connection.
+//
+// Owned by Tcp. The application holds it through a TcpStream; Tcp frees it
+// once it is closed and the stream has let go.
+class TcpConnection {
+public:
+  TcpConnection(Tcp& tcp, Endpoint local, Endpoint remote, TcpConnectionOptions options);
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+  ~TcpConnection();
+
+  // Active open (RFC 9293 §3.10.1): sends SYN, enters SYN-SENT.
+  [[nodiscard]] Result<void> open_active();
+  // Passive open from a SYN that reached a listener: SYN-RECEIVED, sends SYN-ACK.
+  [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener);
+  // RFC 9293 §3.10.7.3 / §3.10.7.4.
+  void segment_arrives(const TcpHeader& header, Bytes payload);
+
+  // Application side (TcpStream calls these).
+  // Waits until ESTABLISHED (or a later state), or fails with the reason.
+  [[nodiscard]] Task<Result<void>> wait_established(Instant deadline);
+  // Up to out.size() bytes; 0 at end of stream; waits for data.
+  [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline);
+  // All of `data`, waiting for buffer space as needed.
+  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline);
+  // Sends FIN once queued data is out (RFC 9293 §3.10.4); reads continue.
+  [[nodiscard]] Result<void> shutdown();
+  // Sends RST and forgets the connection (RFC 9293 §3.10.5).
+  void abort();
+  // The application let go: close gracefully, or abort if unread data remains (RFC 2525 §2.17).
+  void release();
+
+  [[nodiscard]] TcpState state() const { return m_state; }
+  [[nodiscard]] Endpoint local() const { return m_local; }
+  [[nodiscard]] Endpoint remote() const { return m_remote; }
+  [[nodiscard]] TcpStats stats() const;
+  [[nodiscard]] bool released() const { return m_released; }
+  [[nodiscard]] TcpListener* listener() const { return m_listener; }
+  void forget_listener() { m_listener = nullptr; }
+  void set_nodelay(bool nodelay) { m_options.nodelay = nodelay; }
+  void set_keepalive(std::optional<Duration> idle);
+  // Until established: when the listener's half-open queue overflowed.
+  [[nodiscard]] Instant created() const { return m_created; }
+
+private:
+  // The steps of RFC 9293 §3.10.7; check_ack returns false when the segment is done with.
+  void syn_sent_arrives(const TcpHeader& header, Bytes payload);
+  [[nodiscard]] bool acceptable(const TcpHeader& header, std::size_t length) const;
+  void check_rst(const TcpHeader& header);
+  [[nodiscard]] bool check_ack(const TcpHeader& header, std::size_t length);
+  void process_text(const TcpHeader& header, Bytes payload);
+  void process_fin();
+  void on_new_ack(const TcpHeader& header);
+  void update_window(const TcpHeader& header);
+  void take_peer_options(const TcpHeader& syn);
+  [[nodiscard]] Result<void> allocate_buffers();
+
+  // Output.
+  void output();
+  void send_segment(SequenceNumber sequence, std::uint8_t flags, std::size_t data_length);
+  void send_ack() { send_segment(m_snd_nxt, tcp_flag::ack, 0); }
+  void send_challenge_ack();
+  void send_rst_for(const TcpHeader& header, std::size_t length);
+  void schedule_ack(bool immediately);
+  [[nodiscard]] std::uint16_t window_to_advertise();
+  [[nodiscard]] std::uint32_t timestamp_now() const;
+
+  // State changes and timers.
+  void set_state(TcpState state);
+  void enter_time_wait();
+  void fail_with(Errc reason);
+  void connection_done();
+  void on_retransmit_timeout();
+  void on_persist_timeout();
+  void on_keepalive_timeout();
+  void arm_retransmit();
+  void wake_timer();
+  [[nodiscard]] Instant next_deadline() const;
+  Task<void> run_timers();
+
+  [[nodiscard]] std::uint32_t unsent_bytes() const;
+  [[nodiscard]] std::uint32_t bytes_in_flight() const { return static_cast<std::uint32_t>(m_snd_max - m_snd_una); }
+  [[nodiscard]] bool fin_acked() const { return m_fin_sequence && m_snd_una > *m_fin_sequence; }
+  [[nodiscard]] bool synchronized() const;
+
+  Tcp& m_tcp;
+  Endpoint m_local;
+  Endpoint m_remote;
+  TcpConnectionOptions m_options;
+  TcpListener* m_listener = nullptr;
+  TcpState m_state = TcpState::closed;
+  Instant m_created;
+  bool m_released = false;
+  std::optional<Errc> m_error; // why the connection failed, once it has
+
+  // Send sequence space (RFC 9293 §3.3.1); SND.MAX is the highest ever sent.
+  SequenceNumber m_iss;
+  SequenceNumber m_snd_una;
+  SequenceNumber m_snd_nxt;
+  SequenceNumber m_snd_max;
+  std::uint32_t m_snd_wnd = 0; // scaled
+  std::uint32_t m_max_snd_wnd = 0;
+  SequenceNumber m_snd_wl1;
+  SequenceNumber m_snd_wl2;
+  std::uint8_t m_snd_wscale = 0; // the peer's shift
+  std::uint8_t m_rcv_wscale = 0; // ours
+  bool m_window_scaling = false;
+  std::uint32_t m_send_mss = 536;
+  std::optional<SequenceNumber> m_fin_sequence; // our FIN, once the application shut down
+  RingBuffer m_send_buffer;                     // bytes from SND.UNA on
+
+  // Receive sequence space.
+  SequenceNumber m_irs;
+  TcpReceiveBuffer m_receive_buffer; // holds RCV.NXT
+  std::uint32_t m_rcv_adv = 0;       // right edge we advertised, relative to RCV.NXT at the time
+  SequenceNumber m_rcv_adv_edge;
+  std::optional<SequenceNumber> m_peer_fin; // the peer's FIN, held until in order
+  bool m_peer_fin_received = false;
+
+  // Options negotiated on the handshake.
+  bool m_sack_permitted = false;
+  bool m_timestamps = false;
+  std::uint32_t m_ts_recent = 0;
+  SequenceNumber m_last_ack_sent;
+  std::uint32_t m_ts_offset = 0;
+
+  // Timers and estimators.
+  RttEstimator m_rtt;
+  RetransmissionTimer m_retransmit_timer;
+  std::optional<NewReno> m_congestion;
+  std::optional<SequenceNumber> m_rtt_sequence; // timed segment (Karn) when timestamps are off
+  Instant m_rtt_started;
+  std::uint32_t m_retries = 0;
+  int m_unacked_segments = 0; // full segments received since our last ACK
+  Instant m_delayed_ack_deadline = far_future;
+  Instant m_persist_deadline = far_future;
+  Instant m_keepalive_deadline = far_future;
+  Instant m_time_wait_deadline = far_future;
+  int m_keepalive_probes = 0;
+  Duration m_persist_backoff{};
+  Instant m_last_received;
+  Instant m_armed_deadline = far_future;
+  bool m_ack_now = false;
+
+  TcpStats m_stats;
+  WaitQueue m_readers;
+  WaitQueue m_writers;
+  WaitQueue m_state_waiters;
+  WaitQueue m_timer_wake;
+  Task<void> m_timer_task;
+
+  friend class Tcp;
+  friend class TcpListener;
+};
+
+} // namespace morgana::net
