@@ -3,7 +3,7 @@
 //   TCP port 19: a source of bytes (like chargen, RFC 864) until the client closes.
 //
 //   echo --net=tap0 --ipv4=10.0.0.2/24          static address
-//   echo --net=tap0                              address by DHCP
+//   echo --net=tap0 --resolve=example.test       address by DHCP, then resolve a name
 
 #include <array>
 #include <cstring>
@@ -12,6 +12,7 @@
 #include "morgana/core/boot.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/net/dns_resolver.h"
 #include "morgana/net/stack.h"
 
 namespace {
@@ -22,7 +23,20 @@ args::Option<std::uint16_t> echo_port_arg{"echo-port", "UDP and TCP port of the 
 args::Option<std::uint16_t> discard_port_arg{"discard-port", "TCP port of the discard service", 9};
 args::Option<std::uint16_t> source_port_arg{"source-port", "TCP port of the byte source", 19};
 
+args::Option<std::optional<std::string_view>> resolve_arg{"resolve", "a host name to resolve once the network is up",
+                                                         std::nullopt};
+
 log::Source echo_log{"echo"};
+
+Task<void> resolve_once(net::Stack& stack, std::string_view name) {
+  net::DnsResolver resolver(stack);
+  auto addresses = co_await resolver.resolve(name, MonotonicClock::now() + std::chrono::seconds(30));
+  if (!addresses) {
+    echo_log.error("cannot resolve {}: {}", name, addresses.error());
+    co_return;
+  }
+  for (auto address : *addresses) echo_log.info("resolved {} to {}", name, address);
+}
 
 Task<void> serve_udp_echo(std::unique_ptr<net::UdpSocket> socket) {
   while (true) {
@@ -103,6 +117,7 @@ morgana::Task<int> morgana::app_main() {
   loop().spawn(serve_tcp(std::move(*source), tcp_source));
   echo_log.info("serving on {}: echo {} (UDP, TCP), discard {}, source {}", (*stack)->config().address.address,
                 echo_port_arg.value(), discard_port_arg.value(), source_port_arg.value());
+  if (resolve_arg.value()) loop().spawn(resolve_once(**stack, *resolve_arg.value()));
   // Serve until stopped (a signal on hosted).
   WaitQueue forever;
   (void)co_await forever.wait();

@@ -5,6 +5,7 @@
 #include "morgana/core/checksum.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/random.h"
 #include "morgana/net/stack.h"
 
 namespace morgana::net {
@@ -80,9 +81,11 @@ UdpSocket* Udp::find(std::uint16_t port) const {
 
 Result<std::unique_ptr<UdpSocket>> Udp::bind(std::uint16_t port) {
   if (port == 0) {
-    for (int tries = 0; tries <= 65535 - first_ephemeral && !port; ++tries) {
-      auto candidate = m_next_ephemeral;
-      m_next_ephemeral = m_next_ephemeral == 65535 ? first_ephemeral : static_cast<std::uint16_t>(m_next_ephemeral + 1);
+    // RFC 6056 §3.3.1: start the search at a random port, so replies cannot be forged by guessing it.
+    constexpr std::uint32_t range = 65536 - first_ephemeral;
+    std::uint32_t start = random::u16().value_or(0) % range;
+    for (std::uint32_t tries = 0; tries < range && !port; ++tries) {
+      auto candidate = static_cast<std::uint16_t>(first_ephemeral + (start + tries) % range);
       if (!find(candidate)) port = candidate;
     }
     if (!port) return fail(Errc::limit_reached, "no free ephemeral UDP port");

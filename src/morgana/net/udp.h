@@ -74,7 +74,7 @@ class Udp {
 public:
   explicit Udp(Stack& stack) : m_stack(stack) {}
 
-  // Binds `port` (0 picks a free ephemeral port). Errc::in_use when taken.
+  // Binds `port` (0 picks a free ephemeral port at random). Errc::in_use when taken.
   [[nodiscard]] Result<std::unique_ptr<UdpSocket>> bind(std::uint16_t port);
   // From IPv4: one whole (reassembled) datagram's payload.
   void receive(const Ipv4Header& header, PacketBuffer packet);
@@ -87,7 +87,6 @@ private:
 
   Stack& m_stack;
   UdpSocket* m_sockets = nullptr;
-  std::uint16_t m_next_ephemeral = 49152;
 };
 
 } // namespace morgana::net
