@@ -157,7 +157,9 @@ void TcpConnection::set_state(TcpState state) {
     NewReno::Config config;
     config.smss = m_send_mss;
     config.iss = m_iss;
+    config.loss_recovery = m_sack_permitted ? LossRecovery::sack : LossRecovery::newreno;
     m_congestion.emplace(config);
+    if (m_sack_permitted) m_scoreboard.emplace(m_send_mss);
     if (m_retries > 0) {
       m_rtt.on_handshake_retransmitted();
       m_congestion->on_handshake_retransmitted();
@@ -305,18 +307,19 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
     send_challenge_ack();
     return false;
   }
-  if (ack > m_snd_una) {
-    on_new_ack(header);
-  } else if (ack == m_snd_una && length == 0 && bytes_in_flight() > 0 &&
-             (std::uint32_t{header.window} << m_snd_wscale) == m_snd_wnd && m_congestion) {
-    // RFC 5681 §2: a duplicate ACK.
-    if (m_congestion->on_duplicate_ack(m_snd_una, m_snd_max) == CongestionAction::retransmit_first_unacked) {
+  bool advanced = ack > m_snd_una;
+  if (advanced) on_new_ack(header);
+  std::uint32_t newly_sacked = m_scoreboard ? m_scoreboard->update(m_snd_una, m_snd_max, header.sack()) : 0;
+  // A duplicate ACK: RFC 6675 §2 with SACK (it newly SACKs data), else RFC 5681 §2.
+  bool duplicate = !advanced && ack == m_snd_una && bytes_in_flight() > 0 && m_congestion &&
+                   (m_scoreboard ? newly_sacked > 0
+                                 : length == 0 && (std::uint32_t{header.window} << m_snd_wscale) == m_snd_wnd);
+  if (duplicate) {
+    bool lost = m_scoreboard && m_scoreboard->is_lost(m_snd_una);
+    if (m_congestion->on_duplicate_ack(m_snd_una, m_snd_max, lost) == CongestionAction::retransmit_first_unacked) {
       fast_retransmits.increment();
       ++m_stats.fast_retransmits;
-      auto data = std::min<std::uint32_t>(m_send_mss, static_cast<std::uint32_t>(m_send_buffer.size()));
-      bool fin_only = data == 0 && m_fin_sequence;
-      send_segment(m_snd_una, tcp_flag::ack | (fin_only ? tcp_flag::fin : 0), data);
-      m_rtt_sequence.reset();
+      retransmit_first_unacked();
     }
   }
   update_window(header);
@@ -360,13 +363,9 @@ void TcpConnection::on_new_ack(const TcpHeader& header) {
   m_snd_una = ack;
   if (m_snd_nxt < m_snd_una) m_snd_nxt = m_snd_una;
   m_retries = 0;
-  if (m_congestion &&
-      m_congestion->on_ack(m_snd_una, m_snd_max, acked) == CongestionAction::retransmit_first_unacked) {
-    // RFC 6582 §3.2 step 3: a partial ACK retransmits the first unacknowledged segment.
-    auto data = std::min<std::uint32_t>(m_send_mss, static_cast<std::uint32_t>(m_send_buffer.size()));
-    bool fin_only = data == 0 && m_fin_sequence;
-    if (data || fin_only) send_segment(m_snd_una, tcp_flag::ack | (fin_only ? tcp_flag::fin : 0), data);
-  }
+  // RFC 6582 §3.2 step 3: a partial ACK retransmits the first unacknowledged segment.
+  if (m_congestion && m_congestion->on_ack(m_snd_una, m_snd_max, acked) == CongestionAction::retransmit_first_unacked)
+    retransmit_first_unacked();
   m_retransmit_timer.on_new_data_acked(now, m_rtt.rto(), bytes_in_flight() > 0);
   wake_timer();
   m_writers.notify_all();
@@ -550,7 +549,56 @@ void TcpConnection::send_rst_for(const TcpHeader& header, std::size_t length) {
   m_tcp.send_reset(m_local, m_remote, header, length);
 }
 
+std::uint32_t TcpConnection::retransmit(SequenceNumber sequence, std::uint32_t limit) {
+  auto data_end = m_snd_una + static_cast<std::uint32_t>(m_send_buffer.size());
+  auto data = sequence < data_end ? std::min(limit, static_cast<std::uint32_t>(data_end - sequence)) : 0u;
+  bool fin = m_fin_sequence && sequence + data == *m_fin_sequence && *m_fin_sequence < m_snd_max && data < limit;
+  if (data == 0 && !fin) return 0;
+  send_segment(sequence, tcp_flag::ack | (fin ? tcp_flag::fin : 0), data);
+  // Karn: a retransmitted segment gives no RTT sample.
+  if (m_rtt_sequence && *m_rtt_sequence < sequence + data + 1) m_rtt_sequence.reset();
+  return data + (fin ? 1 : 0);
+}
+
+void TcpConnection::retransmit_first_unacked() {
+  auto covered = retransmit(m_snd_una, m_send_mss);
+  // RFC 6675 §5 step 4.3: HighRxt is the last byte retransmitted.
+  if (m_scoreboard) m_high_rxt = m_snd_una + (covered ? covered - 1 : 0);
+}
+
+void TcpConnection::output_in_sack_recovery() {
+  while (true) {
+    auto pipe = m_scoreboard->pipe(m_snd_una, m_snd_max, m_high_rxt);
+    if (m_congestion->cwnd() < pipe + m_send_mss) return;
+    auto in_window = static_cast<std::uint32_t>(m_snd_nxt - m_snd_una) < m_snd_wnd;
+    auto next = m_scoreboard->next_seg(m_snd_una, m_high_rxt, unsent_bytes() > 0 && in_window);
+    if (next.kind == NextSegment::Kind::retransmit) {
+      auto covered = retransmit(next.seq, next.length);
+      if (covered == 0) return;
+      m_high_rxt = next.seq + (covered - 1);
+      continue;
+    }
+    if (next.kind != NextSegment::Kind::new_data) return;
+    auto usable = m_snd_wnd - static_cast<std::uint32_t>(m_snd_nxt - m_snd_una);
+    auto length = std::min({unsent_bytes(), m_send_mss, usable});
+    if (length == 0) return;
+    bool fin = m_fin_sequence && m_snd_nxt + length == *m_fin_sequence;
+    send_segment(m_snd_nxt, tcp_flag::ack | (fin ? tcp_flag::fin : 0), length);
+    m_stats.bytes_sent += length;
+    m_snd_nxt += length + (fin ? 1 : 0);
+    m_snd_max = seq_max(m_snd_max, m_snd_nxt);
+    m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
+    wake_timer();
+  }
+}
+
 void TcpConnection::output() {
+  if (m_scoreboard && m_congestion && m_congestion->in_recovery() && m_snd_nxt == m_snd_max) {
+    auto sent_before = m_stats.segments_sent;
+    output_in_sack_recovery();
+    if (m_ack_now && m_stats.segments_sent == sent_before) send_ack();
+    return;
+  }
   bool can_send_data = m_state == TcpState::established || m_state == TcpState::close_wait ||
                        m_state == TcpState::fin_wait_1 || m_state == TcpState::closing ||
                        m_state == TcpState::last_ack;
@@ -787,12 +835,8 @@ void TcpConnection::on_retransmit_timeout() {
   }
   // RFC 5681 §3.1 / RFC 6298 §5.4: collapse the window, go back to SND.UNA.
   if (m_congestion) m_congestion->on_retransmit_timeout(m_snd_una, m_snd_max);
-  m_snd_nxt = m_snd_una;
-  auto data = std::min<std::uint32_t>(m_send_mss, static_cast<std::uint32_t>(m_send_buffer.size()));
-  if (data == 0 && !m_fin_sequence) return;
-  bool fin = m_fin_sequence && m_snd_una + data == *m_fin_sequence;
-  send_segment(m_snd_una, tcp_flag::ack | (fin ? tcp_flag::fin : 0), data);
-  m_snd_nxt = m_snd_una + data + (fin ? 1 : 0);
+  if (m_scoreboard) m_scoreboard->clear();
+  m_snd_nxt = m_snd_una + retransmit(m_snd_una, m_send_mss);
 }
 
 void TcpConnection::on_persist_timeout() {

@@ -13,6 +13,7 @@
 #include "morgana/net/tcp_header.h"
 #include "morgana/net/tcp_receive_buffer.h"
 #include "morgana/net/tcp_rtt.h"
+#include "morgana/net/tcp_sack.h"
 
 namespace morgana::net {
 
@@ -119,6 +120,12 @@ private:
   void output();
   void send_segment(SequenceNumber sequence, std::uint8_t flags, std::size_t data_length);
   void send_ack() { send_segment(m_snd_nxt, tcp_flag::ack, 0); }
+  // Sends again up to `limit` bytes of sequence space from `sequence` (data,
+  // and our FIN if it falls there); returns the sequence space covered.
+  std::uint32_t retransmit(SequenceNumber sequence, std::uint32_t limit);
+  void retransmit_first_unacked();
+  // RFC 6675 §5 step C: sends by NextSeg while cwnd - pipe allows.
+  void output_in_sack_recovery();
   void send_challenge_ack();
   void send_rst_for(const TcpHeader& header, std::size_t length);
   void schedule_ack(bool immediately);
@@ -188,6 +195,8 @@ private:
   RttEstimator m_rtt;
   RetransmissionTimer m_retransmit_timer;
   std::optional<NewReno> m_congestion;
+  std::optional<SackScoreboard> m_scoreboard; // when SACK was negotiated (RFC 6675)
+  SequenceNumber m_high_rxt;                   // HighRxt during SACK recovery
   std::optional<SequenceNumber> m_rtt_sequence; // timed segment (Karn) when timestamps are off
   Instant m_rtt_started;
   std::uint32_t m_retries = 0;
