@@ -70,7 +70,16 @@ void Wait::complete(Result<void> outcome) {
   loop().schedule(this);
 }
 
-WaitQueue::~WaitQueue() { notify_all(fail(Errc::closed)); }
+WaitQueue::~WaitQueue() {
+  notify_all(fail(Errc::closed));
+  // Waiters woken earlier but not yet resumed would return into whatever owned
+  // this queue, which is going away: they see Errc::closed too.
+  for (Wait* wait = loop().m_ready_head; wait; wait = wait->m_next) {
+    if (wait->m_queue != this) continue;
+    wait->m_outcome = fail(Errc::closed);
+    wait->m_queue = nullptr;
+  }
+}
 
 Wait WaitQueue::wait_for(Duration timeout) { return Wait(this, MonotonicClock::now() + timeout); }
 

@@ -61,7 +61,7 @@ public:
   WaitQueue() = default;
   WaitQueue(const WaitQueue&) = delete;
   WaitQueue& operator=(const WaitQueue&) = delete;
-  ~WaitQueue(); // wakes every waiter with Errc::closed
+  ~WaitQueue(); // every waiter, also one woken but not yet resumed, gets Errc::closed
 
   Wait wait(Instant deadline = far_future) { return Wait(this, deadline); }
   Wait wait_for(Duration timeout);
@@ -110,6 +110,7 @@ public:
 
 private:
   friend class Wait;
+  friend class WaitQueue;
   void run_ready();
   void wait_for_events();
   void schedule(Wait* wait);

@@ -31,8 +31,8 @@ namespace morgana::net {
 class Ipv4Reassembler {
 public:
   struct Limits {
-    std::size_t max_datagrams = 16;      // in progress at once
-    std::size_t max_fragments = 64;      // per datagram
+    std::size_t max_datagrams = 16;       // in progress at once
+    std::size_t max_fragments = 64;       // per datagram
     std::size_t max_payload = 65535 - 20; // bytes of reassembled payload
     Duration timeout = std::chrono::seconds(30);
   };
@@ -62,8 +62,8 @@ private:
     std::uint16_t identification;
     Instant started;
     std::optional<std::uint32_t> total_length; // known once the last fragment arrives
-    std::uint32_t received = 0;                 // bytes, no overlaps, so complete when == total_length
-    std::vector<Piece> pieces;                  // sorted by offset, disjoint
+    std::uint32_t received = 0;                // bytes, no overlaps, so complete when == total_length
+    std::vector<Piece> pieces;                 // sorted by offset, disjoint
     PacketBuffer buffer; // grows towards the highest end seen (at most max_payload), filled in place
   };
 
