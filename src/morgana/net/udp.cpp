@@ -2,11 +2,11 @@
 
 #include <new>
 
-#include "morgana/core/checksum.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
 #include "morgana/net/stack.h"
+#include "morgana/net/transport_checksum.h"
 
 namespace morgana::net {
 namespace {
@@ -46,14 +46,7 @@ void UdpHeader::write(ByteWriter& writer) const {
 }
 
 std::uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Bytes header_and_payload) {
-  // RFC 768: the pseudo-header is source, destination, zero, protocol, UDP length.
-  InternetChecksum sum;
-  sum.add_u32(source.value);
-  sum.add_u32(destination.value);
-  sum.add_u16(ip_protocol::udp);
-  sum.add_u16(static_cast<std::uint16_t>(header_and_payload.size()));
-  sum.add(header_and_payload);
-  return sum.finish();
+  return transport_checksum(source, destination, ip_protocol::udp, header_and_payload);
 }
 
 UdpSocket::~UdpSocket() { m_udp.unbind(this); }
