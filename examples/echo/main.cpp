@@ -4,6 +4,7 @@
 //
 //   echo --net=tap0 --ipv4=10.0.0.2/24          static address
 //   echo --net=tap0 --resolve=example.test       address by DHCP, then resolve a name
+//   echo --net=socket --echo-port=7007           over the host's sockets, no root needed
 
 #include <array>
 #include <cstring>
@@ -13,7 +14,7 @@
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
 #include "morgana/net/dns_resolver.h"
-#include "morgana/net/stack.h"
+#include "morgana/net/network.h"
 
 namespace {
 
@@ -28,8 +29,8 @@ args::Option<std::optional<std::string_view>> resolve_arg{"resolve", "a host nam
 
 log::Source echo_log{"echo"};
 
-Task<void> resolve_once(net::Stack& stack, std::string_view name) {
-  net::DnsResolver resolver(stack);
+Task<void> resolve_once(net::Network& network, std::string_view name) {
+  net::DnsResolver resolver(network);
   auto addresses = co_await resolver.resolve(name, MonotonicClock::now() + std::chrono::seconds(30));
   if (!addresses) {
     echo_log.error("cannot resolve {}: {}", name, addresses.error());
@@ -38,7 +39,7 @@ Task<void> resolve_once(net::Stack& stack, std::string_view name) {
   for (auto address : *addresses) echo_log.info("resolved {} to {}", name, address);
 }
 
-Task<void> serve_udp_echo(std::unique_ptr<net::UdpSocket> socket) {
+Task<void> serve_udp_echo(std::unique_ptr<net::DatagramSocket> socket) {
   while (true) {
     auto datagram = co_await socket->receive_from();
     if (!datagram) {
@@ -50,7 +51,7 @@ Task<void> serve_udp_echo(std::unique_ptr<net::UdpSocket> socket) {
   }
 }
 
-Task<void> tcp_echo(std::unique_ptr<net::TcpStream> stream) {
+Task<void> tcp_echo(std::unique_ptr<net::Stream> stream) {
   std::array<std::byte, 16384> buffer;
   while (true) {
     auto count = co_await stream->read(buffer);
@@ -60,7 +61,7 @@ Task<void> tcp_echo(std::unique_ptr<net::TcpStream> stream) {
   (void)stream->shutdown();
 }
 
-Task<void> tcp_discard(std::unique_ptr<net::TcpStream> stream) {
+Task<void> tcp_discard(std::unique_ptr<net::Stream> stream) {
   std::array<std::byte, 16384> buffer;
   while (true) {
     auto count = co_await stream->read(buffer);
@@ -69,14 +70,14 @@ Task<void> tcp_discard(std::unique_ptr<net::TcpStream> stream) {
   (void)stream->shutdown();
 }
 
-Task<void> tcp_source(std::unique_ptr<net::TcpStream> stream) {
+Task<void> tcp_source(std::unique_ptr<net::Stream> stream) {
   std::array<std::byte, 16384> buffer;
   for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = std::byte(' ' + i % 95);
   while (co_await stream->write(buffer)) {
   }
 }
 
-Task<void> serve_tcp(std::unique_ptr<net::TcpListener> listener, Task<void> (*handler)(std::unique_ptr<net::TcpStream>)) {
+Task<void> serve_tcp(std::unique_ptr<net::Listener> listener, Task<void> (*handler)(std::unique_ptr<net::Stream>)) {
   while (true) {
     auto stream = co_await listener->accept();
     if (!stream) {
@@ -90,20 +91,15 @@ Task<void> serve_tcp(std::unique_ptr<net::TcpListener> listener, Task<void> (*ha
 } // namespace
 
 morgana::Task<int> morgana::app_main() {
-  auto stack = net::Stack::create(0);
-  if (!stack) {
-    echo_log.error("no network: {}", stack.error());
+  auto network = co_await net::open_network();
+  if (!network) {
+    echo_log.error("no network: {}", network.error());
     co_return 1;
   }
-  (*stack)->start();
-  if (auto configured = co_await (*stack)->configure(); !configured) {
-    echo_log.error("cannot configure the network: {}", configured.error());
-    co_return 1;
-  }
-  auto udp = (*stack)->udp().bind(echo_port_arg.value());
-  auto echo = (*stack)->tcp().listen(echo_port_arg.value());
-  auto discard = (*stack)->tcp().listen(discard_port_arg.value());
-  auto source = (*stack)->tcp().listen(source_port_arg.value());
+  auto udp = (*network)->udp_bind(echo_port_arg.value());
+  auto echo = (*network)->tcp_listen(echo_port_arg.value());
+  auto discard = (*network)->tcp_listen(discard_port_arg.value());
+  auto source = (*network)->tcp_listen(source_port_arg.value());
   for (auto* failed : {udp ? nullptr : &udp.error(), echo ? nullptr : &echo.error(),
                        discard ? nullptr : &discard.error(), source ? nullptr : &source.error()}) {
     if (failed) {
@@ -115,9 +111,9 @@ morgana::Task<int> morgana::app_main() {
   loop().spawn(serve_tcp(std::move(*echo), tcp_echo));
   loop().spawn(serve_tcp(std::move(*discard), tcp_discard));
   loop().spawn(serve_tcp(std::move(*source), tcp_source));
-  echo_log.info("serving on {}: echo {} (UDP, TCP), discard {}, source {}", (*stack)->config().address.address,
+  echo_log.info("serving on {}: echo {} (UDP, TCP), discard {}, source {}", (*network)->address(),
                 echo_port_arg.value(), discard_port_arg.value(), source_port_arg.value());
-  if (resolve_arg.value()) loop().spawn(resolve_once(**stack, *resolve_arg.value()));
+  if (resolve_arg.value()) loop().spawn(resolve_once(**network, *resolve_arg.value()));
   // Serve until stopped (a signal on hosted).
   WaitQueue forever;
   (void)co_await forever.wait();

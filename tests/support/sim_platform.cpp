@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "morgana/net/network.h"
 #include "morgana/platform/interface.h"
 #include "sim.h"
 
@@ -97,6 +98,8 @@ void yield(std::int64_t deadline_ns) {
 std::span<const std::string_view> boot_arguments() { return state().arguments; }
 
 Result<void> start_devices() { return {}; }
+
+Result<std::unique_ptr<net::Network>> host_network() { return nullptr; }
 
 std::size_t net_device_count() { return state().devices.size(); }
 NetDeviceInfo net_device_info(std::size_t device) { return state().devices.at(device).info; }

@@ -8,7 +8,7 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
-#include "morgana/net/stack.h"
+#include "morgana/net/network.h"
 
 namespace morgana::net {
 namespace {
@@ -112,7 +112,7 @@ const DnsServerList& dns_servers_argument() { return dns_servers_arg.value(); }
 std::vector<Ipv4Address> DnsResolver::servers() const {
   auto given = dns_servers_arg.value().addresses();
   if (!given.empty()) return {given.begin(), given.end()};
-  return m_stack.config().dns_servers;
+  return {m_network.dns_servers().begin(), m_network.dns_servers().end()};
 }
 
 Task<Result<std::vector<Ipv4Address>>> DnsResolver::resolve(std::string_view name, Instant deadline) {
@@ -150,7 +150,7 @@ Task<Result<std::vector<Ipv4Address>>> DnsResolver::resolve(std::string_view nam
 }
 
 Task<Result<std::vector<DnsAddress>>> DnsResolver::query(const DnsName& name, Ipv4Address server, Instant deadline) {
-  auto socket = CO_TRY(m_stack.udp().bind(0));
+  auto socket = CO_TRY(m_network.udp_bind(0));
   auto id = CO_TRY(random::u16());
   std::array<std::byte, dns::max_udp_message> buffer;
   auto query_bytes = CO_TRY(DnsMessage::write_query(buffer, id, name));

@@ -15,7 +15,7 @@
 
 namespace morgana::net {
 
-class Stack;
+class Network;
 
 // The value of --dns-servers: "10.0.0.1,10.0.0.2". A fixed array, as a
 // resolver asks at most a few servers (resolv.conf's MAXNS is 3).
@@ -45,7 +45,7 @@ public:
   // Answers are kept at most this long, whatever their TTL says.
   static constexpr std::uint32_t max_cache_ttl = 24 * 60 * 60;
 
-  explicit DnsResolver(Stack& stack) : m_stack(stack) {}
+  explicit DnsResolver(Network& network) : m_network(network) {}
 
   // A records for `name`: a dotted IPv4 address is returned as is; otherwise
   // the cache answers, or the servers from --dns-servers (when given) or from
@@ -71,7 +71,7 @@ private:
   [[nodiscard]] const CacheEntry* cached(const DnsName& name, Instant now);
   void remember(const DnsName& name, const std::vector<DnsAddress>& answers, Instant now);
 
-  Stack& m_stack;
+  Network& m_network;
   std::vector<CacheEntry> m_cache;
 };
 

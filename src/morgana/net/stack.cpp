@@ -7,6 +7,7 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/net/dhcp_client.h"
 #include "morgana/net/ethernet.h"
 #include "morgana/platform/interface.h"
 
@@ -56,13 +57,42 @@ void Stack::start() {
 }
 
 Task<Result<void>> Stack::configure(Instant deadline) {
-  (void)deadline;
-  if (!ipv4_arg.value()) co_return fail(Errc::unsupported, "DHCP");
+  if (!ipv4_arg.value()) {
+    if (!m_dhcp) {
+      m_dhcp.reset(new (std::nothrow) DhcpClient(*this));
+      if (!m_dhcp) co_return fail(Errc::no_memory, "DHCP client");
+    }
+    CO_TRY(co_await m_dhcp->acquire(deadline));
+    m_dhcp_task = m_dhcp->maintain();
+    m_dhcp_task.start();
+    co_return Result<void>{};
+  }
   Ipv4Config config;
   config.address = *ipv4_arg.value();
   config.gateway = gateway_arg.value();
   set_config(std::move(config));
   co_return Result<void>{};
+}
+
+Result<std::unique_ptr<DatagramSocket>> Stack::udp_bind(std::uint16_t port) {
+  return TRY(m_udp.bind(port));
+}
+
+Result<std::unique_ptr<Listener>> Stack::tcp_listen(std::uint16_t port, TcpListenOptions options) {
+  return TRY(m_tcp.listen(port, options));
+}
+
+Task<Result<std::unique_ptr<Stream>>> Stack::tcp_connect(Endpoint remote, Instant deadline,
+                                                         TcpConnectionOptions options) {
+  co_return CO_TRY(co_await m_tcp.connect(remote, deadline, options));
+}
+
+Task<Result<std::unique_ptr<Network>>> open_network(Instant deadline) {
+  if (auto host = CO_TRY(platform::host_network())) co_return std::move(host);
+  auto stack = CO_TRY(Stack::create(0));
+  stack->start();
+  CO_TRY(co_await stack->configure(deadline));
+  co_return std::unique_ptr<Network>(std::move(stack));
 }
 
 void Stack::set_config(Ipv4Config config) {

@@ -11,6 +11,7 @@
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/mac_address.h"
+#include "morgana/net/network.h"
 #include "morgana/net/tcp.h"
 #include "morgana/net/udp.h"
 
@@ -22,15 +23,17 @@ struct Ipv4Config {
   std::vector<Ipv4Address> dns_servers;
 };
 
+class DhcpClient;
+
 // One network interface and the protocols above it, composed in one object.
 // Layers reach each other through the stack.
-class Stack {
+class Stack final : public Network {
 public:
   // A stack on platform network device `device`.
   [[nodiscard]] static Result<std::unique_ptr<Stack>> create(std::size_t device = 0);
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
-  ~Stack();
+  ~Stack() override;
 
   // Starts the receive loop and the protocol timers; they stop when the stack
   // is destroyed.
@@ -44,6 +47,14 @@ public:
   [[nodiscard]] const Ipv4Config& config() const { return m_config; }
   // Installs an address (from arguments or DHCP); announces it with ARP.
   void set_config(Ipv4Config config);
+
+  // Network.
+  [[nodiscard]] Result<std::unique_ptr<DatagramSocket>> udp_bind(std::uint16_t port) override;
+  [[nodiscard]] Result<std::unique_ptr<Listener>> tcp_listen(std::uint16_t port, TcpListenOptions options) override;
+  [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
+                                                                  TcpConnectionOptions options) override;
+  [[nodiscard]] Ipv4Address address() const override { return m_config.address.address; }
+  [[nodiscard]] std::span<const Ipv4Address> dns_servers() const override { return m_config.dns_servers; }
 
   Arp& arp() { return m_arp; }
   Ipv4& ipv4() { return m_ipv4; }
@@ -69,6 +80,9 @@ private:
   Icmp m_icmp{*this};
   Udp m_udp{*this};
   Tcp m_tcp{*this};
+  // After the layers, so destroyed before them: these use the layers.
+  std::unique_ptr<DhcpClient> m_dhcp;
+  Task<void> m_dhcp_task;
   Task<void> m_receive_task;
   Task<void> m_arp_timers;
   Task<void> m_ipv4_timers;

@@ -44,7 +44,7 @@ TcpListener::~TcpListener() {
   std::erase(m_tcp.m_listeners, this);
 }
 
-Task<Result<std::unique_ptr<TcpStream>>> TcpListener::accept(Instant deadline) {
+Task<Result<std::unique_ptr<Stream>>> TcpListener::accept(Instant deadline) {
   while (m_ready.empty()) CO_TRY(co_await m_acceptors.wait(deadline));
   auto* connection = m_ready.front();
   m_ready.pop_front();
@@ -55,7 +55,7 @@ Task<Result<std::unique_ptr<TcpStream>>> TcpListener::accept(Instant deadline) {
     connection->abort();
     co_return fail(Errc::no_memory, "TCP stream");
   }
-  co_return stream;
+  co_return std::unique_ptr<Stream>(std::move(stream));
 }
 
 void TcpListener::on_established(TcpConnection* connection) {

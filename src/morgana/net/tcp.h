@@ -10,6 +10,7 @@
 #include "morgana/core/packet.h"
 #include "morgana/core/task.h"
 #include "morgana/net/ipv4_header.h"
+#include "morgana/net/network.h"
 #include "morgana/net/tcp_connection.h"
 
 namespace morgana::net {
@@ -20,30 +21,27 @@ class Tcp;
 // An application's handle on one connection. Destroying it closes the
 // connection gracefully (or resets it when unread data remains); the
 // connection finishes its shutdown on its own.
-class TcpStream {
+class TcpStream final : public Stream {
 public:
   explicit TcpStream(TcpConnection& connection) : m_connection(&connection) {}
   TcpStream(const TcpStream&) = delete;
   TcpStream& operator=(const TcpStream&) = delete;
-  ~TcpStream();
+  ~TcpStream() override;
 
-  // Up to out.size() bytes; 0 at the end of the stream (the peer sent FIN).
-  [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) {
+  [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) override {
     return m_connection->read(out, deadline);
   }
-  // All of `data`; waits while the send buffer is full (backpressure).
-  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) {
+  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) override {
     return m_connection->write(data, deadline);
   }
-  // Half-close: no more writes; FIN follows the queued data.
-  [[nodiscard]] Result<void> shutdown() { return m_connection->shutdown(); }
-  // Resets the connection at once.
-  void abort() { m_connection->abort(); }
+  // FIN follows the queued data.
+  [[nodiscard]] Result<void> shutdown() override { return m_connection->shutdown(); }
+  void abort() override { m_connection->abort(); }
 
-  void set_nodelay(bool nodelay) { m_connection->set_nodelay(nodelay); }
-  void set_keepalive(std::optional<Duration> idle) { m_connection->set_keepalive(idle); }
-  [[nodiscard]] Endpoint local() const { return m_connection->local(); }
-  [[nodiscard]] Endpoint remote() const { return m_connection->remote(); }
+  void set_nodelay(bool nodelay) override { m_connection->set_nodelay(nodelay); }
+  void set_keepalive(std::optional<Duration> idle) override { m_connection->set_keepalive(idle); }
+  [[nodiscard]] Endpoint local() const override { return m_connection->local(); }
+  [[nodiscard]] Endpoint remote() const override { return m_connection->remote(); }
   [[nodiscard]] TcpState state() const { return m_connection->state(); }
   [[nodiscard]] TcpStats stats() const { return m_connection->stats(); }
 
@@ -51,24 +49,18 @@ private:
   TcpConnection* m_connection;
 };
 
-struct TcpListenOptions {
-  std::size_t backlog = 128;          // half-open (SYN-RECEIVED) plus not yet accepted
-  std::size_t max_connections = 4096; // established connections from this listener
-  TcpConnectionOptions connection;
-};
-
 // A listening port. Half-open connections beyond the backlog evict the
 // oldest half-open one, so a SYN flood cannot exhaust memory.
-class TcpListener {
+class TcpListener final : public Listener {
 public:
   TcpListener(Tcp& tcp, std::uint16_t port, TcpListenOptions options) : m_tcp(tcp), m_port(port), m_options(options) {}
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
-  ~TcpListener();
+  ~TcpListener() override;
 
   // The next established connection.
-  [[nodiscard]] Task<Result<std::unique_ptr<TcpStream>>> accept(Instant deadline = far_future);
-  [[nodiscard]] std::uint16_t port() const { return m_port; }
+  [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> accept(Instant deadline = far_future) override;
+  [[nodiscard]] std::uint16_t port() const override { return m_port; }
   [[nodiscard]] std::size_t half_open() const { return m_half_open.size(); }
 
 private:

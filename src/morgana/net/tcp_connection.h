@@ -11,6 +11,7 @@
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/tcp_congestion.h"
 #include "morgana/net/tcp_header.h"
+#include "morgana/net/tcp_options.h"
 #include "morgana/net/tcp_receive_buffer.h"
 #include "morgana/net/tcp_rtt.h"
 #include "morgana/net/tcp_sack.h"
@@ -33,13 +34,6 @@ enum class TcpState : std::uint8_t {
   time_wait,
 };
 std::string_view state_name(TcpState state);
-
-struct TcpConnectionOptions {
-  std::size_t send_buffer = 256 * 1024;
-  std::size_t receive_buffer = 256 * 1024;
-  bool nodelay = false;                 // Nagle's algorithm off (RFC 9293 §3.7.4)
-  std::optional<Duration> keepalive;    // idle time before keep-alive probes (RFC 1122 §4.2.3.6)
-};
 
 struct TcpStats {
   std::uint64_t segments_sent = 0;

@@ -9,6 +9,7 @@
 #include "morgana/core/task.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/ipv4_header.h"
+#include "morgana/net/network.h"
 
 namespace morgana::net {
 
@@ -33,31 +34,21 @@ struct UdpHeader {
 // checksum field itself taken as zero.
 [[nodiscard]] std::uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Bytes header_and_payload);
 
-struct Datagram {
-  Endpoint source;
-  Ipv4Address destination;
-  PacketBuffer payload;
-};
-
 // A bound UDP port. Received datagrams queue (up to a bound; beyond it they are
 // counted and dropped) until receive_from takes them.
-class UdpSocket {
+class UdpSocket final : public DatagramSocket {
 public:
   static constexpr std::size_t max_queued = 128;
 
   UdpSocket(Udp& udp, std::uint16_t port) : m_udp(udp), m_port(port) {}
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
-  ~UdpSocket();
+  ~UdpSocket() override;
 
-  [[nodiscard]] std::uint16_t local_port() const { return m_port; }
-
-  // The next datagram; Errc::timed_out at the deadline, Errc::closed when the
-  // socket is closed while waiting.
-  [[nodiscard]] Task<Result<Datagram>> receive_from(Instant deadline = far_future);
-  // Sends from our configured address. Fails with Errc::unreachable when no
-  // route leads to the destination, Errc::no_space for payloads over 65507 bytes.
-  [[nodiscard]] Result<void> send_to(Endpoint destination, Bytes payload);
+  [[nodiscard]] std::uint16_t local_port() const override { return m_port; }
+  [[nodiscard]] Task<Result<Datagram>> receive_from(Instant deadline = far_future) override;
+  // Sends from our configured address.
+  [[nodiscard]] Result<void> send_to(Endpoint destination, Bytes payload) override;
   // Sends with an explicit source address (DHCP sends from 0.0.0.0).
   [[nodiscard]] Result<void> send_from(Ipv4Address source, Endpoint destination, Bytes payload);
 

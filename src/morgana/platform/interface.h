@@ -5,10 +5,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
 #include "morgana/core/result.h"
+
+namespace morgana::net {
+class Network;
+}
 
 namespace morgana::platform {
 
@@ -45,6 +50,10 @@ NetDeviceInfo net_device_info(std::size_t device);
 // buffer are dropped and reported as Errc::no_space.
 [[nodiscard]] Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer);
 [[nodiscard]] Result<void> net_write(std::size_t device, std::span<const std::byte> frame);
+
+// A network the host provides (hosted --net=socket: the kernel's sockets), or
+// null, in which case applications get Morgana's stack on net_device 0.
+[[nodiscard]] Result<std::unique_ptr<net::Network>> host_network();
 
 [[noreturn]] void exit(int status);
 [[noreturn]] void abort(std::string_view why);

@@ -20,14 +20,19 @@
 #include "morgana/core/args.h"
 #include "morgana/core/boot.h"
 #include "morgana/core/counter.h"
+#include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
 #include "morgana/net/mac_address.h"
+#include "morgana/net/network.h"
+#include "morgana/platform/hosted/fd_wait.h"
+#include "morgana/platform/hosted/socket_network.h"
 #include "morgana/platform/interface.h"
 
 namespace morgana::platform {
 namespace {
 
-args::Option<std::string_view> net_arg{"net", "network device: tap interface name (e.g. tap0), or empty for none", ""};
+args::Option<std::string_view> net_arg{
+    "net", "network: a tap interface name (e.g. tap0), 'socket' for the host's own sockets, or empty for none", ""};
 args::Option<std::optional<net::MacAddress>> mac_arg{"mac", "MAC address of the device (random, locally administered, when absent)",
                                                      std::nullopt};
 args::Option<std::uint16_t> mtu_arg{"mtu", "IP MTU of the device", 1500};
@@ -40,6 +45,14 @@ struct TapDevice {
 };
 
 std::vector<TapDevice> g_devices;
+
+// Host file descriptors that coroutines wait on (wait_fd), polled with the taps.
+struct FdWatch {
+  int fd;
+  short events;
+  WaitQueue* ready;
+};
+std::vector<FdWatch> g_watches;
 std::vector<std::string_view> g_arguments;
 volatile std::sig_atomic_t g_stop_signal = 0;
 
@@ -113,24 +126,52 @@ Result<void> entropy(std::span<std::byte> buffer) {
 void yield(std::int64_t deadline_ns) {
   if (g_stop_signal) stop_on_signal();
   std::vector<pollfd> fds;
-  fds.reserve(g_devices.size());
+  fds.reserve(g_devices.size() + g_watches.size());
   for (auto& device : g_devices) fds.push_back({device.fd, POLLIN, 0});
+  for (auto& watch : g_watches) fds.push_back({watch.fd, watch.events, 0});
   // A deadline in the past polls without sleeping; the far future sleeps until a device wakes us.
   timespec timeout{};
   auto wait_ns = deadline_ns - monotonic_ns();
   if (wait_ns > 0) timeout = {static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
   ppoll(fds.data(), fds.size(), deadline_ns == INT64_MAX ? nullptr : &timeout, nullptr);
   if (g_stop_signal) stop_on_signal();
+  // Wake the waiters whose descriptors are ready (errors and hang-ups too: the
+  // operation they retry reports them).
+  auto watched = std::span(fds).subspan(g_devices.size());
+  for (std::size_t i = 0; i < watched.size() && i < g_watches.size(); ++i)
+    if (watched[i].revents) g_watches[i].ready->notify_all();
 }
+
+namespace hosted {
+
+Task<Result<void>> wait_fd(int fd, short events, Instant deadline) {
+  WaitQueue ready;
+  g_watches.push_back({fd, events, &ready});
+  // Unregisters also when the waiting coroutine is destroyed.
+  struct Unwatch {
+    WaitQueue* ready;
+    ~Unwatch() {
+      std::erase_if(g_watches, [&](const FdWatch& watch) { return watch.ready == ready; });
+    }
+  } unwatch{&ready};
+  co_return co_await ready.wait(deadline);
+}
+
+} // namespace hosted
 
 std::span<const std::string_view> boot_arguments() { return g_arguments; }
 
 Result<void> start_devices() {
-  if (net_arg.value().empty()) return {};
+  if (net_arg.value().empty() || net_arg.value() == "socket") return {};
   g_devices.push_back(TRY(open_tap(net_arg.value())));
   auto& info = g_devices.back().info;
   hosted_log.info("tap {} up, MAC {}, MTU {}", net_arg.value(), net::MacAddress::from(info.mac), info.mtu);
   return {};
+}
+
+Result<std::unique_ptr<net::Network>> host_network() {
+  if (net_arg.value() != "socket") return nullptr;
+  return hosted::open_socket_network();
 }
 
 std::size_t net_device_count() { return g_devices.size(); }

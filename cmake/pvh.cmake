@@ -1,0 +1,127 @@
+# The pvh target: every application as a freestanding x86-64 ELF image that
+# QEMU (-kernel on -M microvm and -M pc), Xen PVH and Firecracker boot through
+# the XEN_ELFNOTE_PHYS32_ENTRY note, loaded and run at 1 MiB.
+#
+# Included by the top-level CMakeLists.txt when MORGANA_TARGET is "pvh", or by
+# cmake/pvh-standalone/CMakeLists.txt. Builds the portable layers with the
+# freestanding flags below, the pvh platform, and one image per example:
+# ${CMAKE_BINARY_DIR}/<name>.elf. Applications add themselves with
+# morgana_add_pvh_app(<name> <dir>).
+#
+# No libc, no libstdc++ library: libstdc++'s headers only, with the runtime in
+# src/morgana/platform/pvh (allocation, mem*/str*, __cxa_*, std::__throw_*).
+# What libstdc++.a holds for std::map, std::unordered_map and std::list
+# (self-contained objects) is linked from Debian's own libstdc++.a.
+
+cmake_minimum_required(VERSION 3.25)
+
+get_filename_component(MORGANA_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+
+if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang" OR CMAKE_CXX_COMPILER_VERSION VERSION_LESS 19)
+  message(FATAL_ERROR "pvh: needs clang++-19 (have ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}); "
+                      "configure with -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_C_COMPILER=clang-19")
+endif()
+find_program(MORGANA_LD_LLD NAMES ld.lld-19 REQUIRED DOC "lld 19, the pvh linker")
+enable_language(ASM)
+
+if(NOT CMAKE_BUILD_TYPE)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+if(MORGANA_SANITIZE)
+  message(WARNING "pvh: MORGANA_SANITIZE=${MORGANA_SANITIZE} ignored: sanitizer runtimes need libc")
+endif()
+
+set(CMAKE_CXX_STANDARD 23)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS ON) # TRY uses GNU statement expressions
+set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+set(CMAKE_POSITION_INDEPENDENT_CODE OFF)
+
+if(NOT DEFINED morgana_flags)
+  set(morgana_flags -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough
+      -Wno-missing-field-initializers)
+  if(NOT DEFINED MORGANA_WERROR OR MORGANA_WERROR)
+    list(APPEND morgana_flags -Werror)
+  endif()
+endif()
+
+# Every object in an image: no red zone (interrupts land on the running stack
+# while yield halts), no PIC (static image at a fixed address), frame
+# pointers for backtraces, the stack protector (canary at %fs:0x28).
+set(morgana_pvh_compile_flags
+    -ffreestanding -fno-exceptions -fno-rtti -mno-red-zone -fno-pic -fno-pie -mcmodel=small
+    -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fstack-protector-strong
+    -fno-asynchronous-unwind-tables -fno-unwind-tables -ffunction-sections -fdata-sections)
+set(morgana_pvh_link_flags
+    -nostdlib -static --ld-path=${MORGANA_LD_LLD}
+    -Wl,-T,${MORGANA_ROOT}/src/morgana/platform/pvh/linker.ld
+    -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-undefined)
+
+# Portable layers, compiled freestanding.
+file(GLOB morgana_core_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp)
+file(GLOB morgana_net_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/net/*.cpp)
+add_library(morgana STATIC ${morgana_core_sources} ${morgana_net_sources})
+target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
+target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
+
+# The platform: an object library, so that the boot code and the ELF note are
+# linked into every image whether or not anything refers to them.
+file(GLOB morgana_pvh_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/platform/pvh/*.cpp
+     ${MORGANA_ROOT}/src/morgana/platform/pvh/*.S)
+add_library(morgana_platform_pvh OBJECT ${morgana_pvh_sources})
+target_link_libraries(morgana_platform_pvh PUBLIC morgana)
+target_compile_options(morgana_platform_pvh PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${morgana_flags}>)
+
+# libstdc++.a's self-contained pieces (red-black tree, hashtable prime policy,
+# list hooks), in an archive of their own: linked only when referenced.
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.a
+                OUTPUT_VARIABLE morgana_libstdcxx OUTPUT_STRIP_TRAILING_WHITESPACE)
+set(morgana_stdcxx_objects tree.o hashtable_c++0x.o list.o)
+set(morgana_stdcxx_pieces ${CMAKE_BINARY_DIR}/stdcxx-pieces/libmorgana_stdcxx_pieces.a)
+add_custom_command(
+  OUTPUT ${morgana_stdcxx_pieces}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/stdcxx-pieces
+  COMMAND ${CMAKE_AR} x ${morgana_libstdcxx} ${morgana_stdcxx_objects}
+  COMMAND ${CMAKE_COMMAND} -E rm -f ${morgana_stdcxx_pieces}
+  COMMAND ${CMAKE_AR} qcs ${morgana_stdcxx_pieces} ${morgana_stdcxx_objects}
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/stdcxx-pieces
+  DEPENDS ${morgana_libstdcxx}
+  COMMENT "pvh: taking ${morgana_stdcxx_objects} from ${morgana_libstdcxx}")
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/stdcxx-pieces)
+add_custom_target(morgana_stdcxx_pieces DEPENDS ${morgana_stdcxx_pieces})
+
+# Compiler helpers (128-bit division and the like), freestanding.
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} --rtlib=compiler-rt -print-libgcc-file-name
+                OUTPUT_VARIABLE morgana_compiler_rt OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT EXISTS "${morgana_compiler_rt}")
+  message(FATAL_ERROR "pvh: compiler-rt builtins not found at '${morgana_compiler_rt}' (libclang-rt-19-dev)")
+endif()
+
+# morgana_add_pvh_app(<name> <dir>): the application in <dir> as the image
+# ${CMAKE_BINARY_DIR}/<name>.elf.
+function(morgana_add_pvh_app name dir)
+  file(GLOB app_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  if(NOT app_sources)
+    message(WARNING "application ${dir} has no .cpp files; skipped")
+    return()
+  endif()
+  add_executable(${name} ${app_sources} $<TARGET_OBJECTS:morgana_platform_pvh>)
+  target_link_libraries(${name} PRIVATE morgana ${morgana_stdcxx_pieces} ${morgana_compiler_rt})
+  target_compile_options(${name} PRIVATE ${morgana_flags})
+  target_link_options(${name} PRIVATE ${morgana_pvh_link_flags})
+  add_dependencies(${name} morgana_stdcxx_pieces)
+  set_target_properties(${name} PROPERTIES SUFFIX ".elf" RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR} LINK_DEPENDS
+                                           ${MORGANA_ROOT}/src/morgana/platform/pvh/linker.ld)
+endfunction()
+
+file(GLOB morgana_examples CONFIGURE_DEPENDS LIST_DIRECTORIES true ${MORGANA_ROOT}/examples/*)
+foreach(example ${morgana_examples})
+  if(IS_DIRECTORY ${example})
+    get_filename_component(example_name ${example} NAME)
+    morgana_add_pvh_app(${example_name} ${example})
+  endif()
+endforeach()
+if(MORGANA_APP AND NOT MORGANA_APP MATCHES "/examples/[^/]+/?$")
+  get_filename_component(app_name ${MORGANA_APP} NAME)
+  morgana_add_pvh_app(${app_name} ${MORGANA_APP})
+endif()

@@ -1,0 +1,79 @@
+// Crash: fails on purpose, in the way --crash names, so that tests can check
+// that each failure stops the image with a report and a non-zero status.
+//
+//   crash --crash=null            write through a null pointer
+//   crash --crash=stack-overflow  recurse until the stack runs out
+//   crash --crash=write-text      write into the program's own code
+//   crash --crash=exec-data       jump into writable data
+//   crash --crash=divide          integer division by zero
+//   crash --crash=smash-stack     overrun a stack buffer (the stack protector's canary)
+//   crash --crash=abort           platform::abort
+//   crash --crash=none            exit with status 0
+
+#include <cstddef>
+#include <cstdint>
+
+#include "morgana/core/args.h"
+#include "morgana/core/boot.h"
+#include "morgana/core/log.h"
+#include "morgana/platform/interface.h"
+
+namespace {
+
+using namespace morgana;
+
+args::Option<std::string_view> crash_arg{
+    "crash", "how to fail: null, stack-overflow, write-text, exec-data, divide, smash-stack, abort or none", "none"};
+
+// Volatile, so that the compiler cannot see through the deliberate mistakes below.
+int* volatile g_null = nullptr;
+volatile int g_zero = 0;
+volatile int g_dividend = 10;
+volatile int g_recursion_limit = -1;
+volatile std::size_t g_overrun = 64;
+unsigned char g_return_instruction[] = {0xc3};
+
+int recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth == g_recursion_limit) return 0;
+  return recurse(depth + 1) + frame[0];
+}
+
+[[gnu::noinline]] void smash_stack() {
+  char buffer[16];
+  char* volatile cursor = buffer; // the compiler cannot bound writes through it
+  for (std::size_t i = 0; i < g_overrun; ++i) cursor[i] = 'A';
+}
+
+[[gnu::noinline]] int crash(std::string_view how) {
+  if (how == "null") {
+    *g_null = 42;
+  } else if (how == "stack-overflow") {
+    return recurse(0);
+  } else if (how == "write-text") {
+    auto* code = reinterpret_cast<volatile unsigned char*>(&recurse);
+    *code = 0xcc;
+  } else if (how == "exec-data") {
+    reinterpret_cast<void (*)()>(&g_return_instruction[0])();
+  } else if (how == "divide") {
+    return g_dividend / g_zero;
+  } else if (how == "smash-stack") {
+    smash_stack();
+  } else if (how == "abort") {
+    platform::abort("crash: --crash=abort");
+  } else if (how != "none") {
+    log::main.error("crash: unknown --crash={}", how);
+    return 2;
+  }
+  return 0;
+}
+
+} // namespace
+
+morgana::Task<int> morgana::app_main() {
+  log::main.info("crash: --crash={}", crash_arg.value());
+  int status = crash(crash_arg.value());
+  log::main.info("crash: still running after --crash={}", crash_arg.value());
+  co_return status;
+}

@@ -1,0 +1,276 @@
+#include "morgana/platform/hosted/socket_network.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <new>
+
+#include "morgana/core/args.h"
+#include "morgana/core/log.h"
+#include "morgana/platform/hosted/fd_wait.h"
+
+namespace morgana::platform::hosted {
+namespace {
+
+args::Option<net::Ipv4Address> socket_address_arg{
+    "socket-address", "with --net=socket: the host address to bind listeners and UDP sockets to",
+    net::Ipv4Address::any()};
+
+log::Source socket_log{"socket"};
+
+Error errno_error(std::string_view context) {
+  switch (errno) {
+  case ECONNREFUSED:
+  case ECONNRESET:
+  case EPIPE: return Error{Errc::closed, context};
+  case ETIMEDOUT: return Error{Errc::timed_out, context};
+  case EADDRINUSE: return Error{Errc::in_use, context};
+  case ENETUNREACH:
+  case EHOSTUNREACH: return Error{Errc::unreachable, context};
+  case ENOMEM:
+  case ENOBUFS: return Error{Errc::no_memory, context};
+  case EACCES:
+  case EPERM: return Error{Errc::invalid_argument, context};
+  default: return Error{Errc::io_error, context};
+  }
+}
+
+sockaddr_in to_sockaddr(net::Endpoint endpoint) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(endpoint.port);
+  address.sin_addr.s_addr = htonl(endpoint.address.value);
+  return address;
+}
+
+net::Endpoint from_sockaddr(const sockaddr_in& address) {
+  return {{ntohl(address.sin_addr.s_addr)}, ntohs(address.sin_port)};
+}
+
+// An owned, non-blocking host socket.
+class Socket {
+public:
+  explicit Socket(int fd) : m_fd(fd) {}
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  ~Socket() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  [[nodiscard]] int fd() const { return m_fd; }
+
+  static Result<Socket*> open(int type) {
+    int fd = ::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::unexpected(errno_error("socket"));
+    auto* socket = new (std::nothrow) Socket(fd);
+    if (!socket) {
+      ::close(fd);
+      return fail(Errc::no_memory, "socket");
+    }
+    return socket;
+  }
+
+  [[nodiscard]] Result<void> bind(std::uint16_t port) {
+    int one = 1;
+    setsockopt(m_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto address = to_sockaddr({socket_address_arg.value(), port});
+    if (::bind(m_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0)
+      return std::unexpected(errno_error("bind"));
+    return {};
+  }
+
+  [[nodiscard]] net::Endpoint name(bool peer) const {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    if (peer) getpeername(m_fd, reinterpret_cast<sockaddr*>(&address), &length);
+    else getsockname(m_fd, reinterpret_cast<sockaddr*>(&address), &length);
+    return from_sockaddr(address);
+  }
+
+private:
+  int m_fd;
+};
+
+class SocketStream final : public net::Stream {
+public:
+  explicit SocketStream(std::unique_ptr<Socket> socket) : m_socket(std::move(socket)) {}
+
+  Task<Result<std::size_t>> read(MutableBytes out, Instant deadline) override {
+    while (true) {
+      auto n = ::recv(m_socket->fd(), out.data(), out.size(), 0);
+      if (n >= 0) co_return static_cast<std::size_t>(n);
+      if (errno != EAGAIN && errno != EINTR) co_return std::unexpected(errno_error("recv"));
+      CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
+    }
+  }
+
+  Task<Result<void>> write(Bytes data, Instant deadline) override {
+    while (!data.empty()) {
+      auto n = ::send(m_socket->fd(), data.data(), data.size(), MSG_NOSIGNAL);
+      if (n >= 0) {
+        data = data.subspan(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (errno != EAGAIN && errno != EINTR) co_return std::unexpected(errno_error("send"));
+      CO_TRY(co_await wait_fd(m_socket->fd(), POLLOUT, deadline));
+    }
+    co_return Result<void>{};
+  }
+
+  Result<void> shutdown() override {
+    if (::shutdown(m_socket->fd(), SHUT_WR) < 0) return std::unexpected(errno_error("shutdown"));
+    return {};
+  }
+
+  void abort() override {
+    // SO_LINGER with a zero timeout makes close() send RST.
+    linger reset{1, 0};
+    setsockopt(m_socket->fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::shutdown(m_socket->fd(), SHUT_RDWR);
+  }
+
+  void set_nodelay(bool nodelay) override {
+    int value = nodelay;
+    setsockopt(m_socket->fd(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value);
+  }
+
+  void set_keepalive(std::optional<Duration> idle) override {
+    int on = idle.has_value();
+    setsockopt(m_socket->fd(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    if (idle) {
+      int seconds = static_cast<int>(std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*idle).count()));
+      setsockopt(m_socket->fd(), IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds);
+    }
+  }
+
+  net::Endpoint local() const override { return m_socket->name(false); }
+  net::Endpoint remote() const override { return m_socket->name(true); }
+
+private:
+  std::unique_ptr<Socket> m_socket;
+};
+
+Result<std::unique_ptr<net::Stream>> make_stream(std::unique_ptr<Socket> socket) {
+  std::unique_ptr<net::Stream> stream(new (std::nothrow) SocketStream(std::move(socket)));
+  if (!stream) return fail(Errc::no_memory, "stream");
+  return stream;
+}
+
+class SocketListener final : public net::Listener {
+public:
+  SocketListener(std::unique_ptr<Socket> socket, std::uint16_t port) : m_socket(std::move(socket)), m_port(port) {}
+
+  std::uint16_t port() const override { return m_port; }
+
+  Task<Result<std::unique_ptr<net::Stream>>> accept(Instant deadline) override {
+    while (true) {
+      int fd = ::accept4(m_socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        std::unique_ptr<Socket> socket(new (std::nothrow) Socket(fd));
+        if (!socket) {
+          ::close(fd);
+          co_return fail(Errc::no_memory, "accept");
+        }
+        co_return make_stream(std::move(socket));
+      }
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) co_return std::unexpected(errno_error("accept"));
+      CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
+    }
+  }
+
+private:
+  std::unique_ptr<Socket> m_socket;
+  std::uint16_t m_port;
+};
+
+class SocketDatagrams final : public net::DatagramSocket {
+public:
+  explicit SocketDatagrams(std::unique_ptr<Socket> socket) : m_socket(std::move(socket)) {}
+
+  std::uint16_t local_port() const override { return m_socket->name(false).port; }
+
+  Task<Result<net::Datagram>> receive_from(Instant deadline) override {
+    std::byte buffer[65536];
+    while (true) {
+      sockaddr_in from{};
+      socklen_t length = sizeof from;
+      auto n = ::recvfrom(m_socket->fd(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
+      if (n >= 0) {
+        auto payload = CO_TRY(PacketBuffer::copy_of(std::span(buffer, static_cast<std::size_t>(n))));
+        co_return net::Datagram{from_sockaddr(from), m_socket->name(false).address, std::move(payload)};
+      }
+      if (errno != EAGAIN && errno != EINTR) co_return std::unexpected(errno_error("recvfrom"));
+      CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
+    }
+  }
+
+  Result<void> send_to(net::Endpoint destination, Bytes payload) override {
+    auto address = to_sockaddr(destination);
+    if (::sendto(m_socket->fd(), payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&address),
+                 sizeof address) < 0)
+      return std::unexpected(errno_error("sendto"));
+    return {};
+  }
+
+private:
+  std::unique_ptr<Socket> m_socket;
+};
+
+class SocketNetwork final : public net::Network {
+public:
+  Result<std::unique_ptr<net::DatagramSocket>> udp_bind(std::uint16_t port) override {
+    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_DGRAM)));
+    TRY(socket->bind(port));
+    std::unique_ptr<net::DatagramSocket> bound(new (std::nothrow) SocketDatagrams(std::move(socket)));
+    if (!bound) return fail(Errc::no_memory, "UDP socket");
+    return bound;
+  }
+
+  Result<std::unique_ptr<net::Listener>> tcp_listen(std::uint16_t port, net::TcpListenOptions options) override {
+    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_STREAM)));
+    TRY(socket->bind(port));
+    if (::listen(socket->fd(), static_cast<int>(options.backlog)) < 0) return std::unexpected(errno_error("listen"));
+    std::unique_ptr<net::Listener> listener(new (std::nothrow) SocketListener(std::move(socket), port));
+    if (!listener) return fail(Errc::no_memory, "listener");
+    return listener;
+  }
+
+  Task<Result<std::unique_ptr<net::Stream>>> tcp_connect(net::Endpoint remote, Instant deadline,
+                                                         net::TcpConnectionOptions options) override {
+    std::unique_ptr<Socket> socket(CO_TRY(Socket::open(SOCK_STREAM)));
+    auto address = to_sockaddr(remote);
+    if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
+      if (errno != EINPROGRESS) co_return std::unexpected(errno_error("connect"));
+      CO_TRY(co_await wait_fd(socket->fd(), POLLOUT, deadline));
+      int error = 0;
+      socklen_t length = sizeof error;
+      getsockopt(socket->fd(), SOL_SOCKET, SO_ERROR, &error, &length);
+      if (error) {
+        errno = error;
+        co_return std::unexpected(errno_error("connect"));
+      }
+    }
+    auto stream = CO_TRY(make_stream(std::move(socket)));
+    stream->set_nodelay(options.nodelay);
+    if (options.keepalive) stream->set_keepalive(options.keepalive);
+    co_return stream;
+  }
+
+  net::Ipv4Address address() const override { return socket_address_arg.value(); }
+  std::span<const net::Ipv4Address> dns_servers() const override { return {}; }
+};
+
+} // namespace
+
+Result<std::unique_ptr<net::Network>> open_socket_network() {
+  std::unique_ptr<net::Network> network(new (std::nothrow) SocketNetwork);
+  if (!network) return fail(Errc::no_memory, "socket network");
+  socket_log.info("using the host's sockets (--net=socket)");
+  return network;
+}
+
+} // namespace morgana::platform::hosted

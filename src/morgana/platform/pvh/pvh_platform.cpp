@@ -1,0 +1,203 @@
+// The pvh target: Morgana on an x86-64 virtual machine started by a PVH loader
+// (QEMU -kernel on microvm and pc, later Xen and Firecracker). pvh_main brings
+// the machine up in order, then runs the application through boot::run.
+
+#include <cstdint>
+
+#include "morgana/core/boot.h"
+#include "morgana/core/format.h"
+#include "morgana/core/log.h"
+#include "morgana/net/network.h"
+#include "morgana/platform/interface.h"
+#include "morgana/platform/pvh/clock.h"
+#include "morgana/platform/pvh/descriptor_tables.h"
+#include "morgana/platform/pvh/entropy.h"
+#include "morgana/platform/pvh/heap.h"
+#include "morgana/platform/pvh/image.h"
+#include "morgana/platform/pvh/interrupts.h"
+#include "morgana/platform/pvh/paging.h"
+#include "morgana/platform/pvh/serial.h"
+#include "morgana/platform/pvh/start_info.h"
+#include "morgana/platform/pvh/stop.h"
+#include "morgana/platform/pvh/traps.h"
+#include "morgana/platform/pvh/x86.h"
+
+extern "C" {
+// The block %fs points at (boot.S loads its address into the FS base): the
+// compiler's stack protector reads its canary at %fs:0x28.
+alignas(64) std::uint64_t pvh_thread_block[8];
+extern void (*const pvh_init_array_start[])();
+extern void (*const pvh_init_array_end[])();
+}
+
+namespace morgana::pvh {
+namespace {
+
+log::Source pvh_log{"pvh"};
+
+constexpr std::size_t canary_slot = 0x28 / sizeof(std::uint64_t);
+constexpr std::size_t max_arguments = 128;
+// isa-debug-exit's default port, and the one many guides configure (iobase=0xf4).
+constexpr std::uint16_t debug_exit_ports[] = {0x501, 0xf4};
+
+struct BootState {
+  std::string_view arguments[max_arguments];
+  std::size_t argument_count = 0;
+  std::size_t ignored_arguments = 0;
+  clock::Calibration calibration;
+  bool has_timer = false;
+};
+constinit BootState g_boot{};
+
+class ConsoleSink final : public FormatSink {
+public:
+  void write(std::string_view text) override { serial::write(text); }
+};
+
+void split_command_line(std::string_view line) {
+  while (!line.empty()) {
+    auto start = line.find_first_not_of(" \t\n");
+    if (start == std::string_view::npos) break;
+    line.remove_prefix(start);
+    auto end = line.find_first_of(" \t\n");
+    auto word = line.substr(0, end);
+    line.remove_prefix(word.size());
+    // QEMU's microvm appends Linux's virtio-mmio device list when ACPI is off;
+    // devices are found by probing instead.
+    if (word.starts_with("virtio_mmio.")) continue;
+    if (g_boot.argument_count == max_arguments) {
+      ++g_boot.ignored_arguments;
+      continue;
+    }
+    g_boot.arguments[g_boot.argument_count++] = word;
+  }
+}
+
+// RAM from the memory map, less everything below `free_start` (low memory,
+// the image, the page tables).
+void add_heap_regions(std::span<const MemoryRegion> memory_map, std::uintptr_t free_start) {
+  for (const auto& region : memory_map) {
+    if (!region.is_ram() || region.end() <= free_start) continue;
+    auto start = region.address > free_start ? region.address : free_start;
+    heap().add_region(static_cast<std::uintptr_t>(start), static_cast<std::size_t>(region.end() - start));
+  }
+  if (heap().stats().total == 0) platform::abort("no RAM above the image for the heap");
+}
+
+void run_constructors() {
+  for (auto* constructor = pvh_init_array_start; constructor != pvh_init_array_end; ++constructor) (*constructor)();
+}
+
+// A fresh canary, its low byte zero so that string functions stop at it.
+std::uint64_t make_canary() {
+  std::uint64_t value = 0;
+  if (!entropy::fill(std::as_writable_bytes(std::span(&value, 1)))) {
+    // splitmix64 of the TSC: unpredictable enough to catch accidents, not attacks.
+    value = x86::rdtsc() + 0x9e3779b97f4a7c15;
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111eb;
+    value ^= value >> 31;
+  }
+  return value & ~std::uint64_t{0xff};
+}
+
+} // namespace
+
+void stop(int status) {
+  // Each port write ends QEMU when the device sits there; otherwise it goes nowhere.
+  for (auto port : debug_exit_ports) x86::outb(port, static_cast<std::uint8_t>(status));
+  serial::write("morgana: no isa-debug-exit device; resetting the machine\n");
+  // A triple fault: no IDT, so the breakpoint cannot be delivered.
+  struct [[gnu::packed]] {
+    std::uint16_t limit = 0;
+    std::uint64_t base = 0;
+  } empty_idt;
+  asm volatile("lidt %0; int3" ::"m"(empty_idt));
+  x86::halt_forever();
+}
+
+} // namespace morgana::pvh
+
+namespace morgana::platform {
+
+void console_write(std::string_view text) { pvh::serial::write(text); }
+
+std::int64_t monotonic_ns() { return pvh::clock::monotonic_ns(); }
+std::int64_t wall_ns() { return pvh::clock::wall_ns(); }
+
+Result<void> entropy(std::span<std::byte> buffer) { return pvh::entropy::fill(buffer); }
+
+void yield(std::int64_t deadline_ns) {
+  auto now = pvh::clock::monotonic_ns();
+  if (deadline_ns <= now) return;
+  pvh::interrupts::halt_for(deadline_ns - now);
+}
+
+std::span<const std::string_view> boot_arguments() { return {pvh::g_boot.arguments, pvh::g_boot.argument_count}; }
+
+// No host network under a hypervisor: applications use the stack on virtio-net.
+Result<std::unique_ptr<net::Network>> host_network() { return nullptr; }
+
+Result<void> start_devices() {
+  using pvh::g_boot;
+  auto heap = pvh::heap().stats();
+  const auto& calibration = g_boot.calibration;
+  pvh::pvh_log.info("TSC {}.{} MHz, APIC timer {}.{} MHz (measured with {}), heap {} KiB, entropy {}",
+                    calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.timer_hz / 1'000'000,
+                    calibration.timer_hz / 100'000 % 10, calibration.source, (heap.total - heap.in_use) / 1024,
+                    pvh::entropy::source_name());
+  if (!g_boot.has_timer) pvh::pvh_log.warn("no local APIC: waiting spins instead of halting");
+  if (!pvh::clock::has_wall_clock()) pvh::pvh_log.warn("no CMOS RTC: the wall clock starts at the epoch");
+  if (!pvh::entropy::available())
+    pvh::pvh_log.warn("no RDSEED or RDRAND (use -cpu max): random numbers fail, the stack canary comes from the TSC");
+  if (g_boot.ignored_arguments)
+    pvh::pvh_log.warn("{} boot arguments beyond the first {} ignored", g_boot.ignored_arguments, pvh::max_arguments);
+  return {};
+}
+
+std::size_t net_device_count() { return 0; }
+
+NetDeviceInfo net_device_info(std::size_t) { abort("net_device_info: pvh has no network devices yet"); }
+
+Result<std::size_t> net_read(std::size_t, std::span<std::byte>) {
+  return fail(Errc::not_found, "pvh has no network devices yet");
+}
+
+Result<void> net_write(std::size_t, std::span<const std::byte>) {
+  return fail(Errc::not_found, "pvh has no network devices yet");
+}
+
+void exit(int status) { pvh::stop(status >= 0 && status <= 127 ? status : pvh::exit_status_out_of_range); }
+
+void abort(std::string_view why) {
+  pvh::ConsoleSink console;
+  format_to(console, "morgana abort: {}\n", why);
+  // This frame's saved frame pointer and return address start the chain.
+  const auto* frame = static_cast<const std::uint64_t*>(__builtin_frame_address(0));
+  pvh::traps::print_backtrace(console, frame[1], frame[0]);
+  format_to(console, "morgana: exit status {}\n", pvh::exit_status_abort);
+  pvh::stop(pvh::exit_status_abort);
+}
+
+} // namespace morgana::platform
+
+// Called by boot.S on the boot stack, with paging (4 GiB identity mapped), long
+// mode and SSE on, and %fs pointing at pvh_thread_block. Not stack-protected:
+// it changes the canary.
+extern "C" [[noreturn]] __attribute__((no_stack_protector)) void pvh_main(std::uint64_t start_info_address) {
+  using namespace morgana::pvh;
+  pvh_thread_block[0] = reinterpret_cast<std::uint64_t>(pvh_thread_block);
+  serial::init();
+  descriptor_tables::init();
+  auto start_info = read_start_info(start_info_address);
+  split_command_line(start_info.command_line);
+  auto free_start = paging::init(start_info.memory_map, image::end());
+  add_heap_regions(start_info.memory_map, free_start);
+  entropy::init();
+  pvh_thread_block[canary_slot] = make_canary();
+  run_constructors();
+  g_boot.has_timer = interrupts::init();
+  g_boot.calibration = clock::calibrate();
+  clock::start(g_boot.calibration);
+  morgana::platform::exit(morgana::boot::run());
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Boots examples/crash as a PVH image under QEMU (TCG) once per way of
+# failing (--crash=...), on -M microvm and -M pc, and checks that each one
+# stops the image with its report (vector, faulting address, registers,
+# backtrace) and a non-zero status: CPU exceptions exit 126 (QEMU's 253),
+# aborts 125 (QEMU's 251). --crash=none must exit 0 (QEMU's 1).
+#
+# Usage: tests/system/pvh_fault_test.sh [IMAGE]
+#   IMAGE defaults to build/pvh/crash.elf, which is built first (preset pvh).
+# Needs qemu-system-x86_64; not root. Logs: build/system-tests/pvh_fault/.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+image=${1:-}
+if [[ -z $image ]]; then
+  image=build/pvh/crash.elf
+  if [[ ! -f build/pvh/CMakeCache.txt ]]; then
+    cmake --preset pvh >/dev/null || { echo "pvh_fault_test: cmake --preset pvh failed" >&2; exit 1; }
+  fi
+  cmake --build build/pvh --target crash >/dev/null || { echo "pvh_fault_test: building crash failed" >&2; exit 1; }
+fi
+[[ -f $image ]] || { echo "pvh_fault_test: no image at $image" >&2; exit 1; }
+
+log_dir=build/system-tests/pvh_fault
+mkdir -p "$log_dir"
+qemu_pids=()
+cleanup() {
+  local pid
+  for pid in "${qemu_pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# boot LOG MACHINE ARGS...: runs QEMU in the background (its PID kept for
+# cleanup), waits at most 60 s, sets $status to QEMU's exit status.
+boot() {
+  local log=$1 machine=$2
+  shift 2
+  qemu-system-x86_64 -M "$machine" -cpu max -m 64 -nographic -no-reboot -nodefaults -serial stdio \
+    -device isa-debug-exit -kernel "$image" -append "$*" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  qemu_pids+=("$pid")
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null && ((waited < 600)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    fail "$log: QEMU still running after 60 s; killed"
+  fi
+  wait "$pid"
+  status=$?
+}
+
+# expect MODE QEMU_STATUS PATTERN...: every extended regular expression must
+# match the output of --crash=MODE, on both machines.
+expect() {
+  local mode=$1 expected=$2
+  shift 2
+  local machine log pattern
+  for machine in microvm pc; do
+    log=$log_dir/$mode-$machine.log
+    boot "$log" "$machine" "--crash=$mode"
+    if ((status != expected)); then
+      fail "$mode on $machine: QEMU exit status $status, expected $expected"
+    fi
+    grep -aq "crash: --crash=$mode" "$log" || fail "$mode on $machine: the application did not start"
+    for pattern in "$@"; do
+      grep -aEq -- "$pattern" "$log" || fail "$mode on $machine: no line matching '$pattern'"
+    done
+    if ((expected != 1)) && grep -aq "still running after" "$log"; then
+      fail "$mode on $machine: the image kept running"
+    fi
+    echo "$mode on $machine: QEMU status $status"
+  done
+}
+
+exception='CPU exception'
+backtrace='^  #0  0x[0-9a-f]{16}'
+registers='rip 0x[0-9a-f]{16} rsp 0x[0-9a-f]{16}'
+
+expect null 253 "$exception 14 \(#PF page fault\)" 'write to 0x0000000000000000 \(page not mapped\): the null page' \
+  "$registers" "$backtrace" 'exit status 126'
+expect stack-overflow 253 "$exception 14 \(#PF page fault\)" "guard page .*stack overflow" "$registers" "$backtrace" \
+  'exit status 126'
+expect write-text 253 "$exception 14 \(#PF page fault\)" 'write to 0x[0-9a-f]+ \(page protection\): text' 'W\^X' \
+  "$backtrace" 'exit status 126'
+expect exec-data 253 "$exception 14 \(#PF page fault\)" 'instruction fetch from 0x[0-9a-f]+ \(page protection\)' \
+  'not executable' "$backtrace" 'exit status 126'
+expect divide 253 "$exception 0 \(#DE divide error\)" "$registers" "$backtrace" 'exit status 126'
+expect smash-stack 251 'morgana abort: stack smashing detected' "$backtrace" 'exit status 125'
+expect abort 251 'morgana abort: crash: --crash=abort' "$backtrace" 'exit status 125'
+expect none 1 'crash: still running after --crash=none' 'morgana: exit status 0'
+
+if ((failures)); then
+  echo "pvh_fault_test: $failures checks failed; logs in $log_dir"
+  exit 1
+fi
+echo "pvh_fault_test: passed"
