@@ -42,8 +42,9 @@ public:
   static constexpr Duration refresh_before = std::chrono::seconds(10);
   static constexpr Duration retry_interval = std::chrono::seconds(1);
   static constexpr int max_requests = 3;
-  static constexpr std::size_t max_pending_per_address = 8;
-  static constexpr std::size_t max_pending_total = 64;
+  // Enough for the fragments of one maximum-size datagram (65535 / 1480 ≈ 45).
+  static constexpr std::size_t max_pending_per_address = 48;
+  static constexpr std::size_t max_pending_total = 128;
   static constexpr std::size_t max_entries = 256;
 
   explicit Arp(Stack& stack) : m_stack(stack) {}

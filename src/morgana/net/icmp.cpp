@@ -97,7 +97,11 @@ void Icmp::send_port_unreachable(const Ipv4Header& original, Bytes original_payl
   }
   ByteWriter writer(packet->data());
   IcmpHeader{IcmpHeader::destination_unreachable, IcmpHeader::port_unreachable_code, 0, 0}.write(writer);
-  original.write(writer);
+  // The quoted header is rebuilt without options, so its length fields describe what follows it.
+  Ipv4Header quoted_header = original;
+  quoted_header.header_length = Ipv4Header::minimum_size;
+  quoted_header.total_length = static_cast<std::uint16_t>(Ipv4Header::minimum_size + original_payload.size());
+  quoted_header.write(writer);
   writer.bytes(quoted);
   if (!writer.finish()) {
     send_errors.increment();

@@ -66,6 +66,7 @@ void Ipv4::receive(PacketBuffer packet) {
     return;
   }
   auto header = *parsed;
+  // RFC 791 §3.2: a datagram whose TTL is zero must be destroyed.
   if (header.time_to_live == 0) {
     ttl_zero.increment();
     return;
@@ -92,8 +93,12 @@ void Ipv4::receive(PacketBuffer packet) {
     return;
   }
   if (!whole->has_value()) return;
-  reassembled.increment();
   PacketBuffer payload = std::move(**whole);
+  if (header.header_length + payload.size() > 65535) {
+    malformed.increment();
+    return;
+  }
+  reassembled.increment();
   header.more_fragments = false;
   header.fragment_offset = 0;
   header.total_length = static_cast<std::uint16_t>(header.header_length + payload.size());

@@ -46,7 +46,8 @@ void Ipv4Header::write(ByteWriter& writer) const {
   auto* checksum = writer.reserve(2);
   source.write(writer);
   destination.write(writer);
-  if (!checksum) return;
+  // On overflow the header is incomplete (and finish() will say so): nothing to checksum.
+  if (!checksum || writer.overflowed()) return;
   store_be16(checksum, 0);
   store_be16(checksum, internet_checksum(writer.written().subspan(start, minimum_size)));
 }

@@ -49,7 +49,9 @@ std::uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Bytes he
   return transport_checksum(source, destination, ip_protocol::udp, header_and_payload);
 }
 
-UdpSocket::~UdpSocket() { m_udp.unbind(this); }
+UdpSocket::~UdpSocket() {
+  if (m_udp) m_udp->unbind(this);
+}
 
 Task<Result<Datagram>> UdpSocket::receive_from(Instant deadline) {
   while (m_queue.empty()) CO_TRY(co_await m_readers.wait(deadline));
@@ -59,11 +61,20 @@ Task<Result<Datagram>> UdpSocket::receive_from(Instant deadline) {
 }
 
 Result<void> UdpSocket::send_to(Endpoint destination, Bytes payload) {
-  return m_udp.send(m_udp.m_stack.config().address.address, m_port, destination, payload);
+  if (!m_udp) return fail(Errc::closed, "the network stack is gone");
+  return m_udp->send(m_udp->m_stack.config().address.address, m_port, destination, payload);
 }
 
 Result<void> UdpSocket::send_from(Ipv4Address source, Endpoint destination, Bytes payload) {
-  return m_udp.send(source, m_port, destination, payload);
+  if (!m_udp) return fail(Errc::closed, "the network stack is gone");
+  return m_udp->send(source, m_port, destination, payload);
+}
+
+Udp::~Udp() {
+  for (auto* socket = m_sockets; socket; socket = socket->m_next) {
+    socket->m_udp = nullptr;
+    socket->m_readers.notify_all(fail(Errc::closed));
+  }
 }
 
 UdpSocket* Udp::find(std::uint16_t port) const {

@@ -40,7 +40,7 @@ class UdpSocket final : public DatagramSocket {
 public:
   static constexpr std::size_t max_queued = 128;
 
-  UdpSocket(Udp& udp, std::uint16_t port) : m_udp(udp), m_port(port) {}
+  UdpSocket(Udp& udp, std::uint16_t port) : m_udp(&udp), m_port(port) {}
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
   ~UdpSocket() override;
@@ -54,7 +54,7 @@ public:
 
 private:
   friend class Udp;
-  Udp& m_udp;
+  Udp* m_udp; // null once the stack is gone: sends fail with Errc::closed
   std::uint16_t m_port;
   std::deque<Datagram> m_queue;
   WaitQueue m_readers;
@@ -64,6 +64,10 @@ private:
 class Udp {
 public:
   explicit Udp(Stack& stack) : m_stack(stack) {}
+  Udp(const Udp&) = delete;
+  Udp& operator=(const Udp&) = delete;
+  // Detaches sockets that outlive the stack; their waiting readers get Errc::closed.
+  ~Udp();
 
   // Binds `port` (0 picks a free ephemeral port at random). Errc::in_use when taken.
   [[nodiscard]] Result<std::unique_ptr<UdpSocket>> bind(std::uint16_t port);
