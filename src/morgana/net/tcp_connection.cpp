@@ -98,10 +98,10 @@ std::uint32_t TcpConnection::unsent_bytes() const {
 Result<void> TcpConnection::open_active() {
   m_iss = m_tcp.initial_sequence(m_local, m_remote);
   m_ts_offset = m_iss.value();
-  m_snd_una = m_iss;
-  m_snd_nxt = m_snd_max = m_iss + 1;
+  m_snd_una = m_snd_nxt = m_snd_max = m_iss;
   set_state(TcpState::syn_sent);
   send_segment(m_iss, tcp_flag::syn, 0);
+  m_snd_nxt = m_snd_max = m_iss + 1; // after sending: the first SYN is no retransmission
   m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
   m_timer_task = run_timers();
   m_timer_task.start();
@@ -113,14 +113,15 @@ Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* list
   m_released = true; // the listener's until accepted
   m_irs = syn.sequence;
   m_receive_buffer.start(m_irs + 1);
+  m_rcv_adv_edge = m_irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
   take_peer_options(syn);
   m_snd_wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
   m_iss = m_tcp.initial_sequence(m_local, m_remote);
   m_ts_offset = m_iss.value();
-  m_snd_una = m_iss;
-  m_snd_nxt = m_snd_max = m_iss + 1;
+  m_snd_una = m_snd_nxt = m_snd_max = m_iss;
   set_state(TcpState::syn_received);
   send_segment(m_iss, tcp_flag::syn | tcp_flag::ack, 0);
+  m_snd_nxt = m_snd_max = m_iss + 1; // after sending: the first SYN-ACK is no retransmission
   m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
   m_timer_task = run_timers();
   m_timer_task.start();
@@ -176,7 +177,11 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   ++m_stats.segments_received;
   m_last_received = MonotonicClock::now();
   m_keepalive_probes = 0;
-  if (m_options.keepalive) m_keepalive_deadline = m_last_received + *m_options.keepalive;
+  if (m_options.keepalive) {
+    // After a probe the timer waits for the probe interval; an idle time shorter than that must wake it.
+    m_keepalive_deadline = m_last_received + *m_options.keepalive;
+    wake_timer();
+  }
 
   if (m_state == TcpState::syn_sent) {
     syn_sent_arrives(received, payload);
@@ -384,8 +389,10 @@ void TcpConnection::update_window(const TcpHeader& header) {
 void TcpConnection::process_text(const TcpHeader& header, Bytes payload) {
   if (payload.empty()) return;
   if (m_state != TcpState::established && m_state != TcpState::fin_wait_1 && m_state != TcpState::fin_wait_2) return;
-  if (m_released) {
-    // Nobody will read this: tell the peer (RFC 2525 §2.17, as Linux does).
+  if (m_released && m_fin_sequence) {
+    // The application let go (release() shut down; a connection the listener
+    // holds until accept() is released but not shut down): nobody will read
+    // this, so tell the peer (RFC 2525 §2.17, as Linux does).
     data_after_close.increment();
     send_rst_for(header, payload.size());
     connection_done();
@@ -441,6 +448,7 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
   if (!header.has(tcp_flag::syn)) return;
   m_irs = header.sequence;
   m_receive_buffer.start(m_irs + 1);
+  m_rcv_adv_edge = m_irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
   take_peer_options(header);
   if (m_timestamps && !header.timestamps) m_timestamps = false;
   m_snd_wl1 = header.sequence;
@@ -514,9 +522,15 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   } else {
     header.window = window_to_advertise();
     if (m_timestamps) header.timestamps = TcpTimestamps{timestamp_now(), m_ts_recent};
-    if (m_sack_permitted && m_receive_buffer.has_gaps())
-      header.sack_block_count = static_cast<std::uint8_t>(
-          m_receive_buffer.sack_blocks(header.sack_blocks.data(), m_timestamps ? 3 : TcpHeader::maximum_sack_blocks));
+    if (m_sack_permitted && m_receive_buffer.has_gaps()) {
+      // RFC 9293 §3.7.1: options come out of the MSS. The send MSS already
+      // excludes timestamps; SACK takes 4 + 8n bytes of what the data leaves.
+      auto room = m_send_mss > data_length ? m_send_mss - data_length : 0;
+      auto fit = room >= 12 ? (room - 4) / 8 : 0;
+      auto blocks = std::min<std::size_t>(fit, m_timestamps ? 3 : TcpHeader::maximum_sack_blocks);
+      header.sack_block_count =
+          static_cast<std::uint8_t>(m_receive_buffer.sack_blocks(header.sack_blocks.data(), blocks));
+    }
   }
   auto header_length = header.header_length();
   auto packet = PacketBuffer::create(header_length + data_length);

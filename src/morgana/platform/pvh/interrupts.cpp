@@ -16,7 +16,7 @@ constexpr std::uint16_t pic_master_command = 0x20, pic_master_data = 0x21;
 constexpr std::uint16_t pic_slave_command = 0xa0, pic_slave_data = 0xa1;
 
 // Local APIC registers (Intel SDM vol. 3, table 11-1), offsets from its base.
-constexpr std::uintptr_t lapic_tpr = 0x80, lapic_eoi = 0xb0, lapic_svr = 0xf0, lapic_lvt_timer = 0x320,
+constexpr std::uintptr_t lapic_id = 0x20, lapic_tpr = 0x80, lapic_eoi = 0xb0, lapic_svr = 0xf0, lapic_lvt_timer = 0x320,
                          lapic_timer_initial = 0x380, lapic_timer_current = 0x390, lapic_timer_divide = 0x3e0;
 constexpr std::uint32_t lvt_masked = 1u << 16;
 constexpr std::uint32_t svr_enable = 1u << 8;
@@ -66,6 +66,8 @@ bool init() {
   pvh_lapic_eoi = x86::physical<volatile std::uint32_t>(g_state.lapic + lapic_eoi);
   return true;
 }
+
+std::uint8_t local_apic_id() { return g_state.lapic ? static_cast<std::uint8_t>(read_lapic(lapic_id) >> 24) : 0; }
 
 void start_free_running_timer() {
   if (!g_state.lapic) return;

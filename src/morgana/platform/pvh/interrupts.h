@@ -11,11 +11,17 @@ namespace morgana::pvh::interrupts {
 
 inline constexpr std::uint8_t legacy_pic_base = 0x20; // vectors 0x20..0x2f
 inline constexpr std::uint8_t timer_vector = 0x40;
+// Every device interrupt (MSI-X messages, I/O APIC pins) arrives here: it only
+// wakes the halted CPU, which then polls the devices.
+inline constexpr std::uint8_t device_vector = 0x50;
 inline constexpr std::uint8_t spurious_vector = 0xff;
 
 // Masks the PICs and enables the local APIC when the CPU has one. Returns
 // whether it does.
 bool init();
+
+// The local APIC's ID: the destination of device interrupts. 0 without an APIC.
+std::uint8_t local_apic_id();
 
 // For calibration: the APIC timer counts down from its maximum, masked.
 void start_free_running_timer();

@@ -11,6 +11,7 @@
 #include "morgana/platform/interface.h"
 #include "morgana/platform/pvh/clock.h"
 #include "morgana/platform/pvh/descriptor_tables.h"
+#include "morgana/platform/pvh/devices.h"
 #include "morgana/platform/pvh/entropy.h"
 #include "morgana/platform/pvh/heap.h"
 #include "morgana/platform/pvh/image.h"
@@ -37,6 +38,7 @@ log::Source pvh_log{"pvh"};
 
 constexpr std::size_t canary_slot = 0x28 / sizeof(std::uint64_t);
 constexpr std::size_t max_arguments = 128;
+constexpr std::size_t max_mmio_arguments = 32;
 // isa-debug-exit's default port, and the one many guides configure (iobase=0xf4).
 constexpr std::uint16_t debug_exit_ports[] = {0x501, 0xf4};
 
@@ -44,6 +46,9 @@ struct BootState {
   std::string_view arguments[max_arguments];
   std::size_t argument_count = 0;
   std::size_t ignored_arguments = 0;
+  std::string_view mmio_arguments[max_mmio_arguments];
+  std::size_t mmio_argument_count = 0;
+  std::uint64_t rsdp_address = 0;
   clock::Calibration calibration;
   bool has_timer = false;
 };
@@ -62,8 +67,12 @@ void split_command_line(std::string_view line) {
     auto end = line.find_first_of(" \t\n");
     auto word = line.substr(0, end);
     line.remove_prefix(word.size());
-    // QEMU's microvm appends Linux's virtio-mmio device list when ACPI is off;
-    // devices are found by probing instead.
+    // QEMU's microvm appends Linux's virtio-mmio device list when ACPI is off:
+    // words for the device code, not boot arguments.
+    if (word.starts_with("virtio_mmio.device=")) {
+      if (g_boot.mmio_argument_count < max_mmio_arguments) g_boot.mmio_arguments[g_boot.mmio_argument_count++] = word;
+      continue;
+    }
     if (word.starts_with("virtio_mmio.")) continue;
     if (g_boot.argument_count == max_arguments) {
       ++g_boot.ignored_arguments;
@@ -125,11 +134,19 @@ void console_write(std::string_view text) { pvh::serial::write(text); }
 std::int64_t monotonic_ns() { return pvh::clock::monotonic_ns(); }
 std::int64_t wall_ns() { return pvh::clock::wall_ns(); }
 
-Result<void> entropy(std::span<std::byte> buffer) { return pvh::entropy::fill(buffer); }
+Result<void> entropy(std::span<std::byte> buffer) {
+  if (!pvh::entropy::available())
+    if (auto* rng = pvh::devices::rng()) return rng->fill(buffer);
+  return pvh::entropy::fill(buffer);
+}
 
 void yield(std::int64_t deadline_ns) {
   auto now = pvh::clock::monotonic_ns();
   if (deadline_ns <= now) return;
+  // Checked with interrupts off: a device that interrupts after this wakes the halt at once.
+  if (pvh::devices::work_pending()) return;
+  if (pvh::devices::needs_polling() && deadline_ns - now > pvh::devices::poll_interval_ns)
+    deadline_ns = now + pvh::devices::poll_interval_ns;
   pvh::interrupts::halt_for(deadline_ns - now);
 }
 
@@ -146,25 +163,36 @@ Result<void> start_devices() {
                     calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.timer_hz / 1'000'000,
                     calibration.timer_hz / 100'000 % 10, calibration.source, (heap.total - heap.in_use) / 1024,
                     pvh::entropy::source_name());
+  pvh::devices::start({g_boot.mmio_arguments, g_boot.mmio_argument_count}, g_boot.rsdp_address);
   if (!g_boot.has_timer) pvh::pvh_log.warn("no local APIC: waiting spins instead of halting");
   if (!pvh::clock::has_wall_clock()) pvh::pvh_log.warn("no CMOS RTC: the wall clock starts at the epoch");
-  if (!pvh::entropy::available())
+  if (!pvh::entropy::available() && pvh::devices::rng())
+    pvh::pvh_log.info("no RDSEED or RDRAND: entropy from virtio-rng, the stack canary from the TSC");
+  else if (!pvh::entropy::available())
     pvh::pvh_log.warn("no RDSEED or RDRAND (use -cpu max): random numbers fail, the stack canary comes from the TSC");
   if (g_boot.ignored_arguments)
     pvh::pvh_log.warn("{} boot arguments beyond the first {} ignored", g_boot.ignored_arguments, pvh::max_arguments);
   return {};
 }
 
-std::size_t net_device_count() { return 0; }
+std::size_t net_device_count() { return pvh::devices::net_count(); }
 
-NetDeviceInfo net_device_info(std::size_t) { abort("net_device_info: pvh has no network devices yet"); }
-
-Result<std::size_t> net_read(std::size_t, std::span<std::byte>) {
-  return fail(Errc::not_found, "pvh has no network devices yet");
+NetDeviceInfo net_device_info(std::size_t device) {
+  auto& net = pvh::devices::net(device);
+  NetDeviceInfo info{};
+  for (std::size_t i = 0; i < sizeof info.mac; ++i) info.mac[i] = net.mac().octets[i];
+  info.mtu = net.mtu();
+  return info;
 }
 
-Result<void> net_write(std::size_t, std::span<const std::byte>) {
-  return fail(Errc::not_found, "pvh has no network devices yet");
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+  if (device >= pvh::devices::net_count()) return fail(Errc::not_found, "no such network device");
+  return pvh::devices::net(device).read(buffer);
+}
+
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+  if (device >= pvh::devices::net_count()) return fail(Errc::not_found, "no such network device");
+  return pvh::devices::net(device).write(frame);
 }
 
 void exit(int status) { pvh::stop(status >= 0 && status <= 127 ? status : pvh::exit_status_out_of_range); }
@@ -191,6 +219,7 @@ extern "C" [[noreturn]] __attribute__((no_stack_protector)) void pvh_main(std::u
   descriptor_tables::init();
   auto start_info = read_start_info(start_info_address);
   split_command_line(start_info.command_line);
+  g_boot.rsdp_address = start_info.rsdp_address;
   auto free_start = paging::init(start_info.memory_map, image::end());
   add_heap_regions(start_info.memory_map, free_start);
   entropy::init();

@@ -1,0 +1,81 @@
+#include "morgana/platform/pvh/devices.h"
+
+#include <memory>
+#include <vector>
+
+#include "morgana/core/log.h"
+#include "morgana/platform/interface.h"
+#include "morgana/platform/pvh/acpi.h"
+#include "morgana/platform/pvh/interrupts.h"
+#include "morgana/platform/pvh/ioapic.h"
+#include "morgana/platform/pvh/virtio.h"
+
+namespace morgana::pvh::devices {
+namespace {
+
+log::Source devices_log{"devices"};
+
+struct State {
+  std::vector<std::unique_ptr<VirtioNet>> nets;
+  std::unique_ptr<VirtioRng> rng;
+  bool polling = false;
+};
+constinit State g_state{};
+
+} // namespace
+
+void start(std::span<const std::string_view> mmio_arguments, std::uint64_t rsdp_address) {
+  acpi::init(rsdp_address);
+  ioapic::init();
+  auto apic_id = interrupts::local_apic_id();
+  for (auto& transport : virtio::discover(mmio_arguments)) {
+    switch (transport->device_id()) {
+    case virtio::device_net: {
+      StringBuilder<96> where;
+      format_to(where, "{}", *transport);
+      auto device = VirtioNet::create(std::move(transport), interrupts::device_vector, apic_id);
+      if (!device) {
+        devices_log.error("virtio-net at {}: {}", where.view(), device.error());
+        break;
+      }
+      devices_log.info("net{}: virtio-net at {}", g_state.nets.size(), **device);
+      if (!(*device)->interrupts()) g_state.polling = true;
+      g_state.nets.push_back(std::move(*device));
+      break;
+    }
+    case virtio::device_entropy: {
+      if (g_state.rng) break;
+      StringBuilder<96> where;
+      format_to(where, "{}", *transport);
+      auto device = VirtioRng::create(std::move(transport));
+      if (!device) {
+        devices_log.error("virtio-rng at {}: {}", where.view(), device.error());
+        break;
+      }
+      devices_log.info("virtio-rng at {}", **device);
+      g_state.rng = std::move(*device);
+      break;
+    }
+    default: devices_log.debug("virtio device type {} at {}: no driver", transport->device_id(), *transport);
+    }
+  }
+}
+
+std::size_t net_count() { return g_state.nets.size(); }
+
+VirtioNet& net(std::size_t index) {
+  if (index >= g_state.nets.size()) platform::abort("no such network device");
+  return *g_state.nets[index];
+}
+
+VirtioRng* rng() { return g_state.rng.get(); }
+
+bool work_pending() {
+  bool pending = false;
+  for (auto& device : g_state.nets) pending |= device->input_pending();
+  return pending;
+}
+
+bool needs_polling() { return g_state.polling; }
+
+} // namespace morgana::pvh::devices
