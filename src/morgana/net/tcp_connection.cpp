@@ -383,7 +383,11 @@ void TcpConnection::update_window(const TcpHeader& header) {
   m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
   m_snd_wl1 = header.sequence;
   m_snd_wl2 = header.acknowledgment;
-  if (m_snd_wnd > 0) m_persist_deadline = far_future;
+  if (m_snd_wnd > 0) {
+    // The window opened: the next zero-window episode probes from the start again.
+    m_persist_deadline = far_future;
+    m_persist_backoff = Duration{};
+  }
 }
 
 void TcpConnection::process_text(const TcpHeader& header, Bytes payload) {
