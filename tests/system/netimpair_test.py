@@ -24,7 +24,7 @@ reorder timeout and the queue limit shape the timing; an AF_PACKET link
 forwards to a tap that another process holds; and the forwarding rate without
 impairment (reported, with a floor).
 
-Run as root: python3 tests/system/netimpair_selftest.py
+Run as root: python3 tests/system/netimpair_test.py
 Environment: MORGANA_NETIMPAIR (the binary; default: the first that exists of
 build/hosted-asan/tools/netimpair, build/hosted/tools/netimpair,
 build/netimpair/netimpair), MORGANA_TEST_SEED, MORGANA_KEEP_LOGS.

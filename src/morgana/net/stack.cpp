@@ -138,10 +138,11 @@ void Stack::receive_frame(PacketBuffer frame) {
     return;
   }
   MUST(frame.trim_front(EthernetHeader::size));
-  switch (header->ether_type) {
-  case ether_type::arp: m_arp.receive(std::move(frame)); break;
-  case ether_type::ipv4: m_ipv4.receive(std::move(frame)); break;
-  default:
+  if (header->ether_type == ether_type::arp) {
+    m_arp.receive(std::move(frame));
+  } else if (header->ether_type == ether_type::ipv4) {
+    m_ipv4.receive(std::move(frame));
+  } else {
     unknown_type.increment();
     ethernet_log.trace("dropped EtherType {}", Hex{header->ether_type, 4});
   }

@@ -429,8 +429,10 @@ void TcpConnection::process_fin() {
     if (fin_acked()) enter_time_wait();
     else set_state(TcpState::closing);
     break;
-  case TcpState::fin_wait_2: enter_time_wait(); break;
-  case TcpState::time_wait: enter_time_wait(); break; // restart the 2 MSL timeout
+  case TcpState::fin_wait_2:
+  case TcpState::time_wait: // a retransmitted FIN restarts the 2 MSL timeout
+    enter_time_wait();
+    break;
   default: break;
   }
 }
