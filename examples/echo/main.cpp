@@ -25,7 +25,7 @@ args::Option<std::uint16_t> discard_port_arg{"discard-port", "TCP port of the di
 args::Option<std::uint16_t> source_port_arg{"source-port", "TCP port of the byte source", 19};
 
 args::Option<std::optional<std::string_view>> resolve_arg{"resolve", "a host name to resolve once the network is up",
-                                                         std::nullopt};
+                                                          std::nullopt};
 
 log::Source echo_log{"echo"};
 
@@ -73,8 +73,7 @@ Task<void> tcp_discard(std::unique_ptr<net::Stream> stream) {
 Task<void> tcp_source(std::unique_ptr<net::Stream> stream) {
   std::array<std::byte, 16384> buffer;
   for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = std::byte(' ' + i % 95);
-  while (co_await stream->write(buffer)) {
-  }
+  while (co_await stream->write(buffer)) {}
 }
 
 Task<void> serve_tcp(std::unique_ptr<net::Listener> listener, Task<void> (*handler)(std::unique_ptr<net::Stream>)) {

@@ -43,7 +43,9 @@ std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu) {
   return state().devices.size() - 1;
 }
 
-void inject(std::size_t device, Bytes frame) { state().devices.at(device).received.emplace_back(frame.begin(), frame.end()); }
+void inject(std::size_t device, Bytes frame) {
+  state().devices.at(device).received.emplace_back(frame.begin(), frame.end());
+}
 
 std::vector<Frame> take_sent(std::size_t device) { return std::exchange(state().devices.at(device).sent, {}); }
 

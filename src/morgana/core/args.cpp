@@ -101,7 +101,8 @@ Result<void> parse(std::span<const std::string_view> arguments, FormatSink& diag
       return fail(Errc::invalid_argument, "boot argument");
     }
     if (auto result = argument->set(value); !result) {
-      format_to(diagnostics, "argument '{}': {}", text, result.error().context.empty() ? result.error().message() : result.error().context);
+      format_to(diagnostics, "argument '{}': {}", text,
+                result.error().context.empty() ? result.error().message() : result.error().context);
       return fail(Errc::invalid_argument, "boot argument");
     }
     argument->m_given = true;

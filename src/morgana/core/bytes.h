@@ -13,19 +13,13 @@ namespace morgana {
 using Bytes = std::span<const std::byte>;
 using MutableBytes = std::span<std::byte>;
 
-inline Bytes as_bytes(std::string_view text) {
-  return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
-}
-inline std::string_view as_string(Bytes bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
+inline Bytes as_bytes(std::string_view text) { return {reinterpret_cast<const std::byte*>(text.data()), text.size()}; }
+inline std::string_view as_string(Bytes bytes) { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
 
 inline std::uint16_t load_be16(const std::byte* p) {
   return static_cast<std::uint16_t>((std::to_integer<unsigned>(p[0]) << 8) | std::to_integer<unsigned>(p[1]));
 }
-inline std::uint32_t load_be32(const std::byte* p) {
-  return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2);
-}
+inline std::uint32_t load_be32(const std::byte* p) { return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2); }
 inline void store_be16(std::byte* p, std::uint16_t v) {
   p[0] = std::byte(v >> 8);
   p[1] = std::byte(v & 0xff);

@@ -30,7 +30,8 @@ std::uint16_t internet_checksum(Bytes data) {
 }
 
 std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_field, std::uint16_t new_field) {
-  std::uint32_t sum = static_cast<std::uint16_t>(~checksum) + static_cast<std::uint16_t>(~old_field) + std::uint32_t{new_field};
+  std::uint32_t sum =
+      static_cast<std::uint16_t>(~checksum) + static_cast<std::uint16_t>(~old_field) + std::uint32_t{new_field};
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }

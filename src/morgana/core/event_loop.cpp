@@ -172,7 +172,8 @@ void EventLoop::sift_down(std::size_t index) {
 }
 
 void EventLoop::fire_due_timers(Instant now) {
-  while (!m_timers.empty() && m_timers.front()->m_deadline <= now) m_timers.front()->complete(m_timers.front()->deadline_outcome());
+  while (!m_timers.empty() && m_timers.front()->m_deadline <= now)
+    m_timers.front()->complete(m_timers.front()->deadline_outcome());
 }
 
 void EventLoop::turn() {

@@ -70,9 +70,15 @@ void format_value(FormatSink& sink, const T& value) {
     format_unsigned(sink, static_cast<std::uint64_t>(value));
   } else if constexpr (std::convertible_to<const T&, std::string_view>) {
     sink.write(std::string_view(value));
-  } else if constexpr (requires { value.count(); typename T::period; }) {
+  } else if constexpr (requires {
+                         value.count();
+                         typename T::period;
+                       }) {
     format_duration(sink, std::chrono::duration_cast<std::chrono::nanoseconds>(value).count());
-  } else if constexpr (requires { value.has_value(); *value; }) {
+  } else if constexpr (requires {
+                         value.has_value();
+                         *value;
+                       }) {
     if (value.has_value()) format_value(sink, *value);
     else sink.write("(none)");
   } else {

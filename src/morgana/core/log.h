@@ -27,15 +27,25 @@ public:
   }
 
   template <class... Args>
-  void error(std::string_view pattern, const Args&... args) const { write(Level::error, pattern, args...); }
+  void error(std::string_view pattern, const Args&... args) const {
+    write(Level::error, pattern, args...);
+  }
   template <class... Args>
-  void warn(std::string_view pattern, const Args&... args) const { write(Level::warn, pattern, args...); }
+  void warn(std::string_view pattern, const Args&... args) const {
+    write(Level::warn, pattern, args...);
+  }
   template <class... Args>
-  void info(std::string_view pattern, const Args&... args) const { write(Level::info, pattern, args...); }
+  void info(std::string_view pattern, const Args&... args) const {
+    write(Level::info, pattern, args...);
+  }
   template <class... Args>
-  void debug(std::string_view pattern, const Args&... args) const { write(Level::debug, pattern, args...); }
+  void debug(std::string_view pattern, const Args&... args) const {
+    write(Level::debug, pattern, args...);
+  }
   template <class... Args>
-  void trace(std::string_view pattern, const Args&... args) const { write(Level::trace, pattern, args...); }
+  void trace(std::string_view pattern, const Args&... args) const {
+    write(Level::trace, pattern, args...);
+  }
 
   template <class... Args>
   void write(Level level, std::string_view pattern, const Args&... args) const {

@@ -9,9 +9,9 @@ namespace morgana {
 
 // Every failure Morgana reports, by name. Messages live in result.cpp.
 enum class Errc : std::uint8_t {
-  truncated,         // input ended before a field did
-  no_space,          // output buffer too small
-  malformed,         // a field holds a value the format forbids
+  truncated, // input ended before a field did
+  no_space,  // output buffer too small
+  malformed, // a field holds a value the format forbids
   bad_checksum,
   unsupported,
   no_memory,
@@ -57,27 +57,26 @@ inline void take(std::expected<void, Error>&&) {}
 } // namespace morgana
 
 // TRY(expr): the value of a Result, or return its error from the enclosing function.
-#define TRY(expr)                                                                                  \
-  ({                                                                                               \
-    auto _morgana_try = (expr);                                                                    \
-    if (!_morgana_try.has_value()) return std::unexpected(_morgana_try.error());                   \
-    ::morgana::detail::take(std::move(_morgana_try));                                              \
+#define TRY(expr)                                                                                                      \
+  ({                                                                                                                   \
+    auto _morgana_try = (expr);                                                                                        \
+    if (!_morgana_try.has_value()) return std::unexpected(_morgana_try.error());                                       \
+    ::morgana::detail::take(std::move(_morgana_try));                                                                  \
   })
 
 // CO_TRY(expr): TRY for coroutines returning Task<Result<T>>.
-#define CO_TRY(expr)                                                                               \
-  ({                                                                                               \
-    auto _morgana_try = (expr);                                                                    \
-    if (!_morgana_try.has_value()) co_return std::unexpected(_morgana_try.error());                \
-    ::morgana::detail::take(std::move(_morgana_try));                                              \
+#define CO_TRY(expr)                                                                                                   \
+  ({                                                                                                                   \
+    auto _morgana_try = (expr);                                                                                        \
+    if (!_morgana_try.has_value()) co_return std::unexpected(_morgana_try.error());                                    \
+    ::morgana::detail::take(std::move(_morgana_try));                                                                  \
   })
 
 // MUST(expr): the escape hatch for results that cannot fail here; aborts with the
 // expression and location when they do. Grep for MUST( to audit every use.
-#define MUST(expr)                                                                                 \
-  ({                                                                                               \
-    auto _morgana_must = (expr);                                                                   \
-    if (!_morgana_must.has_value())                                                                \
-      ::morgana::detail::must_failed(_morgana_must.error(), #expr, __FILE__, __LINE__);            \
-    ::morgana::detail::take(std::move(_morgana_must));                                             \
+#define MUST(expr)                                                                                                     \
+  ({                                                                                                                   \
+    auto _morgana_must = (expr);                                                                                       \
+    if (!_morgana_must.has_value()) ::morgana::detail::must_failed(_morgana_must.error(), #expr, __FILE__, __LINE__);  \
+    ::morgana::detail::take(std::move(_morgana_must));                                                                 \
   })

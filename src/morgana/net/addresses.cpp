@@ -60,7 +60,8 @@ Result<Ipv4Address> parse_ipv4(std::string_view text) {
   std::uint32_t value = 0;
   for (int part = 0; part < 4; ++part) {
     auto dot = text.find('.');
-    if ((part < 3) == (dot == std::string_view::npos)) return fail(Errc::invalid_argument, "expected an IPv4 address like 10.0.0.2");
+    if ((part < 3) == (dot == std::string_view::npos))
+      return fail(Errc::invalid_argument, "expected an IPv4 address like 10.0.0.2");
     auto digits = text.substr(0, dot);
     if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0'))
       return fail(Errc::invalid_argument, "expected an IPv4 address like 10.0.0.2");

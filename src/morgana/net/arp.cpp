@@ -185,7 +185,8 @@ void Arp::send_packet(const ArpPacket& packet, MacAddress destination) {
   }
   ByteWriter writer(buffer->data());
   packet.write(writer);
-  if (!writer.finish() || !m_stack.send_frame(destination, ether_type::arp, std::move(*buffer))) send_errors.increment();
+  if (!writer.finish() || !m_stack.send_frame(destination, ether_type::arp, std::move(*buffer)))
+    send_errors.increment();
 }
 
 void Arp::expire(Instant now) {
@@ -215,7 +216,8 @@ void Arp::expire(Instant now) {
       continue;
     }
     // RFC 1122 §2.3.2.1: refresh entries in use by unicast request before they expire.
-    if (entry.used_since_refresh && entry.expires - now <= refresh_before && now - entry.last_request >= retry_interval) {
+    if (entry.used_since_refresh && entry.expires - now <= refresh_before &&
+        now - entry.last_request >= retry_interval) {
       entry.last_request = now;
       send_request(entry.address, *entry.mac);
     }

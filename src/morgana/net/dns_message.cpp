@@ -217,20 +217,13 @@ Result<DnsMessage> DnsMessage::parse(Bytes message) {
 
 Result<void> DnsMessage::rcode_result() const {
   switch (m_header.rcode) {
-  case dns::rcode_no_error:
-    return {};
-  case dns::rcode_name_error:
-    return fail(Errc::not_found, "DNS name does not exist (NXDOMAIN)");
-  case dns::rcode_format_error:
-    return fail(Errc::malformed, "DNS server could not read the query (FORMERR)");
-  case dns::rcode_server_failure:
-    return fail(Errc::io_error, "DNS server failure (SERVFAIL)");
-  case dns::rcode_not_implemented:
-    return fail(Errc::unsupported, "DNS server does not implement the query (NOTIMP)");
-  case dns::rcode_refused:
-    return fail(Errc::io_error, "DNS server refused the query (REFUSED)");
-  default:
-    return fail(Errc::io_error, "DNS server answered with an unknown RCODE");
+  case dns::rcode_no_error: return {};
+  case dns::rcode_name_error: return fail(Errc::not_found, "DNS name does not exist (NXDOMAIN)");
+  case dns::rcode_format_error: return fail(Errc::malformed, "DNS server could not read the query (FORMERR)");
+  case dns::rcode_server_failure: return fail(Errc::io_error, "DNS server failure (SERVFAIL)");
+  case dns::rcode_not_implemented: return fail(Errc::unsupported, "DNS server does not implement the query (NOTIMP)");
+  case dns::rcode_refused: return fail(Errc::io_error, "DNS server refused the query (REFUSED)");
+  default: return fail(Errc::io_error, "DNS server answered with an unknown RCODE");
   }
 }
 

@@ -159,8 +159,7 @@ Result<void> Ipv4::send_fragments(Ipv4Header header, Ipv4Address next_hop, Bytes
 }
 
 Result<void> Ipv4::transmit(Ipv4Address next_hop, PacketBuffer packet) {
-  if (is_broadcast(next_hop))
-    return m_stack.send_frame(MacAddress::broadcast(), ether_type::ipv4, std::move(packet));
+  if (is_broadcast(next_hop)) return m_stack.send_frame(MacAddress::broadcast(), ether_type::ipv4, std::move(packet));
   return m_stack.arp().send_ipv4(next_hop, std::move(packet));
 }
 

@@ -29,7 +29,8 @@ Result<Ipv4Header> Ipv4Header::parse(ByteReader& reader) {
   if (header.total_length > start.size()) return fail(Errc::truncated, "total length beyond the frame");
   TRY(reader.skip(header.header_length - minimum_size));
   if (internet_checksum(start.first(header.header_length)) != 0) return fail(Errc::bad_checksum, "header checksum");
-  if (header.fragment_offset + header.payload_length() > 65535) return fail(Errc::malformed, "fragment ends beyond 65535");
+  if (header.fragment_offset + header.payload_length() > 65535)
+    return fail(Errc::malformed, "fragment ends beyond 65535");
   return header;
 }
 
@@ -39,8 +40,8 @@ void Ipv4Header::write(ByteWriter& writer) const {
   writer.u8(type_of_service);
   writer.u16(total_length);
   writer.u16(identification);
-  writer.u16(static_cast<std::uint16_t>((dont_fragment ? 0x4000 : 0) | (more_fragments ? 0x2000 : 0) |
-                                        (fragment_offset / 8)));
+  writer.u16(
+      static_cast<std::uint16_t>((dont_fragment ? 0x4000 : 0) | (more_fragments ? 0x2000 : 0) | (fragment_offset / 8)));
   writer.u8(time_to_live);
   writer.u8(protocol);
   auto* checksum = writer.reserve(2);

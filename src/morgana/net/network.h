@@ -68,7 +68,7 @@ public:
   // Binds a UDP port (0: a free ephemeral port).
   [[nodiscard]] virtual Result<std::unique_ptr<DatagramSocket>> udp_bind(std::uint16_t port) = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<Listener>> tcp_listen(std::uint16_t port,
-                                                                      TcpListenOptions options = {}) = 0;
+                                                                     TcpListenOptions options = {}) = 0;
   // Errc::timed_out at the deadline; Errc::closed when refused.
   [[nodiscard]] virtual Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
                                                                           TcpConnectionOptions options = {}) = 0;

@@ -15,7 +15,7 @@ namespace morgana::net {
 namespace {
 
 args::Option<std::optional<Ipv4Cidr>> ipv4_arg{"ipv4", "address and prefix, e.g. 10.0.0.2/24 (DHCP when absent)",
-                                                std::nullopt};
+                                               std::nullopt};
 args::Option<std::optional<Ipv4Address>> gateway_arg{"ipv4-gateway", "default gateway", std::nullopt};
 
 log::Source ethernet_log{"ethernet"};
@@ -74,9 +74,7 @@ Task<Result<void>> Stack::configure(Instant deadline) {
   co_return Result<void>{};
 }
 
-Result<std::unique_ptr<DatagramSocket>> Stack::udp_bind(std::uint16_t port) {
-  return TRY(m_udp.bind(port));
-}
+Result<std::unique_ptr<DatagramSocket>> Stack::udp_bind(std::uint16_t port) { return TRY(m_udp.bind(port)); }
 
 Result<std::unique_ptr<Listener>> Stack::tcp_listen(std::uint16_t port, TcpListenOptions options) {
   return TRY(m_tcp.listen(port, options));

@@ -12,7 +12,8 @@
 namespace morgana::net {
 namespace {
 
-args::Option<Duration> msl_arg{"tcp-msl", "maximum segment lifetime; TIME-WAIT lasts twice this", std::chrono::seconds(30)};
+args::Option<Duration> msl_arg{"tcp-msl", "maximum segment lifetime; TIME-WAIT lasts twice this",
+                               std::chrono::seconds(30)};
 
 log::Source tcp_log{"tcp"};
 
@@ -147,15 +148,13 @@ Result<std::uint16_t> Tcp::ephemeral_port(Endpoint remote) {
   return fail(Errc::limit_reached, "no free ephemeral TCP port");
 }
 
-Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant deadline,
-                                                      TcpConnectionOptions options) {
+Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant deadline, TcpConnectionOptions options) {
   auto local_address = m_stack.config().address.address;
   if (local_address.is_any()) co_return fail(Errc::unreachable, "no IPv4 address configured");
   if (remote.address.is_broadcast() || remote.address.is_multicast() || remote.port == 0)
     co_return fail(Errc::invalid_argument, "not a unicast destination");
   auto port = CO_TRY(ephemeral_port(remote));
-  std::unique_ptr<TcpConnection> owned(new (std::nothrow)
-                                           TcpConnection(*this, {local_address, port}, remote, options));
+  std::unique_ptr<TcpConnection> owned(new (std::nothrow) TcpConnection(*this, {local_address, port}, remote, options));
   if (!owned) co_return fail(Errc::no_memory, "TCP connection");
   auto* connection = owned.get();
   m_owned.push_back(std::move(owned));

@@ -249,15 +249,13 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
 bool TcpConnection::acceptable(const TcpHeader& header, std::size_t length) const {
   // RFC 9293 §3.10.7.4, the four cases of the acceptability test.
   auto rcv_nxt = m_receive_buffer.next();
-  auto rcv_wnd = static_cast<std::uint32_t>(
-      std::min<std::size_t>(m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer,
-                            0x7fffffff));
+  auto rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(
+      m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer, 0x7fffffff));
   auto seq = header.sequence;
   if (length == 0) return rcv_wnd == 0 ? seq == rcv_nxt : in_window(seq, rcv_nxt, rcv_wnd);
   // A zero window still takes ACKs and RSTs: the text is trimmed later.
   if (rcv_wnd == 0) return seq == rcv_nxt;
-  return in_window(seq, rcv_nxt, rcv_wnd) ||
-         in_window(seq + static_cast<std::uint32_t>(length - 1), rcv_nxt, rcv_wnd);
+  return in_window(seq, rcv_nxt, rcv_wnd) || in_window(seq + static_cast<std::uint32_t>(length - 1), rcv_nxt, rcv_wnd);
 }
 
 void TcpConnection::check_rst(const TcpHeader& header) {
@@ -316,9 +314,9 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
   if (advanced) on_new_ack(header);
   std::uint32_t newly_sacked = m_scoreboard ? m_scoreboard->update(m_snd_una, m_snd_max, header.sack()) : 0;
   // A duplicate ACK: RFC 6675 §2 with SACK (it newly SACKs data), else RFC 5681 §2.
-  bool duplicate = !advanced && ack == m_snd_una && bytes_in_flight() > 0 && m_congestion &&
-                   (m_scoreboard ? newly_sacked > 0
-                                 : length == 0 && (std::uint32_t{header.window} << m_snd_wscale) == m_snd_wnd);
+  bool duplicate =
+      !advanced && ack == m_snd_una && bytes_in_flight() > 0 && m_congestion &&
+      (m_scoreboard ? newly_sacked > 0 : length == 0 && (std::uint32_t{header.window} << m_snd_wscale) == m_snd_wnd);
   if (duplicate) {
     bool lost = m_scoreboard && m_scoreboard->is_lost(m_snd_una);
     if (m_congestion->on_duplicate_ack(m_snd_una, m_snd_max, lost) == CongestionAction::retransmit_first_unacked) {
@@ -620,8 +618,7 @@ void TcpConnection::output() {
     return;
   }
   bool can_send_data = m_state == TcpState::established || m_state == TcpState::close_wait ||
-                       m_state == TcpState::fin_wait_1 || m_state == TcpState::closing ||
-                       m_state == TcpState::last_ack;
+                       m_state == TcpState::fin_wait_1 || m_state == TcpState::closing || m_state == TcpState::last_ack;
   bool sent = false;
   while (can_send_data && m_congestion) {
     auto unsent = unsent_bytes();
@@ -656,7 +653,8 @@ void TcpConnection::output() {
       m_rtt_started = now;
     }
     send_segment(m_snd_nxt, flags, length);
-    if (m_snd_nxt + length > m_snd_max) m_stats.bytes_sent += static_cast<std::uint32_t>((m_snd_nxt + length) - m_snd_max);
+    if (m_snd_nxt + length > m_snd_max)
+      m_stats.bytes_sent += static_cast<std::uint32_t>((m_snd_nxt + length) - m_snd_max);
     m_snd_nxt += length + ((flags & tcp_flag::fin) ? 1 : 0);
     m_snd_max = seq_max(m_snd_max, m_snd_nxt);
     m_retransmit_timer.on_data_sent(now, m_rtt.rto());
@@ -719,9 +717,7 @@ Result<void> TcpConnection::shutdown() {
   case TcpState::established: set_state(TcpState::fin_wait_1); break;
   case TcpState::close_wait: set_state(TcpState::last_ack); break;
   case TcpState::syn_sent:
-  case TcpState::syn_received:
-    abort();
-    return {};
+  case TcpState::syn_received: abort(); return {};
   default: return fail(Errc::closed, "connection not open");
   }
   m_fin_sequence = m_snd_una + static_cast<std::uint32_t>(m_send_buffer.size());
@@ -864,8 +860,8 @@ void TcpConnection::on_persist_timeout() {
   if (m_snd_wnd != 0 || unsent_bytes() == 0 || !synchronized()) return;
   // A window probe: an old sequence number makes the peer answer with its window.
   send_segment(m_snd_una - 1, tcp_flag::ack, 0);
-  m_persist_backoff = std::min<Duration>(m_persist_backoff == Duration{} ? m_rtt.rto() : m_persist_backoff * 2,
-                                         max_persist_interval);
+  m_persist_backoff =
+      std::min<Duration>(m_persist_backoff == Duration{} ? m_rtt.rto() : m_persist_backoff * 2, max_persist_interval);
   m_persist_deadline = MonotonicClock::now() + m_persist_backoff;
 }
 

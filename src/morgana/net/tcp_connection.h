@@ -189,8 +189,8 @@ private:
   RttEstimator m_rtt;
   RetransmissionTimer m_retransmit_timer;
   std::optional<NewReno> m_congestion;
-  std::optional<SackScoreboard> m_scoreboard; // when SACK was negotiated (RFC 6675)
-  SequenceNumber m_high_rxt;                   // HighRxt during SACK recovery
+  std::optional<SackScoreboard> m_scoreboard;   // when SACK was negotiated (RFC 6675)
+  SequenceNumber m_high_rxt;                    // HighRxt during SACK recovery
   std::optional<SequenceNumber> m_rtt_sequence; // timed segment (Karn) when timestamps are off
   Instant m_rtt_started;
   std::uint32_t m_retries = 0;

@@ -149,7 +149,8 @@ Result<void> Udp::send(Ipv4Address source, std::uint16_t source_port, Endpoint d
     return std::unexpected(packet.error());
   }
   ByteWriter writer(packet->data());
-  UdpHeader{source_port, destination.port, static_cast<std::uint16_t>(UdpHeader::size + payload.size()), 0}.write(writer);
+  UdpHeader{source_port, destination.port, static_cast<std::uint16_t>(UdpHeader::size + payload.size()), 0}.write(
+      writer);
   writer.bytes(payload);
   TRY(writer.finish());
   auto checksum = udp_checksum(source, destination.address, packet->data());

@@ -33,8 +33,8 @@ namespace {
 
 args::Option<std::string_view> net_arg{
     "net", "network: a tap interface name (e.g. tap0), 'socket' for the host's own sockets, or empty for none", ""};
-args::Option<std::optional<net::MacAddress>> mac_arg{"mac", "MAC address of the device (random, locally administered, when absent)",
-                                                     std::nullopt};
+args::Option<std::optional<net::MacAddress>> mac_arg{
+    "mac", "MAC address of the device (random, locally administered, when absent)", std::nullopt};
 args::Option<std::uint16_t> mtu_arg{"mtu", "IP MTU of the device", 1500};
 
 log::Source hosted_log{"hosted"};
