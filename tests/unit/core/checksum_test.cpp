@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <vector>
 
 namespace morgana {
 namespace {
@@ -55,6 +56,43 @@ TEST(InternetChecksum, Rfc1624IncrementalUpdateMatchesRecompute) {
 
 // RFC 1624 §3: the case where eqn. 2 yields 0xffff (-0) but eqn. 3 yields 0x0000.
 TEST(InternetChecksum, Rfc1624Example) { EXPECT_EQ(checksum_update(0xdd2f, 0x5555, 0x3285), 0x0000); }
+
+} // namespace
+} // namespace morgana
+
+namespace morgana {
+namespace {
+
+// The word-at-a-time sum of RFC 1071 §1, as the reference for the fast path.
+std::uint16_t reference_checksum(Bytes data) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < data.size(); i += 2) {
+    std::uint32_t high = std::to_integer<std::uint8_t>(data[i]);
+    std::uint32_t low = i + 1 < data.size() ? std::to_integer<std::uint8_t>(data[i + 1]) : 0;
+    sum += (high << 8) | low;
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  return static_cast<std::uint16_t>(~sum & 0xffff);
+}
+
+TEST(InternetChecksum, LongDataAtEverySplitMatchesTheReference) {
+  std::vector<std::byte> data(1501);
+  std::uint32_t state = 12345;
+  for (auto& b : data) {
+    state = state * 1103515245 + 12345;
+    b = std::byte(state >> 24);
+  }
+  for (std::size_t length : {8u, 9u, 15u, 64u, 1500u, 1501u}) {
+    auto whole = std::span(data).first(length);
+    EXPECT_EQ(internet_checksum(whole), reference_checksum(whole)) << length;
+    for (std::size_t split = 0; split <= length; split += 7) {
+      InternetChecksum pieces;
+      pieces.add(whole.first(split));
+      pieces.add(whole.subspan(split));
+      EXPECT_EQ(pieces.finish(), reference_checksum(whole)) << length << " split at " << split;
+    }
+  }
+}
 
 } // namespace
 } // namespace morgana
