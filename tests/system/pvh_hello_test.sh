@@ -4,7 +4,7 @@
 # one-second sleep observed on both clocks (and in the host's own time), exit
 # status 0 through isa-debug-exit (QEMU's status 1). A third boot on a CPU
 # without RDRAND/RDSEED checks that the image still runs and says why random
-# numbers fail.
+# numbers fail. Bad boot arguments stop the image with a message naming them.
 #
 # Usage: tests/system/pvh_hello_test.sh [IMAGE]
 #   IMAGE defaults to build/pvh/hello.elf, which is built first (preset pvh).
@@ -89,10 +89,12 @@ check_hello() {
   fi
   awk -v w="$wall_before" -v h="$host_now" 'BEGIN { d = w - h; exit !(d > -60 && d < 60) }' ||
     fail "$name: wall clock $wall_before is not within a minute of the host's $host_now"
-  awk -v s="$slept" 'BEGIN { exit !(s >= 1.0 && s < 1.5) }' || fail "$name: slept $slept s, expected 1 s"
-  awk -v a="$mono_before" -v b="$mono_after" 'BEGIN { d = b - a; exit !(d >= 1.0 && d < 1.5) }' ||
+  # At least the second asked for; the upper bounds only catch a clock that runs wild (the
+  # machine is shared, so a late wake-up is no failure).
+  awk -v s="$slept" 'BEGIN { exit !(s >= 1.0 && s < 10) }' || fail "$name: slept $slept s, expected 1 s"
+  awk -v a="$mono_before" -v b="$mono_after" 'BEGIN { d = b - a; exit !(d >= 1.0 && d < 10) }' ||
     fail "$name: monotonic clock advanced $mono_before -> $mono_after across the sleep"
-  awk -v a="$wall_before" -v b="$wall_after" 'BEGIN { d = b - a; exit !(d >= 0.9 && d < 1.6) }' ||
+  awk -v a="$wall_before" -v b="$wall_after" 'BEGIN { d = b - a; exit !(d >= 0.9 && d < 10) }' ||
     fail "$name: wall clock advanced $wall_before -> $wall_after across the sleep"
   awk -v e="$elapsed" 'BEGIN { exit !(e >= 1.0) }' || fail "$name: QEMU ran $elapsed s on the host, less than the sleep"
   echo "$name: slept $slept s (monotonic $mono_before -> $mono_after), wall $wall_before vs host $host_now," \
@@ -107,6 +109,15 @@ check_hello pc
 boot no-rdrand microvm qemu64 --logs=*:info
 check_hello no-rdrand
 grep -aq "no RDSEED or RDRAND" "$log_dir/no-rdrand.log" || fail "no-rdrand: no warning about missing entropy"
+
+# A bad boot argument stops the image with a message naming it and status 2 (QEMU's 5).
+boot bad-argument microvm max --frobnicate=1
+((status == 5)) || fail "bad-argument: QEMU exit status $status, expected 5 (image status 2)"
+grep -aq "unknown argument '--frobnicate'" "$log_dir/bad-argument.log" ||
+  fail "bad-argument: no message naming --frobnicate"
+boot bad-value microvm max --logs=arp:loud
+((status == 5)) || fail "bad-value: QEMU exit status $status, expected 5 (image status 2)"
+grep -aq "argument '--logs=arp:loud'" "$log_dir/bad-value.log" || fail "bad-value: no message naming --logs"
 
 if ((failures)); then
   echo "pvh_hello_test: $failures checks failed; logs in $log_dir"
