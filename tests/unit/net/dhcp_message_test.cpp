@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hex.h"
+
 #include <string_view>
 #include <vector>
 
@@ -10,16 +12,7 @@ namespace {
 
 using Message = std::vector<std::byte>;
 
-Message from_hex(std::string_view hex) {
-  Message out;
-  auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    if (hex[i] == ' ') continue;
-    out.push_back(std::byte(digit(hex[i]) * 16 + digit(hex[i + 1])));
-    ++i;
-  }
-  return out;
-}
+using test_support::from_hex;
 
 // A message from its first 34 octets (op .. the six chaddr octets), zeros up to
 // the cookie (the rest of chaddr, sname, file), then the cookie and options,

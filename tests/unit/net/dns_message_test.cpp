@@ -2,21 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "hex.h"
+
 #include <string>
 #include <vector>
 
 namespace morgana::net {
 namespace {
 
-std::vector<std::byte> from_hex(std::string_view hex) {
-  std::vector<std::byte> out;
-  auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    while (hex[i] == ' ') ++i;
-    out.push_back(std::byte(digit(hex[i]) * 16 + digit(hex[i + 1])));
-  }
-  return out;
-}
+using test_support::from_hex;
 
 std::string text_of(const DnsName& name) {
   StringBuilder<1100> text;

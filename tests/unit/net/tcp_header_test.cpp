@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hex.h"
+
 #include <string_view>
 #include <vector>
 
@@ -14,16 +16,7 @@ namespace {
 
 using Segment = std::vector<std::byte>;
 
-Segment from_hex(std::string_view hex) {
-  Segment out;
-  auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    if (hex[i] == ' ') continue;
-    out.push_back(std::byte(digit(hex[i]) * 16 + digit(hex[i + 1])));
-    ++i;
-  }
-  return out;
-}
+using test_support::from_hex;
 
 Segment concat(Segment a, const Segment& b) {
   a.insert(a.end(), b.begin(), b.end());
