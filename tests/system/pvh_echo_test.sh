@@ -25,34 +25,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-image=${1:-}
-if [[ -z $image ]]; then
-  image=build/pvh/echo.elf
-  if [[ ! -f build/pvh/CMakeCache.txt ]]; then
-    cmake --preset pvh >/dev/null || { echo "pvh_echo_test: cmake --preset pvh failed" >&2; exit 1; }
-  fi
-  cmake --build build/pvh --target echo >/dev/null || { echo "pvh_echo_test: building echo failed" >&2; exit 1; }
-fi
-[[ -f $image ]] || { echo "pvh_echo_test: no image at $image" >&2; exit 1; }
-
-log_dir=build/system-tests/pvh_echo
-mkdir -p "$log_dir"
 netns=""
-qemu_pids=()
-cleanup() {
-  local pid
-  for pid in "${qemu_pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  for pid in "${qemu_pids[@]}"; do wait "$pid" 2>/dev/null; done
-  [[ -n $netns ]] && ip netns delete "$netns" 2>/dev/null
+pvh_extra_cleanup() {
+  if [[ -n $netns ]]; then ip netns delete "$netns" 2>/dev/null; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=tests/system/pvh_lib.sh
+source tests/system/pvh_lib.sh
+pvh_setup pvh_echo echo "${1:-}"
 
 tcp_bytes=$((10 * 1024 * 1024))
 

@@ -11,31 +11,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-image=${1:-}
-if [[ -z $image ]]; then
-  image=build/pvh/crash.elf
-  if [[ ! -f build/pvh/CMakeCache.txt ]]; then
-    cmake --preset pvh >/dev/null || { echo "pvh_fault_test: cmake --preset pvh failed" >&2; exit 1; }
-  fi
-  cmake --build build/pvh --target crash >/dev/null || { echo "pvh_fault_test: building crash failed" >&2; exit 1; }
-fi
-[[ -f $image ]] || { echo "pvh_fault_test: no image at $image" >&2; exit 1; }
-
-log_dir=build/system-tests/pvh_fault
-mkdir -p "$log_dir"
-qemu_pids=()
-cleanup() {
-  local pid
-  for pid in "${qemu_pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=tests/system/pvh_lib.sh
+source tests/system/pvh_lib.sh
+pvh_setup pvh_fault crash "${1:-}"
 
 # boot LOG MACHINE ARGS...: runs QEMU in the background (its PID kept for
 # cleanup), waits at most 60 s, sets $status to QEMU's exit status.
