@@ -15,15 +15,14 @@ namespace {
 args::Option<Duration> msl_arg{"tcp-msl", "maximum segment lifetime; TIME-WAIT lasts twice this",
                                std::chrono::seconds(30)};
 
-log::Source tcp_log{"tcp"};
-
 Counter segments_received{"tcp.segments_received", "TCP segments received"};
 Counter malformed{"tcp.malformed", "TCP segments with a bad header or options"};
 Counter bad_checksum{"tcp.bad_checksum", "TCP segments whose checksum does not verify"};
 Counter not_unicast{"tcp.not_unicast", "TCP segments sent to a broadcast address"};
 Counter closed_port{"tcp.closed_port", "segments for no connection or listener, answered with RST"};
 Counter listen_dropped{"tcp.listen_dropped", "segments to a listener that were neither SYN nor answerable"};
-Counter syn_evicted{"tcp.syn_evicted", "half-open connections evicted by newer SYNs (backlog full)"};
+Counter cookies_sent{"tcp.syn_cookies_sent", "SYN-ACKs sent statelessly with a SYN cookie (backlog full)"};
+Counter cookies_accepted{"tcp.syn_cookies_accepted", "connections restored from a valid SYN cookie"};
 Counter syn_dropped{"tcp.syn_dropped", "SYNs dropped: connection limit reached or accept queue full"};
 Counter connections_opened{"tcp.connections_opened", "connections created (active or passive)"};
 Counter connections_freed{"tcp.connections_freed", "connections whose state was freed"};
@@ -213,6 +212,8 @@ void Tcp::receive(const Ipv4Header& ip, PacketBuffer packet) {
   // RFC 9293 §3.10.7.2: LISTEN.
   if (header.has(tcp_flag::rst)) return;
   if (header.has(tcp_flag::ack)) {
+    // The last ACK of a handshake answered with a SYN cookie, or else an error.
+    if (!header.has(tcp_flag::syn) && accept_cookie(*listener, local, remote, header, payload)) return;
     send_reset(local, remote, header, length);
     return;
   }
@@ -228,17 +229,16 @@ void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, con
     syn_dropped.increment();
     return;
   }
+  if (listener.m_ready.size() >= listener.m_options.backlog) {
+    // Nobody accepts: let the client retry later.
+    syn_dropped.increment();
+    return;
+  }
   if (listener.m_half_open.size() + listener.m_ready.size() >= listener.m_options.backlog) {
-    if (listener.m_half_open.empty()) {
-      syn_dropped.increment();
-      return;
-    }
-    // Evict the oldest half-open connection: a flood only displaces itself.
-    auto* oldest = listener.m_half_open.front();
-    listener.m_half_open.pop_front();
-    oldest->forget_listener();
-    syn_evicted.increment();
-    oldest->connection_done();
+    // Backlog full (a SYN flood, or a burst): answer without keeping state
+    // (RFC 4987 §3.6); the client's ACK brings the connection back.
+    send_cookie(local, remote, syn);
+    return;
   }
   std::unique_ptr<TcpConnection> owned(new (std::nothrow)
                                            TcpConnection(*this, local, remote, listener.m_options.connection));
@@ -252,6 +252,73 @@ void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, con
   connections_opened.increment();
   listener.m_half_open.push_back(connection);
   if (!connection->open_passive(syn, &listener)) connection->connection_done();
+}
+
+// SYN cookies (RFC 4987 §3.6). The ISN of a stateless SYN-ACK carries:
+//   bits 31-27  a counter of 64-second periods (mod 32), so old cookies expire;
+//   bits 26-24  an index into cookie_mss;
+//   bits 23-0   a keyed hash of the connection, the period and the client's ISN.
+// Options other than MSS are not offered: the connection runs without window
+// scaling, SACK and timestamps.
+namespace {
+constexpr std::uint16_t cookie_mss[8] = {536, 1200, 1360, 1400, 1440, 1460, 4312, 8960};
+constexpr std::int64_t cookie_period_ns = 64'000'000'000;
+} // namespace
+
+std::uint32_t Tcp::cookie_hash(Endpoint local, Endpoint remote, std::uint32_t period, SequenceNumber client_isn) const {
+  const std::uint32_t nonce[3] = {local.address.value ^ client_isn.value(),
+                                  (std::uint32_t{local.port} << 16) | remote.port, remote.address.value ^ period};
+  std::uint8_t block[64];
+  random::chacha20_block(m_isn_key, 1, nonce, block);
+  return load_be32(reinterpret_cast<const std::byte*>(block)) & 0xffffff;
+}
+
+std::uint32_t Tcp::cookie_period() const {
+  return static_cast<std::uint32_t>(MonotonicClock::now().time_since_epoch().count() / cookie_period_ns) & 31;
+}
+
+void Tcp::send_cookie(Endpoint local, Endpoint remote, const TcpHeader& syn) {
+  std::uint32_t peer_mss = syn.mss.value_or(536);
+  std::uint32_t index = 0;
+  for (std::uint32_t i = 0; i < 8; ++i)
+    if (cookie_mss[i] <= std::min<std::uint32_t>(peer_mss, mss_for_mtu())) index = i;
+  auto period = cookie_period();
+  TcpHeader syn_ack;
+  syn_ack.source_port = local.port;
+  syn_ack.destination_port = remote.port;
+  syn_ack.sequence = SequenceNumber((period << 27) | (index << 24) | cookie_hash(local, remote, period, syn.sequence));
+  syn_ack.acknowledgment = syn.sequence + 1;
+  syn_ack.flags = tcp_flag::syn | tcp_flag::ack;
+  syn_ack.window = 0xffff;
+  syn_ack.mss = mss_for_mtu();
+  cookies_sent.increment();
+  transmit_header(local, remote, syn_ack);
+}
+
+bool Tcp::accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& ack, Bytes payload) {
+  auto cookie = (ack.acknowledgment - 1).value();
+  auto period = cookie >> 27;
+  auto age = (cookie_period() - period) & 31;
+  if (age > 1 || (cookie & 0xffffff) != cookie_hash(local, remote, period, ack.sequence - 1)) return false;
+  if (listener.m_established >= listener.m_options.max_connections ||
+      listener.m_ready.size() >= listener.m_options.backlog) {
+    syn_dropped.increment();
+    return true; // valid, but no room: dropped silently, the client retries
+  }
+  auto options = listener.m_options.connection;
+  std::unique_ptr<TcpConnection> owned(new (std::nothrow) TcpConnection(*this, local, remote, options));
+  if (!owned) {
+    no_memory.increment();
+    return true;
+  }
+  auto* connection = owned.get();
+  m_owned.push_back(std::move(owned));
+  m_connections[key(local.port, remote)] = connection;
+  connections_opened.increment();
+  cookies_accepted.increment();
+  connection->open_from_cookie(ack, cookie_mss[(cookie >> 24) & 7], &listener);
+  connection->segment_arrives(ack, payload);
+  return true;
 }
 
 void Tcp::transmit_packet(Endpoint local, Endpoint remote, PacketBuffer segment) {

@@ -49,8 +49,9 @@ private:
   TcpConnection* m_connection;
 };
 
-// A listening port. Half-open connections beyond the backlog evict the
-// oldest half-open one, so a SYN flood cannot exhaust memory.
+// A listening port. Beyond the backlog of half-open connections, SYNs are
+// answered with SYN cookies and no state, so a SYN flood cannot exhaust memory
+// nor lock out real clients.
 class TcpListener final : public Listener {
 public:
   TcpListener(Tcp& tcp, std::uint16_t port, TcpListenOptions options) : m_tcp(tcp), m_port(port), m_options(options) {}
@@ -114,6 +115,13 @@ private:
   TcpConnection* find(std::uint16_t local_port, Endpoint remote) const;
   TcpListener* find_listener(std::uint16_t port) const;
   void accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn);
+  void send_cookie(Endpoint local, Endpoint remote, const TcpHeader& syn);
+  // Whether `ack` carried a valid SYN cookie (a connection is then made from it).
+  [[nodiscard]] bool accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& ack,
+                                   Bytes payload);
+  [[nodiscard]] std::uint32_t cookie_hash(Endpoint local, Endpoint remote, std::uint32_t period,
+                                          SequenceNumber client_isn) const;
+  [[nodiscard]] std::uint32_t cookie_period() const;
   [[nodiscard]] std::vector<TcpConnection*> listener_connections(const TcpListener* listener) const;
   Task<void> reap();
   [[nodiscard]] Result<std::uint16_t> ephemeral_port(Endpoint remote);

@@ -8,9 +8,10 @@
 #include "morgana/net/tcp.h"
 
 namespace morgana::net {
-namespace {
 
 log::Source tcp_log{"tcp"};
+
+namespace {
 
 Counter unacceptable{"tcp.unacceptable_segments", "segments outside the receive window, answered with an ACK"};
 Counter paws_rejected{"tcp.paws_rejected", "segments with an old timestamp (RFC 7323 PAWS)"};
@@ -126,6 +127,23 @@ Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* list
   m_timer_task = run_timers();
   m_timer_task.start();
   return {};
+}
+
+void TcpConnection::open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener) {
+  m_listener = listener;
+  m_released = true; // the listener's until accepted
+  m_irs = ack.sequence - 1;
+  m_receive_buffer.start(ack.sequence);
+  m_rcv_adv_edge = ack.sequence;
+  m_rcv_wscale = 0;
+  m_send_mss = std::min<std::uint32_t>(mss, m_tcp.mss_for_mtu());
+  m_iss = ack.acknowledgment - 1;
+  m_ts_offset = m_iss.value();
+  m_snd_una = m_iss;
+  m_snd_nxt = m_snd_max = m_iss + 1;
+  m_state = TcpState::syn_received;
+  m_timer_task = run_timers();
+  m_timer_task.start();
 }
 
 void TcpConnection::take_peer_options(const TcpHeader& syn) {

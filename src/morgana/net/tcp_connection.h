@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "morgana/core/event_loop.h"
+#include "morgana/core/log.h"
 #include "morgana/core/ring_buffer.h"
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
@@ -17,6 +18,8 @@
 #include "morgana/net/tcp_sack.h"
 
 namespace morgana::net {
+
+extern log::Source tcp_log;
 
 class Tcp;
 class TcpListener;
@@ -68,6 +71,10 @@ public:
   [[nodiscard]] Result<void> open_active();
   // Passive open from a SYN that reached a listener: SYN-RECEIVED, sends SYN-ACK.
   [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener);
+  // From the ACK that returned a valid SYN cookie: the TCB as it was in
+  // SYN-RECEIVED, with the cookie's MSS and no other options; the caller then
+  // passes the ACK to segment_arrives.
+  void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener);
   // RFC 9293 §3.10.7.3 / §3.10.7.4.
   void segment_arrives(const TcpHeader& header, Bytes payload);
 
