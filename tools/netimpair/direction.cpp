@@ -12,8 +12,12 @@ namespace {
 constexpr std::size_t ethernet_header_size = 14;
 constexpr std::size_t spare_buffer_limit = 4096;
 
-bool is_ipv4(std::span<const std::byte> frame) {
-  return frame.size() >= ethernet_header_size && frame[12] == std::byte{0x08} && frame[13] == std::byte{0x00};
+// Unicast IPv4: what the impairments apply to. Kernel chatter such as IGMP reports
+// (multicast, sent at random times when a link comes up) would otherwise shift the
+// frame positions that a seed's decisions are tied to.
+bool is_unicast_ipv4(std::span<const std::byte> frame) {
+  return frame.size() >= ethernet_header_size && frame[12] == std::byte{0x08} && frame[13] == std::byte{0x00} &&
+         (frame[0] & std::byte{0x01}) == std::byte{0};
 }
 
 // The heap's order: std::push_heap keeps the greatest on top, so "greater" is later.
@@ -31,7 +35,7 @@ Direction::Direction(std::string name, const Impairment& impairment, std::uint64
 
 void Direction::receive(std::span<const std::byte> frame, Nanoseconds now) {
   ++m_counters.received;
-  if (m_spare_non_ipv4 && !is_ipv4(frame)) {
+  if (m_spare_non_ipv4 && !is_unicast_ipv4(frame)) {
     ++m_counters.spared;
     emit(frame);
     return;

@@ -21,7 +21,7 @@ Links:
                           open that link inside network namespace NS (a name
                           under /run/netns, or a path such as /proc/PID/ns/net)
 
-Impairments (both directions; IPv4 frames only unless --no-spare-arp):
+Impairments (both directions; unicast IPv4 frames only unless --no-spare-arp):
   --drop=PERCENT          drop this share of frames
   --dup=PERCENT           send this share of frames twice
   --reorder=PERCENT       hold this share of frames back...
@@ -34,7 +34,7 @@ Impairments (both directions; IPv4 frames only unless --no-spare-arp):
                           one direction only; wins over the option for both
 Other:
   --seed=N                seed of the decisions (default: random, printed)
-  --spare-arp             pass non-IPv4 frames (ARP) unimpaired (default)
+  --spare-arp             pass ARP, other non-IPv4 and multicast/broadcast frames unimpaired (default)
   --no-spare-arp          impair every frame
   --queue-limit=N         frames in flight per direction; more are dropped and
                           counted as queue_full (default 20000)
