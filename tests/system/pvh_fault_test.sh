@@ -15,26 +15,11 @@ cd "$(dirname "$0")/../.." || exit 1
 source tests/system/pvh_lib.sh
 pvh_setup pvh_fault crash "${1:-}"
 
-# boot LOG MACHINE ARGS...: runs QEMU in the background (its PID kept for
-# cleanup), waits at most 60 s, sets $status to QEMU's exit status.
+# boot LOG MACHINE ARGS...: pvh_boot on a CPU with every feature.
 boot() {
   local log=$1 machine=$2
   shift 2
-  qemu-system-x86_64 -M "$machine" -cpu max -m 64 -nographic -no-reboot -nodefaults -serial stdio \
-    -device isa-debug-exit -kernel "$image" -append "$*" </dev/null >"$log" 2>&1 &
-  local pid=$!
-  qemu_pids+=("$pid")
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null && ((waited < 600)); do
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null
-    fail "$log: QEMU still running after 60 s; killed"
-  fi
-  wait "$pid"
-  status=$?
+  pvh_boot "$log" "$machine" max "$@"
 }
 
 # expect MODE QEMU_STATUS PATTERN...: every extended regular expression must

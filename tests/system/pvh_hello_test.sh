@@ -22,23 +22,9 @@ pvh_setup pvh_hello hello "${1:-}"
 boot() {
   local name=$1 machine=$2 cpu=$3
   shift 3
-  local log=$log_dir/$name.log start end
+  local start end
   start=$(date +%s.%N)
-  qemu-system-x86_64 -M "$machine" -cpu "$cpu" -m 64 -nographic -no-reboot -nodefaults -serial stdio \
-    -device isa-debug-exit -kernel "$image" -append "$*" </dev/null >"$log" 2>&1 &
-  local pid=$!
-  qemu_pids+=("$pid")
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null && ((waited < 600)); do
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null
-    fail "$name: QEMU still running after 60 s; killed"
-  fi
-  wait "$pid"
-  status=$?
+  pvh_boot "$log_dir/$name.log" "$machine" "$cpu" "$@"
   end=$(date +%s.%N)
   elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
 }

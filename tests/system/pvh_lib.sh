@@ -35,3 +35,26 @@ fail() {
   echo "FAIL: $*"
   failures=$((failures + 1))
 }
+
+# pvh_boot LOG MACHINE CPU ARGS...: boots $image in QEMU in the background (its
+# PID kept for cleanup) with ARGS as the kernel command line, waits at most
+# 60 s, leaves the output in LOG and sets $status to QEMU's exit status.
+pvh_boot() {
+  local log=$1 machine=$2 cpu=$3
+  shift 3
+  qemu-system-x86_64 -M "$machine" -cpu "$cpu" -m 64 -nographic -no-reboot -nodefaults -serial stdio \
+    -device isa-debug-exit -kernel "$image" -append "$*" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  qemu_pids+=("$pid")
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null && ((waited < 600)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    fail "$log: QEMU still running after 60 s; killed"
+  fi
+  wait "$pid"
+  status=$?
+}
