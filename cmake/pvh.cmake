@@ -58,9 +58,10 @@ set(morgana_pvh_link_flags
     -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-undefined)
 
 # Portable layers, compiled freestanding.
-file(GLOB morgana_core_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp)
-file(GLOB morgana_net_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/net/*.cpp)
-add_library(morgana STATIC ${morgana_core_sources} ${morgana_net_sources})
+file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp
+     ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp
+     ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp)
+add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
 
