@@ -64,6 +64,15 @@ file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana
 add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
+# Debian's static C libraries, linked only where an image refers to them:
+# BearSSL (TLS), zlib and cmark (Markdown), for applications. The C library
+# functions they call are in the platform (libc_symbols.txt).
+find_library(MORGANA_BEARSSL NAMES libbearssl.a REQUIRED)
+find_library(MORGANA_ZLIB NAMES libz.a REQUIRED)
+find_library(MORGANA_CMARK NAMES libcmark.a REQUIRED)
+find_path(MORGANA_BEARSSL_INCLUDE bearssl.h PATH_SUFFIXES bearssl REQUIRED)
+target_include_directories(morgana SYSTEM PUBLIC ${MORGANA_BEARSSL_INCLUDE})
+target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGANA_CMARK})
 
 # The platform: an object library, so that the boot code and the ELF note are
 # linked into every image whether or not anything refers to them.
@@ -98,6 +107,16 @@ if(NOT EXISTS "${morgana_compiler_rt}")
   message(FATAL_ERROR "pvh: compiler-rt builtins not found at '${morgana_compiler_rt}' (libclang-rt-19-dev)")
 endif()
 
+# Every image links through cmake/pvh_link.py, which embeds the function
+# symbol table that backtraces print names from.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_program(MORGANA_LLVM_NM NAMES llvm-nm-19 REQUIRED)
+find_program(MORGANA_LLVM_CXXFILT NAMES llvm-cxxfilt-19 REQUIRED)
+set(morgana_pvh_link ${MORGANA_ROOT}/cmake/pvh_link.py)
+set(morgana_pvh_link_launcher ${Python3_EXECUTABLE} ${morgana_pvh_link} --nm ${MORGANA_LLVM_NM} --cxxfilt
+                              ${MORGANA_LLVM_CXXFILT})
+list(JOIN morgana_pvh_link_launcher " " morgana_pvh_link_launcher)
+
 # morgana_add_pvh_app(<name> <dir>): the application in <dir> as the image
 # ${CMAKE_BINARY_DIR}/<name>.elf.
 function(morgana_add_pvh_app name dir)
@@ -112,8 +131,13 @@ function(morgana_add_pvh_app name dir)
   target_link_options(${name} PRIVATE ${morgana_pvh_link_flags})
   add_dependencies(${name} morgana_stdcxx_pieces)
   set_target_properties(${name} PROPERTIES SUFFIX ".elf" RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR} LINK_DEPENDS
-                                           ${MORGANA_ROOT}/src/morgana/platform/pvh/linker.ld)
+                                           "${MORGANA_ROOT}/src/morgana/platform/pvh/linker.ld;${morgana_pvh_link}")
+  # Linked twice: the second time with the function symbol table for backtraces.
+  set_property(TARGET ${name} PROPERTY RULE_LAUNCH_LINK
+                                      "${morgana_pvh_link_launcher} --work ${CMAKE_BINARY_DIR}/CMakeFiles/${name}.dir/symbols --")
 endfunction()
 
 include(${MORGANA_ROOT}/cmake/apps.cmake)
 morgana_add_apps(${MORGANA_ROOT} morgana_add_pvh_app)
+# Links the three C libraries for real, for tests/system/pvh_link_test.sh.
+morgana_add_pvh_app(pvh_link_app ${MORGANA_ROOT}/tests/pvh_link_app)

@@ -33,11 +33,20 @@ volatile int g_recursion_limit = -1;
 volatile std::size_t g_overrun = 64;
 unsigned char g_return_instruction[] = {0xc3};
 
-int recurse(int depth) {
+// Each way of failing is a function of its own, not inlined, so that the
+// backtrace names it (tests/system/pvh_fault_test.sh checks the names).
+[[gnu::noinline]] int recurse(int depth) {
   volatile char frame[1024];
   frame[0] = static_cast<char>(depth);
   if (depth == g_recursion_limit) return 0;
   return recurse(depth + 1) + frame[0];
+}
+
+[[gnu::noinline]] void write_through_null() { *g_null = 42; }
+
+[[gnu::noinline]] void write_into_text() {
+  auto* code = reinterpret_cast<volatile unsigned char*>(&recurse);
+  *code = 0xcc;
 }
 
 [[gnu::noinline]] void smash_stack() {
@@ -48,12 +57,11 @@ int recurse(int depth) {
 
 [[gnu::noinline]] int crash(std::string_view how) {
   if (how == "null") {
-    *g_null = 42;
+    write_through_null();
   } else if (how == "stack-overflow") {
     return recurse(0);
   } else if (how == "write-text") {
-    auto* code = reinterpret_cast<volatile unsigned char*>(&recurse);
-    *code = 0xcc;
+    write_into_text();
   } else if (how == "exec-data") {
     reinterpret_cast<void (*)()>(&g_return_instruction[0])();
   } else if (how == "divide") {

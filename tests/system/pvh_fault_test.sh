@@ -2,7 +2,8 @@
 # Boots examples/crash as a PVH image under QEMU (TCG) once per way of
 # failing (--crash=...), on -M microvm and -M pc, and checks that each one
 # stops the image with its report (vector, faulting address, registers,
-# backtrace) and a non-zero status: CPU exceptions exit 126 (QEMU's 253),
+# backtrace with function names from the image's symbol table, the addr2line
+# command) and a non-zero status: CPU exceptions exit 126 (QEMU's 253),
 # aborts 125 (QEMU's 251). --crash=none must exit 0 (QEMU's 1).
 #
 # Usage: tests/system/pvh_fault_test.sh [IMAGE]
@@ -48,13 +49,19 @@ expect() {
 exception='CPU exception'
 backtrace='^  #0  0x[0-9a-f]{16}'
 registers='rip 0x[0-9a-f]{16} rsp 0x[0-9a-f]{16}'
+addr2line='^source lines: addr2line -f -C -i -e <image>.elf( 0x[0-9a-f]+)+.?$'
+# frame N FUNCTION: backtrace line N names FUNCTION (examples/crash/main.cpp).
+frame() { echo "^  #$1 +0x[0-9a-f]{16} $2\+0x[0-9a-f]+.?\$"; }
+anonymous='\(anonymous namespace\)'
 
 expect null 253 "$exception 14 \(#PF page fault\)" 'write to 0x0000000000000000 \(page not mapped\): the null page' \
-  "$registers" "$backtrace" 'exit status 126'
+  "$registers" "$backtrace" "$(frame 0 "$anonymous::write_through_null")" "$(frame 1 "$anonymous::crash")" \
+  "$addr2line" 'exit status 126'
 expect stack-overflow 253 "$exception 14 \(#PF page fault\)" "guard page .*stack overflow" "$registers" "$backtrace" \
-  'exit status 126'
+  "$(frame 0 "$anonymous::recurse")" "$(frame 1 "$anonymous::recurse")" 'more times' "$addr2line" 'exit status 126'
 expect write-text 253 "$exception 14 \(#PF page fault\)" 'write to 0x[0-9a-f]+ \(page protection\): text' 'W\^X' \
-  "$backtrace" 'exit status 126'
+  "$backtrace" "$(frame 0 "$anonymous::write_into_text")" "$(frame 1 "$anonymous::crash")" "$addr2line" \
+  'exit status 126'
 expect exec-data 253 "$exception 14 \(#PF page fault\)" 'instruction fetch from 0x[0-9a-f]+ \(page protection\)' \
   'not executable' "$backtrace" 'exit status 126'
 expect divide 253 "$exception 0 \(#DE divide error\)" "$registers" "$backtrace" 'exit status 126'

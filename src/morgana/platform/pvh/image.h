@@ -6,7 +6,7 @@
 
 extern "C" {
 extern char pvh_image_start[], pvh_text_end[], pvh_rodata_end[], pvh_stack_guard[], pvh_stack_bottom[], pvh_stack_top[],
-    pvh_image_end[];
+    pvh_symbols_start[], pvh_symbols_end[], pvh_image_end[];
 }
 
 namespace morgana::pvh::image {
@@ -19,6 +19,8 @@ inline std::uintptr_t rodata_end() { return address(pvh_rodata_end); }
 inline std::uintptr_t stack_guard() { return address(pvh_stack_guard); }
 inline std::uintptr_t stack_bottom() { return address(pvh_stack_bottom); }
 inline std::uintptr_t stack_top() { return address(pvh_stack_top); }
+inline std::uintptr_t symbols_start() { return address(pvh_symbols_start); }
+inline std::uintptr_t symbols_end() { return address(pvh_symbols_end); }
 inline std::uintptr_t end() { return address(pvh_image_end); }
 
 } // namespace morgana::pvh::image

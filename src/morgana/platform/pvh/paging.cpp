@@ -71,6 +71,8 @@ constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
 std::uint64_t flags_for_small_page(std::uint64_t address) {
   if (address >= image::start() && address < image::text_end()) return present;
   if (address >= image::text_end() && address < image::rodata_end()) return present | g_state.no_execute;
+  // The embedded symbol table (linker.ld places it after the stack) is read-only too.
+  if (address >= image::symbols_start() && address < image::symbols_end()) return present | g_state.no_execute;
   return present | writable | g_state.no_execute;
 }
 

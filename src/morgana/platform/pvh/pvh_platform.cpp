@@ -202,7 +202,7 @@ void abort(std::string_view why) {
   format_to(console, "morgana abort: {}\n", why);
   // This frame's saved frame pointer and return address start the chain.
   const auto* frame = static_cast<const std::uint64_t*>(__builtin_frame_address(0));
-  pvh::traps::print_backtrace(console, frame[1], frame[0]);
+  pvh::traps::print_backtrace(console, frame[1], frame[0], pvh::traps::FirstAddress::return_address);
   format_to(console, "morgana: exit status {}\n", pvh::exit_status_abort);
   pvh::stop(pvh::exit_status_abort);
 }

@@ -7,6 +7,7 @@
 #include "morgana/platform/pvh/image.h"
 #include "morgana/platform/pvh/paging.h"
 #include "morgana/platform/pvh/stop.h"
+#include "morgana/platform/pvh/symbols.h"
 #include "morgana/platform/pvh/x86.h"
 
 namespace morgana::pvh::traps {
@@ -94,12 +95,24 @@ bool on_known_stack(std::uint64_t address) {
 
 } // namespace
 
-void print_backtrace(FormatSink& sink, std::uint64_t first_address, std::uint64_t frame_pointer) {
-  format_to(sink, "backtrace (resolve with addr2line -f -C -e <image>.elf):\n  #0  0x{}\n", Hex{first_address, 16});
+void print_backtrace(FormatSink& sink, std::uint64_t first_address, std::uint64_t frame_pointer, FirstAddress first) {
+  sink.write("backtrace:\n");
+  std::uint64_t printed[max_lines];
+  int count = 0;
+  // A return address is looked up one byte back: in the call, not after it.
+  auto print_frame = [&](int depth, std::uint64_t address, bool returns_here) {
+    format_to(sink, "  #{}{} 0x{}", depth, depth < 10 ? " " : "", Hex{address, 16});
+    if (auto location = symbols::find(returns_here ? address - 1 : address))
+      format_to(sink, " {}+0x{}", location->function, Hex{location->offset + (returns_here ? 1 : 0)});
+    sink.write("\n");
+    printed[count++] = address;
+  };
+  print_frame(0, first_address, first == FirstAddress::return_address);
   // Frames only go up the stack, so the walk ends; runs of one return address
   // (recursion) print as one line.
   std::uint64_t previous = first_address;
-  int depth = 1, lines = 1, repeats = 0;
+  int depth = 1, repeats = 0;
+  bool cut = false;
   auto flush_repeats = [&] {
     if (repeats) format_to(sink, "      (0x{} {} more times)\n", Hex{previous, 16}, repeats);
     repeats = 0;
@@ -112,17 +125,21 @@ void print_backtrace(FormatSink& sink, std::uint64_t first_address, std::uint64_
       ++repeats;
     } else {
       flush_repeats();
-      if (++lines > max_lines) {
+      if (count == max_lines) {
         sink.write("  ...\n");
-        return;
+        cut = true;
+        break;
       }
-      format_to(sink, "  #{}{} 0x{}\n", depth, depth < 10 ? " " : "", Hex{return_address, 16});
+      print_frame(depth, return_address, true);
       previous = return_address;
     }
     if (frame[0] <= frame_pointer) break;
     frame_pointer = frame[0];
   }
-  flush_repeats();
+  if (!cut) flush_repeats();
+  sink.write("source lines: addr2line -f -C -i -e <image>.elf");
+  for (int i = 0; i < count; ++i) format_to(sink, " 0x{}", Hex{printed[i]});
+  sink.write("\n");
 }
 
 } // namespace morgana::pvh::traps

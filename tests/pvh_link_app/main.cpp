@@ -1,0 +1,137 @@
+// The link test application: calls into the three Debian C libraries that
+// images link (BearSSL, zlib, cmark) and into the platform's C library, and
+// prints each result on a line starting "link: ". tests/system/pvh_link_test.sh
+// boots it and checks every line against the same computation on the host.
+// Not an example: it exists so that the C libraries stay linkable (the image
+// links with --no-undefined) and behave the same as on Linux.
+
+#include <bearssl_hash.h>
+#include <cmark.h>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <string_view>
+#include <zlib.h>
+
+#include "morgana/core/boot.h"
+#include "morgana/core/format.h"
+#include "morgana/core/log.h"
+
+namespace {
+
+using namespace morgana;
+
+constexpr std::string_view sha256_input = "The quick brown fox jumps over the lazy dog";
+
+constexpr std::string_view markdown = "# Morgana\n"
+                                      "\n"
+                                      "Some *emphasis*, `code` and a [link][ref].\n"
+                                      "\n"
+                                      "3. three\n"
+                                      "4. four\n"
+                                      "\n"
+                                      "> quoted & <escaped>\n"
+                                      "\n"
+                                      "[ref]: https://example.org/ \"Title\"\n";
+
+struct HexBytes {
+  const unsigned char* data;
+  std::size_t size;
+  void format(FormatSink& sink) const {
+    for (std::size_t i = 0; i < size; ++i) format_to(sink, "{}", Hex{data[i], 2});
+  }
+};
+
+void sha256() {
+  br_sha256_context context;
+  br_sha256_init(&context);
+  br_sha256_update(&context, sha256_input.data(), sha256_input.size());
+  unsigned char digest[br_sha256_SIZE];
+  br_sha256_out(&context, digest);
+  log::main.info("link: sha256 {}", HexBytes{digest, sizeof digest});
+}
+
+bool zlib_round_trip() {
+  constexpr std::string_view phrase = "Morgana links zlib. ";
+  constexpr std::size_t size = phrase.size() * 200;
+  auto* original = static_cast<unsigned char*>(std::malloc(size));
+  for (std::size_t i = 0; i < size; i += phrase.size()) std::memcpy(original + i, phrase.data(), phrase.size());
+  uLongf compressed_size = compressBound(size);
+  auto* compressed = static_cast<unsigned char*>(std::malloc(compressed_size));
+  auto* restored = static_cast<unsigned char*>(std::calloc(size, 1));
+  uLongf restored_size = size;
+  bool ok = compressed && restored && compress2(compressed, &compressed_size, original, size, 9) == Z_OK &&
+            uncompress(restored, &restored_size, compressed, compressed_size) == Z_OK && restored_size == size &&
+            std::memcmp(original, restored, size) == 0;
+  if (ok) {
+    log::main.info("link: zlib-compressed {}", HexBytes{compressed, compressed_size});
+    log::main.info("link: zlib-round-trip {} crc32 {}", restored_size, Hex{crc32(0, restored, restored_size), 8});
+  }
+  std::free(original);
+  std::free(compressed);
+  std::free(restored);
+  // No files here: opening one fails cleanly, with errno set.
+  gzFile file = gzopen("/etc/hostname", "rb");
+  log::main.info("link: gzopen {} errno {}", file ? "opened" : "failed", errno);
+  return ok;
+}
+
+bool cmark_html() {
+  char* html = cmark_markdown_to_html(markdown.data(), markdown.size(), CMARK_OPT_DEFAULT);
+  if (!html) return false;
+  std::string_view rest(html);
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    log::main.info("link: html {}", rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+  }
+  std::free(html);
+  return true;
+}
+
+void formatting() {
+  char text[256];
+  int length = std::snprintf(text, sizeof text,
+                             "%d|%i|%u|%x|%X|%o|%#x|%#o|%5d|%-5d|%05d|%.3d|%+d|% d|%c|%s|%.2s|%8s|%-8s|%%|%ld|%lld|%zu|"
+                             "%hhd|%hu|%p|%*d|%-*d|%.0d|",
+                             -42, 7, 4000000000u, 0xbeef, 0xbeef, 8, 255, 8, 42, 42, 42, 7, 5, 5, 'z', "text", "text",
+                             "right", "left", -1234567890123L, 9223372036854775807LL, std::size_t{12345}, 300, 70000,
+                             reinterpret_cast<void*>(0x1234), 6, -3, 6, 3, 0);
+  log::main.info("link: snprintf {} {}", length, std::string_view(text));
+  char small[5];
+  length = std::snprintf(small, sizeof small, "%s", "truncated");
+  log::main.info("link: snprintf-truncated {} {}", length, std::string_view(small));
+}
+
+// The platform's qsort, on numbers from a linear congruential generator the
+// test repeats on the host.
+void sorting() {
+  int numbers[40];
+  std::uint32_t state = 12345;
+  for (int& n : numbers) {
+    state = state * 1103515245u + 12345u;
+    n = static_cast<int>(state >> 16) % 1000 - 500;
+  }
+  std::qsort(numbers, std::size(numbers), sizeof numbers[0], [](const void* a, const void* b) {
+    int x = *static_cast<const int*>(a), y = *static_cast<const int*>(b);
+    return (x > y) - (x < y);
+  });
+  StringBuilder<512> text;
+  for (int n : numbers) format_to(text, "{} ", n);
+  log::main.info("link: qsort {}", text.view());
+}
+
+} // namespace
+
+morgana::Task<int> morgana::app_main() {
+  sha256();
+  bool ok = zlib_round_trip();
+  ok = cmark_html() && ok;
+  formatting();
+  sorting();
+  log::main.info("link: done {}", ok ? "ok" : "failed");
+  co_return ok ? 0 : 1;
+}
