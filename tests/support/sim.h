@@ -31,6 +31,9 @@ void advance(std::int64_t ns);
 std::int64_t now_ns();
 
 void set_entropy_available(bool available);
+// What platform::memory_stats() reports (the tests' real allocations do not
+// change it); reset() restores a roomy 1 GiB, all free.
+void set_memory(std::size_t total, std::size_t free);
 void set_boot_arguments(std::vector<std::string> arguments);
 const std::string& console_output();
 void clear_console();

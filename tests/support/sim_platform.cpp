@@ -11,6 +11,7 @@ namespace morgana::sim {
 namespace {
 
 constexpr std::int64_t start_ns = 1'000'000'000;
+constexpr std::size_t default_memory = std::size_t{1} << 30;
 
 struct Device {
   platform::NetDeviceInfo info;
@@ -22,6 +23,7 @@ struct State {
   std::int64_t now = start_ns;
   std::vector<Device> devices;
   bool entropy = true;
+  platform::MemoryStats memory{default_memory, default_memory};
   std::uint64_t entropy_state = 0x9e3779b97f4a7c15;
   std::string console;
   std::vector<std::string> argument_storage;
@@ -55,6 +57,8 @@ void advance(std::int64_t ns) { state().now += ns; }
 std::int64_t now_ns() { return state().now; }
 
 void set_entropy_available(bool available) { state().entropy = available; }
+
+void set_memory(std::size_t total, std::size_t free) { state().memory = {total, free}; }
 
 void set_boot_arguments(std::vector<std::string> arguments) {
   state().argument_storage = std::move(arguments);
@@ -96,6 +100,8 @@ void yield(std::int64_t deadline_ns) {
   if (deadline_ns == INT64_MAX) abort("sim: every coroutine waits forever and no device has input");
   if (deadline_ns > state().now) state().now = deadline_ns;
 }
+
+MemoryStats memory_stats() { return state().memory; }
 
 std::span<const std::string_view> boot_arguments() { return state().arguments; }
 

@@ -116,7 +116,7 @@ def test(t):
     resets = sum(1 for number in range(CONNECTIONS) if kind_of(number) == "reset")
     t.check(counters.get("tcp.resets_received", 0) >= resets, f"at least {resets} resets received",
             f"tcp.resets_received {counters.get('tcp.resets_received', 0)}")
-    for counter in ("tcp.bad_checksum", "tcp.malformed", "tcp.syn_dropped", "tcp.no_memory"):
+    for counter in ("tcp.bad_checksum", "tcp.malformed", "tcp.syn_dropped", "tcp.no_memory", "tcp.no_memory_connections"):
         t.check(counters.get(counter, 0) == 0, f"counter {counter} is 0", f"{counters.get(counter)}")
 
 

@@ -8,6 +8,7 @@
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
 #include "morgana/net/stack.h"
+#include "morgana/net/tcp_memory.h"
 
 namespace morgana::net {
 namespace {
@@ -26,7 +27,6 @@ Counter cookies_accepted{"tcp.syn_cookies_accepted", "connections restored from 
 Counter syn_dropped{"tcp.syn_dropped", "SYNs dropped: connection limit reached or accept queue full"};
 Counter connections_opened{"tcp.connections_opened", "connections created (active or passive)"};
 Counter connections_freed{"tcp.connections_freed", "connections whose state was freed"};
-Counter no_memory{"tcp.no_memory_connections", "connections not created for want of memory"};
 
 constexpr std::uint16_t first_ephemeral = 49152;
 
@@ -153,8 +153,13 @@ Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant d
   if (remote.address.is_broadcast() || remote.address.is_multicast() || remote.port == 0)
     co_return fail(Errc::invalid_argument, "not a unicast destination");
   auto port = CO_TRY(ephemeral_port(remote));
-  std::unique_ptr<TcpConnection> owned(new (std::nothrow) TcpConnection(*this, {local_address, port}, remote, options));
-  if (!owned) co_return fail(Errc::no_memory, "TCP connection");
+  auto sized = size_for_memory(options, platform::memory_stats());
+  std::unique_ptr<TcpConnection> owned;
+  if (sized) owned.reset(new (std::nothrow) TcpConnection(*this, {local_address, port}, remote, *sized));
+  if (!owned) {
+    m_memory_refusals.refused(remote);
+    co_return fail(Errc::no_memory, "TCP connection");
+  }
   auto* connection = owned.get();
   m_owned.push_back(std::move(owned));
   m_connections[key(port, remote)] = connection;
@@ -240,10 +245,12 @@ void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, con
     send_cookie(local, remote, syn);
     return;
   }
-  std::unique_ptr<TcpConnection> owned(new (std::nothrow)
-                                           TcpConnection(*this, local, remote, listener.m_options.connection));
+  // Refused for memory, the SYN is dropped: the client retries, perhaps once memory is free.
+  auto options = size_for_memory(listener.m_options.connection, platform::memory_stats());
+  std::unique_ptr<TcpConnection> owned;
+  if (options) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *options));
   if (!owned) {
-    no_memory.increment();
+    m_memory_refusals.refused(remote);
     return;
   }
   auto* connection = owned.get();
@@ -305,10 +312,12 @@ bool Tcp::accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, 
     syn_dropped.increment();
     return true; // valid, but no room: dropped silently, the client retries
   }
-  auto options = listener.m_options.connection;
-  std::unique_ptr<TcpConnection> owned(new (std::nothrow) TcpConnection(*this, local, remote, options));
+  // Refused for memory, the ACK is dropped: the client's next segment carries the cookie again.
+  auto options = size_for_memory(listener.m_options.connection, platform::memory_stats());
+  std::unique_ptr<TcpConnection> owned;
+  if (options) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *options));
   if (!owned) {
-    no_memory.increment();
+    m_memory_refusals.refused(remote);
     return true;
   }
   auto* connection = owned.get();

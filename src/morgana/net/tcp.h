@@ -12,6 +12,7 @@
 #include "morgana/net/ipv4_header.h"
 #include "morgana/net/network.h"
 #include "morgana/net/tcp_connection.h"
+#include "morgana/net/tcp_memory.h"
 
 namespace morgana::net {
 
@@ -108,6 +109,8 @@ public:
   void send_reset(Endpoint local, Endpoint remote, const TcpHeader& header, std::size_t length);
   // Takes a closed connection out of the table; frees it once the application let go.
   void remove(TcpConnection* connection);
+  // Counts and logs (rate-limited) a connection refused for want of memory.
+  void refuse_for_memory(Endpoint remote) { m_memory_refusals.refused(remote); }
   [[nodiscard]] SequenceNumber initial_sequence(Endpoint local, Endpoint remote);
 
 private:
@@ -135,6 +138,7 @@ private:
   std::uint16_t m_next_ephemeral = 49152;
   WaitQueue m_reap_wake;
   Task<void> m_reaper;
+  TcpMemoryRefusals m_memory_refusals;
 };
 
 } // namespace morgana::net

@@ -22,7 +22,7 @@ Counter data_after_close{"tcp.data_after_close", "data received after the applic
 Counter retransmit_timeouts{"tcp.retransmit_timeouts", "retransmission timer expiries"};
 Counter fast_retransmits{"tcp.fast_retransmits", "segments retransmitted on duplicate ACKs"};
 Counter connections_timed_out{"tcp.connections_timed_out", "connections given up after too many retransmissions"};
-Counter no_memory{"tcp.no_memory", "connections or segments dropped for want of memory"};
+Counter no_memory{"tcp.no_memory", "segments not sent for want of memory"};
 
 // RFC 9293 §3.8.3: give up on a SYN after R2 ≥ 3 minutes; on data after R2 ≥ 100 s.
 constexpr std::uint32_t max_syn_retries = 6;
@@ -162,6 +162,13 @@ void TcpConnection::take_peer_options(const TcpHeader& syn) {
 }
 
 Result<void> TcpConnection::allocate_buffers() {
+  // Memory may have grown scarcer since the SYN: the rings shrink from the sizes
+  // chosen then (the window offered in the SYN bounds what the peer sends first),
+  // and when even the smallest do not fit with the reserve, they are tried anyway.
+  auto smallest = m_options;
+  smallest.send_buffer = std::min(smallest.send_buffer, tcp_minimum_buffer);
+  smallest.receive_buffer = std::min(smallest.receive_buffer, tcp_minimum_buffer);
+  m_options = size_for_memory(m_options, platform::memory_stats()).value_or(smallest);
   if (!m_send_buffer.allocated()) TRY(m_send_buffer.allocate(m_options.send_buffer));
   if (!m_receive_buffer.allocated()) TRY(m_receive_buffer.allocate(m_options.receive_buffer));
   return {};
@@ -303,7 +310,7 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
       return false;
     }
     if (!allocate_buffers()) {
-      no_memory.increment();
+      m_tcp.refuse_for_memory(m_remote);
       send_rst_for(header, length);
       connection_done();
       return false;
@@ -480,7 +487,7 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
   if (has_ack) {
     m_snd_una = header.acknowledgment;
     if (!allocate_buffers()) {
-      no_memory.increment();
+      m_tcp.refuse_for_memory(m_remote);
       send_rst_for(header, payload.size());
       fail_with(Errc::no_memory);
       return;

@@ -36,6 +36,13 @@ void yield(std::int64_t deadline_ns);
 // the program name.
 std::span<const std::string_view> boot_arguments();
 
+struct MemoryStats {
+  std::size_t total; // bytes the allocator manages (or the process may use)
+  std::size_t free;  // of those, bytes not allocated; not necessarily in one piece
+};
+// The heap behind operator new, for layers that size their buffers to fit.
+MemoryStats memory_stats();
+
 // Called once after boot arguments are parsed: opens devices chosen by them.
 [[nodiscard]] Result<void> start_devices();
 

@@ -4,13 +4,16 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -121,6 +124,23 @@ Result<void> entropy(std::span<std::byte> buffer) {
     done += static_cast<std::size_t>(n);
   }
   return {};
+}
+
+MemoryStats memory_stats() {
+  // The budget: physical memory, or less when the process is limited (ulimit -v, -d).
+  auto pages = sysconf(_SC_PHYS_PAGES);
+  auto page_size = sysconf(_SC_PAGESIZE);
+  std::size_t total = pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size)
+                                                 : std::size_t{1} << 30;
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit limit{};
+    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+      total = std::min<std::size_t>(total, limit.rlim_cur);
+  }
+  // What malloc holds (under AddressSanitizer its own allocator, which this does not see).
+  auto info = mallinfo2();
+  std::size_t in_use = info.uordblks + info.hblkhd;
+  return {total, total > in_use ? total - in_use : 0};
 }
 
 void yield(std::int64_t deadline_ns) {

@@ -276,3 +276,12 @@ bool Heap::check() const {
 }
 
 } // namespace morgana::pvh
+
+namespace morgana::platform {
+
+MemoryStats memory_stats() {
+  auto stats = pvh::heap().stats();
+  return {stats.total, stats.total - stats.in_use};
+}
+
+} // namespace morgana::platform
