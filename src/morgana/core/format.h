@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "morgana/core/result.h"
 
@@ -39,6 +41,17 @@ public:
 private:
   char m_data[Capacity];
   std::size_t m_length = 0;
+};
+
+// Formats into a growing std::string.
+class StringSink final : public FormatSink {
+public:
+  void write(std::string_view text) override { m_text.append(text); }
+  [[nodiscard]] const std::string& text() const { return m_text; }
+  [[nodiscard]] std::string take() { return std::move(m_text); }
+
+private:
+  std::string m_text;
 };
 
 // An unsigned value in hexadecimal, zero-padded to `width` digits.
@@ -99,6 +112,14 @@ template <class... Args>
 void format_to(FormatSink& sink, std::string_view pattern, const Args&... args) {
   vformat(sink, pattern,
           {FormatArg{[](FormatSink& s, const void* p) { format_value(s, *static_cast<const Args*>(p)); }, &args}...});
+}
+
+// The formatted text as a string: format_string("{}:{}", host, port).
+template <class... Args>
+[[nodiscard]] std::string format_string(std::string_view pattern, const Args&... args) {
+  StringSink sink;
+  format_to(sink, pattern, args...);
+  return sink.take();
 }
 
 } // namespace morgana

@@ -124,3 +124,14 @@ TEST(StringBuilder, CutsOffAtCapacity) {
 
 } // namespace
 } // namespace morgana
+
+namespace morgana {
+namespace {
+
+TEST(FormatString, BuildsAGrowingString) {
+  EXPECT_EQ(format_string("{}:{} {}", std::string_view("host"), 8443, std::string(300, 'x')),
+            "host:8443 " + std::string(300, 'x'));
+}
+
+} // namespace
+} // namespace morgana
