@@ -29,7 +29,6 @@ MORGANA_PVH_TAP_RUNS (default 2), MORGANA_NETIMPAIR and those of harness.py.
 import ipaddress
 import os
 import random
-import re
 import subprocess
 import threading
 import time
@@ -38,20 +37,17 @@ from pathlib import Path
 import harness
 import tcp_impaired_test
 import tcp_support
+from pvh_support import MACHINES, PvhGuest
 from dhcp_dns_test import BOUND, POOL, start_dnsmasq
-from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX, ROOT, TAP, TestFailure
+from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX, ROOT, TestFailure
 
 MEGABYTES = float(os.environ.get("MORGANA_PVH_TAP_MB", "8"))
 RUNS = int(os.environ.get("MORGANA_PVH_TAP_RUNS", "2"))
 SIZE = int(MEGABYTES * 1024 * 1024)
-MACHINES = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 # A 4000-byte ICMP payload: three fragments at MTU 1500, each way.
 FRAGMENTED_PING = 4000
-# Under TCG the image serves about 0.1 s after QEMU starts; a loaded host may take longer.
-BOOT_TIMEOUT = 30
 # Each transfer: the link's loss sets the pace (about 0.3 MB/s each way), plus boot.
 RUN_TIMEOUT = 60 + 2 * SIZE / 100_000
-TROUBLE = re.compile(r"morgana abort|CPU exception|stopping|Sanitizer|for want of memory")
 
 
 def image_path():
@@ -68,49 +64,6 @@ def image_path():
     return build_dir / "echo.elf"
 
 
-class PvhEcho:
-    """The echo image in QEMU on the namespace's tap0 (QEMU stopped by PID at cleanup)."""
-
-    def __init__(self, test, namespace, image, machine, append, label):
-        self.test = test
-        self.label = label
-        self.log_path = test.log_dir / f"{label}.log"
-        self.command = ["qemu-system-x86_64", "-M", machine, "-cpu", "max", "-m", "64", "-nographic", "-no-reboot",
-                        "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel", str(image),
-                        "-append", append, "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
-                        "-device", f"{MACHINES[machine]},netdev=n0,mac={ECHO_MAC}"]
-        test.show_log_on_failure(self.log_path, f"{label} ({' '.join(self.command)})")
-        self.process = namespace.spawn(self.command, self.log_path, label)
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, pattern, timeout=BOOT_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern, re.MULTILINE)
-        while True:
-            match = regex.search(self.log())
-            if match:
-                return match
-            if self.process.poll() is not None:
-                raise TestFailure(f"{self.label}: QEMU exited with status {self.process.returncode} "
-                                  f"before the image logged /{pattern}/")
-            if time.monotonic() > deadline:
-                raise TestFailure(f"{self.label}: the image did not log /{pattern}/ within {timeout} s")
-            time.sleep(0.05)
-
-    def wait_serving(self):
-        return self.wait_for(r"echo info: serving on (\d+\.\d+\.\d+\.\d+)")
-
-    def stop(self, check):
-        """Stops QEMU; `check` records that the image was still running and logged no trouble."""
-        running = self.process.poll() is None
-        harness.stop_process(self.process, self.label)
-        trouble = [line for line in self.log().splitlines() if TROUBLE.search(line)]
-        check(running and not trouble, f"{self.label}: the image ran to the end without trouble in its log",
-              f"running {running}, {trouble[:5]}")
-
-
 def dhcp_and_ping(t, image, machine):
     ns = t.namespace(f"dhcp-{machine}")
     leases = t.log_dir / "dnsmasq.leases"
@@ -121,7 +74,7 @@ def dhcp_and_ping(t, image, machine):
     try:
         harness.wait_until(lambda: pid_file.exists() or dnsmasq.poll() is not None, 5)
         t.require(dnsmasq.poll() is None, f"{machine}: dnsmasq starts", harness.log_tail(t.log_dir / "dnsmasq.out"))
-        echo = PvhEcho(t, ns, image, machine, "", f"echo-dhcp-{machine}")
+        echo = PvhGuest(t, ns, image, machine, "", f"echo-dhcp-{machine}")
         try:
             bound = echo.wait_for(BOUND)
             address = ipaddress.IPv4Address(bound.group(1))
@@ -167,7 +120,7 @@ class PvhRun(tcp_impaired_test.Run):
         impair = tcp_support.Netimpair(self, image_ns, linux_ns, *tcp_impaired_test.IMPAIRMENTS,
                                        f"--seed={self.seed}")
         try:
-            echo = PvhEcho(self, image_ns, self.image, self.machine, f"--ipv4={ECHO_ADDRESS}/{PREFIX}",
+            echo = PvhGuest(self, image_ns, self.image, self.machine, f"--ipv4={ECHO_ADDRESS}/{PREFIX}",
                            f"echo-run{self.number}-{self.machine}")
             try:
                 echo.wait_serving()

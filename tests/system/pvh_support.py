@@ -1,0 +1,70 @@
+"""Helpers for system tests that boot PVH images in QEMU attached to a tap
+device in a test namespace (harness.py's topology: Linux at 10.0.0.1 on tap0,
+the guest's virtio-net on the same tap)."""
+
+import re
+import subprocess
+import time
+
+import harness
+from harness import ECHO_MAC, ROOT, TAP, TestFailure
+
+MACHINES = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
+# Under TCG the image serves about 0.1 s after QEMU starts; a loaded host may take longer.
+BOOT_TIMEOUT = 30
+# Lines that mean the image is in trouble.
+TROUBLE = re.compile(r"morgana abort|CPU exception|stopping|Sanitizer|for want of memory")
+
+
+def build_image(app_dir, *options):
+    """Builds APP_DIR for the pvh target with ./morgana (extra options such as --crunch); returns the image."""
+    command = [str(ROOT / "morgana"), "build", app_dir, "--target", "pvh", *options]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise TestFailure(f"'{' '.join(command)}' failed: {result.stderr[-1500:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+class PvhGuest:
+    """A PVH image in QEMU on the namespace's tap0 (QEMU stopped by PID at cleanup)."""
+
+    def __init__(self, test, namespace, image, machine, append, label):
+        self.test = test
+        self.label = label
+        self.log_path = test.log_dir / f"{label}.log"
+        self.command = ["qemu-system-x86_64", "-M", machine, "-cpu", "max", "-m", "64", "-nographic", "-no-reboot",
+                        "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel", str(image),
+                        "-append", append, "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
+                        "-device", f"{MACHINES[machine]},netdev=n0,mac={ECHO_MAC}"]
+        test.show_log_on_failure(self.log_path, f"{label} ({' '.join(self.command)})")
+        self.process = namespace.spawn(self.command, self.log_path, label)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, pattern, timeout=BOOT_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern, re.MULTILINE)
+        while True:
+            match = regex.search(self.log())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                raise TestFailure(f"{self.label}: QEMU exited with status {self.process.returncode} "
+                                  f"before the image logged /{pattern}/")
+            if time.monotonic() > deadline:
+                raise TestFailure(f"{self.label}: the image did not log /{pattern}/ within {timeout} s")
+            time.sleep(0.05)
+
+    def wait_serving(self, app="echo"):
+        return self.wait_for(app + r" info: serving on (\d+\.\d+\.\d+\.\d+)")
+
+    def stop(self, check):
+        """Stops QEMU; `check` records that the image was still running and logged no trouble."""
+        running = self.process.poll() is None
+        harness.stop_process(self.process, self.label)
+        trouble = [line for line in self.log().splitlines() if TROUBLE.search(line)]
+        check(running and not trouble, f"{self.label}: the image ran to the end without trouble in its log",
+              f"running {running}, {trouble[:5]}")
+
+
