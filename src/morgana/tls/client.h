@@ -1,0 +1,56 @@
+#pragma once
+
+// The TLS client: connects over a transport stream, verifies the server's
+// chain against trust anchors (br_x509_minimal, at the WallClock's time) and
+// the host name, and returns the stream once the handshake is done.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "morgana/core/counter.h"
+#include "morgana/net/network.h"
+#include "morgana/tls/credentials.h"
+#include "morgana/tls/stream.h"
+
+namespace morgana::tls {
+
+// A session to resume on the next connection to the same server (RFC 5246
+// §7.3); connect() fills it after each handshake.
+struct ClientSession {
+  br_ssl_session_parameters parameters{};
+  bool valid = false;
+};
+
+struct ClientConfig {
+  std::shared_ptr<const TrustAnchors> trust_anchors;
+  // Sent as SNI (RFC 6066 §3) and checked against the certificate (RFC 6125).
+  std::string server_name;
+  // ALPN protocols to offer (RFC 7301), e.g. {"http/1.1"}.
+  std::vector<std::string> alpn;
+  // Resumed when valid and updated after the handshake; may be null. Must
+  // outlive connect().
+  ClientSession* session = nullptr;
+  std::size_t buffer_size = BR_SSL_BUFSIZE_BIDI;
+};
+
+// Errors carry BearSSL's reason as context (errors.h): e.g.
+// Errc::invalid_argument "certificate expired or not yet valid
+// (BR_ERR_X509_EXPIRED)", "certificate chain is not trusted: no trust anchor
+// signs it (BR_ERR_X509_NOT_TRUSTED)", "certificate is for another host name
+// (BR_ERR_X509_BAD_SERVER_NAME)"; Errc::timed_out at the deadline.
+[[nodiscard]] Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> transport, ClientConfig config,
+                                                            Instant deadline = far_future);
+
+// BearSSL's X.509 time for a Unix time: days since 0000-01-01 (proleptic
+// Gregorian, 1970-01-01 is day 719528) and seconds in the day.
+struct X509Time {
+  std::uint32_t days;
+  std::uint32_t seconds;
+};
+[[nodiscard]] X509Time x509_time(std::int64_t unix_seconds);
+
+extern Counter client_handshakes;
+extern Counter client_resumptions;
+
+} // namespace morgana::tls

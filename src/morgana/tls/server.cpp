@@ -1,0 +1,195 @@
+#include "morgana/tls/server.h"
+
+#include <cstring>
+
+#include "morgana/core/log.h"
+#include "morgana/core/random.h"
+#include "morgana/tls/errors.h"
+#include "morgana/tls/suites.h"
+
+namespace morgana::tls {
+
+Counter server_handshakes{"tls.server.handshakes", "TLS handshakes completed by our server"};
+Counter server_resumptions{"tls.server.resumptions", "TLS server handshakes that resumed a cached session"};
+
+namespace {
+
+log::Source tls_log{"tls"};
+
+// The signature hash for the ServerKeyExchange (RFC 5246 §7.4.1.4.1): the
+// client's bits are `id` for RSA and `8 + id` for ECDSA.
+int choose_hash(std::uint32_t client_hashes, unsigned key_type) {
+  unsigned shift = key_type == BR_KEYTYPE_EC ? 8 : 0;
+  for (int id : {br_sha256_ID, br_sha384_ID, br_sha512_ID, br_sha224_ID, br_sha1_ID}) {
+    if (client_hashes & (std::uint32_t{1} << (shift + id))) return id;
+  }
+  return 0;
+}
+
+// The first suite the client offers that this key can sign for.
+std::uint16_t choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
+  unsigned wanted = key_type == BR_KEYTYPE_EC ? BR_SSLKEYX_ECDHE_ECDSA : BR_SSLKEYX_ECDHE_RSA;
+  for (std::size_t i = 0; i < count; ++i) {
+    if ((suites[i][1] >> 12) == wanted) return suites[i][0];
+  }
+  return 0;
+}
+
+} // namespace
+
+// One server connection: the BearSSL server context and its policy, which
+// picks credentials by SNI once the ClientHello is in.
+class ServerStream final : public Stream {
+public:
+  ServerStream(std::unique_ptr<net::Stream> transport, ServerContext& context);
+  ~ServerStream() override { close_on_destroy(); }
+
+private:
+  // BearSSL's policy object: a vtable pointer first, then us.
+  struct Policy {
+    const br_ssl_server_policy_class* vtable;
+    ServerStream* stream;
+  };
+  static const br_ssl_server_policy_class policy_class;
+  static int choose(const br_ssl_server_policy_class** policy, const br_ssl_server_context* server,
+                    br_ssl_server_choices* choices);
+  static std::uint32_t do_keyx(const br_ssl_server_policy_class** policy, unsigned char* data, std::size_t* length);
+  static std::size_t do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
+                             std::size_t hash_length, std::size_t length);
+
+  void on_handshake_done() override;
+  void on_handshake_failed(const Error& error) override;
+
+  ServerContext& m_context;
+  br_ssl_server_context m_server{};
+  Policy m_policy{&policy_class, this};
+  const Credentials* m_chosen = nullptr; // set by choose(), which only full handshakes call
+};
+
+const br_ssl_server_policy_class ServerStream::policy_class = {
+    sizeof(Policy),
+    ServerStream::choose,
+    ServerStream::do_keyx,
+    ServerStream::do_sign,
+};
+
+ServerStream::ServerStream(std::unique_ptr<net::Stream> transport, ServerContext& context)
+    : Stream(std::move(transport), m_server.eng, context.m_config.buffer_size), m_context(context) {
+  br_ssl_server_zero(&m_server);
+  configure_engine(m_server.eng);
+  br_ssl_engine_add_flags(&m_server.eng, BR_OPT_NO_RENEGOTIATION);
+  br_ssl_server_set_policy(&m_server, &m_policy.vtable);
+  if (!context.m_session_store.empty()) br_ssl_server_set_cache(&m_server, &context.m_session_cache.vtable);
+  if (!context.m_alpn_names.empty()) {
+    br_ssl_engine_set_protocol_names(&m_server.eng, context.m_alpn_names.data(), context.m_alpn_names.size());
+  }
+  if (!prepare_engine()) return;
+  if (!br_ssl_server_reset(&m_server)) fail_with(bearssl_error(br_ssl_engine_last_error(&m_server.eng)));
+}
+
+int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl_server_context* server,
+                         br_ssl_server_choices* choices) {
+  ServerStream& self = *reinterpret_cast<Policy*>(policy)->stream;
+  std::size_t suite_count = 0;
+  const br_suite_translated* suites = br_ssl_server_get_client_suites(server, &suite_count);
+  std::string_view name = br_ssl_engine_get_server_name(&server->eng);
+  const auto& all = self.m_context.m_config.credentials;
+
+  const Credentials* chosen = nullptr;
+  std::uint16_t suite = 0;
+  auto consider = [&](const Credentials& credentials) {
+    suite = choose_suite(suites, suite_count, credentials.key().type());
+    if (suite != 0) chosen = &credentials;
+    return suite != 0;
+  };
+  if (!name.empty()) {
+    for (const auto& credentials : all) {
+      if (credentials.matches(name) && consider(credentials)) break;
+    }
+  }
+  if (chosen == nullptr) {
+    for (const auto& credentials : all) {
+      if (consider(credentials)) break;
+    }
+  }
+  if (chosen == nullptr) return 0;
+  int hash = choose_hash(br_ssl_server_get_client_hashes(server), chosen->key().type());
+  if (hash == 0) return 0;
+  choices->cipher_suite = suite;
+  choices->algo_id = 0xff00 + static_cast<unsigned>(hash);
+  choices->chain = chosen->chain().certificates().data();
+  choices->chain_len = chosen->chain().size();
+  self.m_chosen = chosen;
+  return 1;
+}
+
+std::uint32_t ServerStream::do_keyx(const br_ssl_server_policy_class**, unsigned char*, std::size_t*) {
+  return 0; // only ECDHE suites are enabled: the key signs, never decrypts
+}
+
+std::size_t ServerStream::do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
+                                  std::size_t hash_length, std::size_t length) {
+  const ServerStream& self = *reinterpret_cast<Policy*>(policy)->stream;
+  if (self.m_chosen == nullptr) return 0;
+  const PrivateKey& key = self.m_chosen->key();
+  int hash_id = static_cast<int>(algo_id & 0xff);
+  const br_hash_class* hash = hash_class(hash_id);
+  if (hash == nullptr || hash_length > 64) return 0;
+  unsigned char hash_value[64];
+  std::memcpy(hash_value, data, hash_length);
+  if (key.type() == BR_KEYTYPE_EC) {
+    // The largest DER-encoded ECDSA signature (P-521) is 139 bytes.
+    if (length < 139) return 0;
+    return br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hash, hash_value, key.ec(), data);
+  }
+  std::size_t signature_length = (key.rsa()->n_bitlen + 7) / 8;
+  if (length < signature_length) return 0;
+  const unsigned char* oid = hash_oid(hash_id);
+  if (oid == nullptr) return 0;
+  return br_rsa_pkcs1_sign_get_default()(oid, hash_value, hash_length, key.rsa(), data) ? signature_length : 0;
+}
+
+void ServerStream::on_handshake_done() {
+  // BearSSL calls the policy's choose() only for full handshakes.
+  set_resumed(m_chosen == nullptr);
+  server_handshakes.increment();
+  if (resumed()) server_resumptions.increment();
+  tls_log.debug("server handshake with {} done: suite {} alpn '{}' sni '{}'{}", remote(), Hex{cipher_suite(), 4},
+                selected_protocol(), server_name(), resumed() ? " (resumed)" : "");
+}
+
+void ServerStream::on_handshake_failed(const Error& error) {
+  int code = br_ssl_engine_last_error(&m_server.eng);
+  if (code != BR_ERR_OK) count_handshake_failure(code);
+  tls_log.debug("server handshake with {} failed: {}", remote(), error);
+}
+
+ServerContext::ServerContext(ServerConfig config) : m_config(std::move(config)) {
+  for (const auto& name : m_config.alpn) m_alpn_names.push_back(name.c_str());
+  if (m_config.session_cache_entries > 0) {
+    m_session_store.resize(m_config.session_cache_entries * 100);
+    br_ssl_session_cache_lru_init(&m_session_cache, m_session_store.data(), m_session_store.size());
+  }
+}
+
+Result<std::unique_ptr<ServerContext>> ServerContext::create(ServerConfig config) {
+  if (config.credentials.empty()) return fail(Errc::invalid_argument, "TLS server needs at least one certificate");
+  if (config.buffer_size < 512) return fail(Errc::invalid_argument, "TLS buffer too small");
+  for (const auto& name : config.alpn) {
+    if (name.empty() || name.size() > 255) return fail(Errc::invalid_argument, "ALPN protocol name length");
+  }
+  std::byte probe[32];
+  if (!random::fill(probe)) return fail(Errc::no_entropy, "TLS needs entropy: the platform has no entropy source");
+  return std::unique_ptr<ServerContext>(new ServerContext(std::move(config)));
+}
+
+std::unique_ptr<Stream> accept(std::unique_ptr<net::Stream> transport, ServerContext& context) {
+  return std::make_unique<ServerStream>(std::move(transport), context);
+}
+
+Task<Result<std::unique_ptr<net::Stream>>> Listener::accept(Instant deadline) {
+  auto transport = CO_TRY(co_await m_tcp->accept(deadline));
+  co_return tls::accept(std::move(transport), m_context);
+}
+
+} // namespace morgana::tls

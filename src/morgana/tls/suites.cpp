@@ -1,0 +1,62 @@
+#include "morgana/tls/suites.h"
+
+namespace morgana::tls {
+namespace {
+
+constexpr std::uint16_t suites[] = {
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+} // namespace
+
+std::span<const std::uint16_t> cipher_suites() { return suites; }
+
+const br_hash_class* hash_class(int id) {
+  switch (id) {
+  case br_sha1_ID: return &br_sha1_vtable;
+  case br_sha224_ID: return &br_sha224_vtable;
+  case br_sha256_ID: return &br_sha256_vtable;
+  case br_sha384_ID: return &br_sha384_vtable;
+  case br_sha512_ID: return &br_sha512_vtable;
+  default: return nullptr;
+  }
+}
+
+const unsigned char* hash_oid(int id) {
+  switch (id) {
+  case br_sha1_ID: return BR_HASH_OID_SHA1;
+  case br_sha224_ID: return BR_HASH_OID_SHA224;
+  case br_sha256_ID: return BR_HASH_OID_SHA256;
+  case br_sha384_ID: return BR_HASH_OID_SHA384;
+  case br_sha512_ID: return BR_HASH_OID_SHA512;
+  default: return nullptr;
+  }
+}
+
+void configure_engine(br_ssl_engine_context& engine) {
+  br_ssl_engine_set_versions(&engine, BR_TLS12, BR_TLS12);
+  br_ssl_engine_set_suites(&engine, suites, sizeof suites / sizeof suites[0]);
+  // The handshake transcript and signatures; SHA-1 only for peers' signatures.
+  for (int id : {br_sha1_ID, br_sha224_ID, br_sha256_ID, br_sha384_ID, br_sha512_ID}) {
+    br_ssl_engine_set_hash(&engine, id, hash_class(id));
+  }
+  br_ssl_engine_set_prf_sha256(&engine, &br_tls12_sha256_prf);
+  br_ssl_engine_set_prf_sha384(&engine, &br_tls12_sha384_prf);
+  // Each default picks at run time (checked in BearSSL 0.6's ssl_engine_default_*.c
+  // and Debian's libbearssl.a, which has the x86ni/pclmul/sse2/ctmulq objects):
+  // ECDHE: br_ec_all_m31 (its p256_m31 and c25519_m31 are the fastest EC code
+  // 0.6 has; br_ec_get_default() returns the same);
+  // AES-GCM: br_aes_x86ni_ctr_get_vtable() and br_ghash_pclmul_get() when the
+  // CPU has AES-NI/PCLMULQDQ, else br_aes_ct64_ctr_vtable and br_ghash_ctmul64;
+  // ChaCha20-Poly1305: br_chacha20_sse2_get() and br_poly1305_ctmulq_get().
+  br_ssl_engine_set_default_ec(&engine);
+  br_ssl_engine_set_default_aes_gcm(&engine);
+  br_ssl_engine_set_default_chapol(&engine);
+  // The peer's ServerKeyExchange signature (client side).
+  br_ssl_engine_set_default_rsavrfy(&engine);
+  br_ssl_engine_set_default_ecdsa(&engine);
+}
+
+} // namespace morgana::tls

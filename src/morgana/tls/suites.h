@@ -1,0 +1,25 @@
+#pragma once
+
+// What both sides of our TLS speak: TLS 1.2 only, ECDHE with AEAD suites,
+// and the hash functions that sign and verify.
+
+#include <bearssl.h>
+
+#include <cstdint>
+#include <span>
+
+namespace morgana::tls {
+
+// Our suites in order of preference (RFC 5289 §3.2, RFC 7905 §2).
+[[nodiscard]] std::span<const std::uint16_t> cipher_suites();
+
+// Sets versions (TLS 1.2 only), suites, hashes, PRFs, the EC code, AES-GCM and
+// ChaCha20-Poly1305 on a zeroed engine, each the best BearSSL has here.
+void configure_engine(br_ssl_engine_context& engine);
+
+// The hash function with BearSSL's id (br_sha256_ID, ...), or null.
+[[nodiscard]] const br_hash_class* hash_class(int id);
+// Its DigestInfo OID for PKCS#1 v1.5 signatures (BR_HASH_OID_*), or null.
+[[nodiscard]] const unsigned char* hash_oid(int id);
+
+} // namespace morgana::tls
