@@ -228,16 +228,17 @@ def run(command, check=True, timeout=60):
 
 
 class Echo:
-    """Morgana's examples/echo, running inside a namespace on its tap0."""
+    """Morgana's examples/echo (or another application given as `binary`),
+    running inside a namespace on its tap0."""
 
-    def __init__(self, test, namespace, *arguments, label="echo", mac=ECHO_MAC):
-        if not ECHO.is_file():
-            raise TestFailure(f"{ECHO} is missing; build it with: cmake --build --preset hosted-asan")
+    def __init__(self, test, namespace, *arguments, label="echo", mac=ECHO_MAC, binary=ECHO):
+        if not Path(binary).is_file():
+            raise TestFailure(f"{binary} is missing; build it with: cmake --build --preset hosted-asan")
         self.test = test
         self.label = label
         self.mac = mac
         self.log_path = test.log_dir / f"{label}.log"
-        self.command = [str(ECHO), f"--net={TAP}", f"--mac={mac}", *arguments]
+        self.command = [str(binary), f"--net={TAP}", f"--mac={mac}", *arguments]
         self.process = namespace.spawn(self.command, self.log_path, label)
         self.counters = None
         test.show_log_on_failure(self.log_path, f"{label} ({' '.join(self.command)})")
