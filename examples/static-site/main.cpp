@@ -16,6 +16,7 @@
 #include <string>
 
 #include "morgana/core/args.h"
+#include "morgana/core/ascii.h"
 #include "morgana/core/boot.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/format.h"
@@ -65,7 +66,7 @@ std::string_view redirect_host(std::string_view host) {
   if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
   if (host.empty() || host.size() > 253) return {};
   for (char c : host) {
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    bool allowed = ascii::is_alnum(c) || c == '-' || c == '.';
     if (!allowed) return {};
   }
   return host;

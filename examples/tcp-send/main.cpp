@@ -30,24 +30,7 @@ namespace {
 
 using namespace morgana;
 
-// Where to connect: "10.0.0.1:5001".
-struct Destination {
-  net::Endpoint endpoint;
-  void format(FormatSink& sink) const { endpoint.format(sink); }
-};
-
-[[nodiscard]] Result<void> parse_value(std::string_view text, Destination& out) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return fail(Errc::invalid_argument, "expected ADDRESS:PORT");
-  auto address = TRY(net::parse_ipv4(text.substr(0, colon)));
-  std::uint16_t port = 0;
-  TRY(args::parse_value(text.substr(colon + 1), port));
-  if (port == 0) return fail(Errc::invalid_argument, "port 0");
-  out.endpoint = {address, port};
-  return {};
-}
-
-args::Option<std::optional<Destination>> to_arg{"to", "the server to send to, ADDRESS:PORT", std::nullopt};
+args::Option<std::optional<net::Endpoint>> to_arg{"to", "the server to send to, ADDRESS:PORT", std::nullopt};
 args::Option<std::uint64_t> bytes_arg{"bytes", "how many bytes to send", 1024 * 1024};
 args::Option<std::uint64_t> seed_arg{"seed", "seed of the bytes sent (the ChaCha20 key)", 1};
 args::Option<Duration> connect_timeout_arg{"connect-timeout", "how long the connection may take to open", 10s};
@@ -149,7 +132,7 @@ morgana::Task<int> morgana::app_main() {
     send_log.error("--to=ADDRESS:PORT is required");
     co_return 1;
   }
-  auto destination = to_arg.value()->endpoint;
+  auto destination = *to_arg.value();
   auto bytes = bytes_arg.value();
   // The keystream's 32-bit block counter covers 256 GiB.
   if (bytes > (std::uint64_t{1} << 38)) {

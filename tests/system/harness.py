@@ -119,6 +119,22 @@ def process_alive(pid):
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+def wait_for_log(log_path, process, pattern, timeout, label):
+    """The first match of `pattern` (multi-line) in the log at `log_path`, which `process` writes;
+    fails when the process exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern, re.MULTILINE)
+    while True:
+        match = regex.search(Path(log_path).read_text(errors="replace"))
+        if match:
+            return match
+        if process.poll() is not None:
+            raise TestFailure(f"{label} exited with status {process.returncode} before logging /{pattern}/")
+        if time.monotonic() > deadline:
+            raise TestFailure(f"{label} did not log /{pattern}/ within {timeout} s")
+        time.sleep(0.05)
+
+
 def remove_stale_namespaces():
     """Namespaces left by test runs whose process died without cleaning up."""
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
@@ -248,18 +264,7 @@ class Echo:
 
     def wait_for(self, pattern, timeout=10.0):
         """The first match of `pattern` in the log; fails when the echo exits or time runs out."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern, re.MULTILINE)
-        while True:
-            match = regex.search(self.log())
-            if match:
-                return match
-            if self.process.poll() is not None:
-                raise TestFailure(f"{self.label} exited with status {self.process.returncode} "
-                                  f"before logging /{pattern}/")
-            if time.monotonic() > deadline:
-                raise TestFailure(f"{self.label} did not log /{pattern}/ within {timeout} s")
-            time.sleep(0.05)
+        return wait_for_log(self.log_path, self.process, pattern, timeout, self.label)
 
     def wait_serving(self, timeout=10.0):
         return self.wait_for(r"serving (?:UDP )?on (\d+\.\d+\.\d+\.\d+)", timeout)
@@ -385,10 +390,11 @@ class Test:
         return Namespace(self, role, **options)
 
 
-def main(test_function):
-    """Runs test_function(test) with cleanup on every path; exits 0 only when all checks passed."""
+def main(test_function, needs_root=True):
+    """Runs test_function(test) with cleanup on every path; exits 0 only when all checks passed.
+    A test that makes namespaces or taps needs root; one on loopback only says needs_root=False."""
     name = Path(sys.argv[0]).stem
-    if os.geteuid() != 0:
+    if needs_root and os.geteuid() != 0:
         print(f"{name}: needs root (network namespaces, /dev/net/tun)", file=sys.stderr)
         sys.exit(2)
 
@@ -397,7 +403,8 @@ def main(test_function):
 
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, on_signal)
-    remove_stale_namespaces()
+    if needs_root:
+        remove_stale_namespaces()
     test = Test(name)
     atexit.register(test.cleanup.run)
     print(f"{name} (seed {test.seed}; logs in {test.log_dir.relative_to(ROOT)})", flush=True)

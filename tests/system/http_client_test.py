@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -268,29 +267,5 @@ def run(t, work):
     t.check(status is not None, "nginx stopped")
 
 
-def main():
-    name = Path(sys.argv[0]).stem
-    t = harness.Test(name)
-    print(f"{name} (seed {t.seed}; logs in {t.log_dir.relative_to(ROOT)})", flush=True)
-    started = time.monotonic()
-    try:
-        test(t)
-    except TestFailure as failure:
-        t._record(failure)
-    except Exception as error:  # a bug in the test itself still cleans up and reports
-        t.check(False, f"test raised {type(error).__name__}: {error}")
-        import traceback
-        traceback.print_exc()
-    finally:
-        t.cleanup.run()
-    if t.failures or os.environ.get("MORGANA_KEEP_LOGS"):
-        for path, label in t.logs:
-            print(f"  --- last lines of {label}:")
-            print("    " + harness.log_tail(path).replace("\n", "\n    "))
-    passed = t.checks - len(t.failures)
-    print(f"{name}: {passed} passed, {len(t.failures)} failed ({time.monotonic() - started:.1f} s)", flush=True)
-    sys.exit(1 if t.failures else 0)
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(test, needs_root=False)

@@ -4,7 +4,6 @@ the guest's virtio-net on the same tap)."""
 
 import re
 import subprocess
-import time
 
 import harness
 from harness import ECHO_MAC, ROOT, TAP, TestFailure
@@ -43,18 +42,7 @@ class PvhGuest:
         return self.log_path.read_text(errors="replace")
 
     def wait_for(self, pattern, timeout=BOOT_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern, re.MULTILINE)
-        while True:
-            match = regex.search(self.log())
-            if match:
-                return match
-            if self.process.poll() is not None:
-                raise TestFailure(f"{self.label}: QEMU exited with status {self.process.returncode} "
-                                  f"before the image logged /{pattern}/")
-            if time.monotonic() > deadline:
-                raise TestFailure(f"{self.label}: the image did not log /{pattern}/ within {timeout} s")
-            time.sleep(0.05)
+        return harness.wait_for_log(self.log_path, self.process, pattern, timeout, f"{self.label} (QEMU)")
 
     def wait_serving(self, app="echo"):
         return self.wait_for(app + r" info: serving on (\d+\.\d+\.\d+\.\d+)")

@@ -31,27 +31,12 @@ namespace {
 
 using namespace morgana;
 
-struct Destination {
-  net::Endpoint endpoint;
-  void format(FormatSink& sink) const { endpoint.format(sink); }
-};
-
-[[nodiscard]] Result<void> parse_value(std::string_view text, Destination& out) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return fail(Errc::invalid_argument, "expected ADDRESS:PORT");
-  auto address = TRY(net::parse_ipv4(text.substr(0, colon)));
-  std::uint16_t port = 0;
-  TRY(args::parse_value(text.substr(colon + 1), port));
-  out.endpoint = {address, port};
-  return {};
-}
-
 args::Option<std::optional<std::uint16_t>> serve_arg{"serve", "run a TLS echo server on this TCP port", std::nullopt};
 args::Option<std::string_view> cert_arg{"cert", "PEM certificate chain files, comma-separated", ""};
 args::Option<std::string_view> key_arg{"key", "PEM private key files, comma-separated, in --cert's order", ""};
 args::Option<std::string_view> alpn_arg{"alpn", "ALPN protocols, comma-separated", "http/1.1"};
-args::Option<std::optional<Destination>> fetch_arg{"fetch", "connect to ADDRESS:PORT and print the answer",
-                                                   std::nullopt};
+args::Option<std::optional<net::Endpoint>> fetch_arg{"fetch", "connect to ADDRESS:PORT and print the answer",
+                                                     std::nullopt};
 args::Option<std::string_view> ca_arg{"ca", "PEM file of trust anchors (--fetch)", ""};
 args::Option<std::string_view> name_arg{"name", "server name to ask for and verify (--fetch)", "localhost"};
 args::Option<std::string_view> send_arg{"send", "what --fetch sends, followed by CRLF CRLF", "GET / HTTP/1.0"};
@@ -227,7 +212,7 @@ Task<int> fetch(net::Endpoint destination) {
 
 morgana::Task<int> morgana::app_main() {
   if (serve_arg.value()) co_return co_await serve(*serve_arg.value());
-  if (fetch_arg.value()) co_return co_await fetch(fetch_arg.value()->endpoint);
+  if (fetch_arg.value()) co_return co_await fetch(*fetch_arg.value());
   app_log.error("give --serve=PORT or --fetch=ADDRESS:PORT (see --help)");
   co_return 1;
 }

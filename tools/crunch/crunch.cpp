@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/core/ascii.h"
 #include "morgana/http/mime.h"
 
 namespace {
@@ -80,9 +81,8 @@ std::string human_size(std::uint64_t size) {
 
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!alpha(name[0])) return false;
-  return std::ranges::all_of(name, [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+  if (!morgana::ascii::is_alpha(name[0]) && name[0] != '_') return false;
+  return std::ranges::all_of(name, [](char c) { return morgana::ascii::is_alnum(c) || c == '_'; });
 }
 
 std::optional<std::string> read_file(const fs::path& path, std::uint64_t limit) {

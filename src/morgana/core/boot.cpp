@@ -13,12 +13,6 @@ args::Flag help_arg{"help", "print every boot argument with its default, then ex
 args::Option<std::string_view> logs_arg{"logs", "log levels per source, e.g. arp:debug,*:info", "*:info"};
 args::Flag counters_arg{"counters", "print all counters, also those at zero, at exit", false};
 
-// Large outputs (help, counters) go to the console in pieces.
-class ConsoleSink final : public FormatSink {
-public:
-  void write(std::string_view text) override { platform::console_write(text); }
-};
-
 } // namespace
 
 int run() {
@@ -28,7 +22,8 @@ int run() {
     platform::console_write(diagnostics.view());
     return 2;
   }
-  ConsoleSink console;
+  // Large outputs (help, counters) go to the console in pieces.
+  platform::ConsoleSink console;
   if (help_arg.value()) {
     console.write("Boot arguments (--name=VALUE):\n");
     args::print_help(console);

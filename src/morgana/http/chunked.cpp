@@ -3,28 +3,15 @@
 #include <algorithm>
 #include <limits>
 
+#include "morgana/core/ascii.h"
+#include "morgana/http/headers.h"
+
 namespace morgana::http {
-namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Field content and extension bytes: VCHAR, SP, HTAB, obs-text (RFC 9110 §5.5).
-bool is_field_byte(char c) {
-  auto byte = static_cast<unsigned char>(c);
-  return byte == '\t' || (byte >= 0x20 && byte != 0x7f);
-}
-
-} // namespace
 
 ParseResult<void> ChunkedDecoder::framing_byte(char c) {
   switch (m_state) {
   case State::size:
-    if (int digit = hex_digit(c); digit >= 0) {
+    if (int digit = ascii::hex_digit_value(c); digit >= 0) {
       if (m_size > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
         return reject(Status::bad_request, "chunk size overflows");
       }
@@ -49,7 +36,7 @@ ParseResult<void> ChunkedDecoder::framing_byte(char c) {
       m_state = State::size_lf;
       return {};
     }
-    if (!is_field_byte(c)) return reject(Status::bad_request, "bad chunk extension");
+    if (!is_field_char(c)) return reject(Status::bad_request, "bad chunk extension");
     if (++m_extension_length > m_limits.max_extension) return reject(Status::bad_request, "chunk extension too long");
     return {};
   case State::size_lf:
@@ -83,7 +70,7 @@ ParseResult<void> ChunkedDecoder::framing_byte(char c) {
       m_state = State::trailer_lf;
       return {};
     }
-    if (!is_field_byte(c)) return reject(Status::bad_request, "bad byte in trailer");
+    if (!is_field_char(c)) return reject(Status::bad_request, "bad byte in trailer");
     return {};
   case State::trailer_lf:
     if (c != '\n') return reject(Status::bad_request, "trailer line without CRLF");

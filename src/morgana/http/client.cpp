@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
 #include "morgana/tls/client.h"
@@ -84,7 +85,7 @@ std::string request_head(std::string_view method, const Url& url, const Headers&
   if (!headers.contains("Host")) line("Host", url.authority());
   if (!headers.contains("User-Agent") && !user_agent.empty()) line("User-Agent", user_agent);
   for (const auto& field : headers) {
-    if (!iequals(field.name, "Content-Length")) line(field.name, field.value);
+    if (!ascii::equals_ignoring_case(field.name, "Content-Length")) line(field.name, field.value);
   }
   // RFC 9110 §8.6: the body's length; POST and PUT without a body say 0.
   if (body_size > 0 || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -201,7 +202,7 @@ std::shared_ptr<Client::Session> Client::session_for(const Url& url) {
 Task<Result<net::Ipv4Address>> Client::resolve(const Url& url, Instant deadline) {
   if (auto address = url.address()) co_return *address;
   for (const auto& entry : m_options.host_addresses) {
-    if (iequals(entry.host, url.host)) co_return entry.address;
+    if (ascii::equals_ignoring_case(entry.host, url.host)) co_return entry.address;
   }
   // RFC 6761 §6.3: localhost names are the loopback address.
   if (url.host == "localhost" || url.host.ends_with(".localhost"))

@@ -3,27 +3,22 @@
 #include <algorithm>
 #include <cstring>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::http {
-namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-} // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return ascii::is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 bool is_token(std::string_view text) { return !text.empty() && std::ranges::all_of(text, is_token_char); }
+
+bool is_field_char(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  return byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+}
+
+bool is_field_value(std::string_view value) { return std::ranges::all_of(value, is_field_char); }
 
 std::string_view trim_ows(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -64,7 +59,7 @@ void Headers::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t Headers::remove(std::string_view name) {
-  return std::erase_if(m_fields, [&](const Field& field) { return iequals(field.name, name); });
+  return std::erase_if(m_fields, [&](const Field& field) { return ascii::equals_ignoring_case(field.name, name); });
 }
 
 void Headers::clear() {
@@ -74,19 +69,20 @@ void Headers::clear() {
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& field : m_fields) {
-    if (iequals(field.name, name)) return field.value;
+    if (ascii::equals_ignoring_case(field.name, name)) return field.value;
   }
   return std::nullopt;
 }
 
 std::size_t Headers::count(std::string_view name) const {
-  return std::ranges::count_if(m_fields, [&](const Field& field) { return iequals(field.name, name); });
+  return std::ranges::count_if(m_fields,
+                               [&](const Field& field) { return ascii::equals_ignoring_case(field.name, name); });
 }
 
 std::vector<std::string_view> Headers::list(std::string_view name) const {
   std::vector<std::string_view> elements;
   for (const auto& field : m_fields) {
-    if (iequals(field.name, name)) {
+    if (ascii::equals_ignoring_case(field.name, name)) {
       for_each_list_element(field.value, [&](std::string_view element) { elements.push_back(element); });
     }
   }
@@ -96,8 +92,9 @@ std::vector<std::string_view> Headers::list(std::string_view name) const {
 bool Headers::has_token(std::string_view name, std::string_view token) const {
   bool found = false;
   for (const auto& field : m_fields) {
-    if (iequals(field.name, name)) {
-      for_each_list_element(field.value, [&](std::string_view element) { found = found || iequals(element, token); });
+    if (ascii::equals_ignoring_case(field.name, name)) {
+      for_each_list_element(
+          field.value, [&](std::string_view element) { found = found || ascii::equals_ignoring_case(element, token); });
     }
   }
   return found;

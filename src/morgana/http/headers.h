@@ -18,10 +18,13 @@ struct Field {
   std::string_view value;
 };
 
-[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
 // tchar (RFC 9110 §5.6.2).
 [[nodiscard]] bool is_token_char(char c);
 [[nodiscard]] bool is_token(std::string_view text);
+// Bytes allowed in field values and chunk extensions: VCHAR, SP, HTAB,
+// obs-text; no CR, LF, NUL or other controls (RFC 9110 §5.5).
+[[nodiscard]] bool is_field_char(char c);
+[[nodiscard]] bool is_field_value(std::string_view value);
 // Removes leading and trailing SP and HTAB (OWS, RFC 9110 §5.6.3).
 [[nodiscard]] std::string_view trim_ows(std::string_view text);
 

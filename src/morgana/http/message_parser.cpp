@@ -5,19 +5,13 @@
 #include <limits>
 #include <new>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::http {
 namespace {
 
 // Room for body bytes beside a head of the largest allowed size.
 constexpr std::size_t body_room = 16 * 1024;
-
-// Field values: VCHAR, SP, HTAB, obs-text; no CR, LF, NUL or other controls (RFC 9110 §5.5).
-bool is_field_value(std::string_view value) {
-  return std::ranges::all_of(value, [](char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return byte == '\t' || (byte >= 0x20 && byte != 0x7f);
-  });
-}
 
 // Visible ASCII only: a request-target holds no whitespace or controls (RFC 9112 §3.2).
 bool is_target(std::string_view target) {
@@ -29,8 +23,8 @@ bool is_target(std::string_view target) {
 
 // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3).
 ParseResult<Version> parse_version(std::string_view text) {
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (text.size() != 8 || !text.starts_with("HTTP/") || !digit(text[5]) || text[6] != '.' || !digit(text[7])) {
+  if (text.size() != 8 || !text.starts_with("HTTP/") || !ascii::is_digit(text[5]) || text[6] != '.' ||
+      !ascii::is_digit(text[7])) {
     return reject(Status::bad_request, "malformed HTTP version");
   }
   if (text == "HTTP/1.1") return Version::http_1_1;
@@ -69,11 +63,12 @@ ParseResult<BodyFraming> request_framing(const Headers& headers, Version version
     if (version == Version::http_1_0) return reject(Status::bad_request, "Transfer-Encoding in HTTP/1.0");
     auto codings = headers.list("Transfer-Encoding");
     // RFC 9112 §6.3 ¶4: chunked must be the final coding.
-    if (codings.empty() || !iequals(codings.back(), "chunked")) {
+    if (codings.empty() || !ascii::equals_ignoring_case(codings.back(), "chunked")) {
       return reject(Status::bad_request, "chunked is not the final transfer coding");
     }
     for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-      if (iequals(codings[i], "chunked")) return reject(Status::bad_request, "chunked applied twice");
+      if (ascii::equals_ignoring_case(codings[i], "chunked"))
+        return reject(Status::bad_request, "chunked applied twice");
     }
     // RFC 9112 §6.1: a coding we do not understand.
     if (codings.size() > 1) return reject(Status::not_implemented, "unsupported transfer coding");
@@ -94,7 +89,8 @@ ParseResult<BodyFraming> response_framing(const Headers& headers, Status status,
   if (headers.contains("Transfer-Encoding")) {
     auto codings = headers.list("Transfer-Encoding");
     // RFC 9112 §6.3 ¶4: not chunked last: the body runs until the close.
-    if (codings.empty() || !iequals(codings.back(), "chunked")) return BodyFraming{BodyFraming::Kind::until_close, 0};
+    if (codings.empty() || !ascii::equals_ignoring_case(codings.back(), "chunked"))
+      return BodyFraming{BodyFraming::Kind::until_close, 0};
     if (codings.size() > 1) return reject(Status::not_implemented, "unsupported transfer coding");
     return BodyFraming{BodyFraming::Kind::chunked, 0};
   }

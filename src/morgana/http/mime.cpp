@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::http {
 namespace {
 
@@ -54,20 +56,6 @@ constexpr std::array<Mapping, 38> mappings{{
 
 constexpr std::string_view octet_stream = "application/octet-stream";
 
-constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && equal_ignoring_case(text.substr(0, prefix.size()), prefix);
-}
-
 } // namespace
 
 std::string_view mime_type(std::string_view path) {
@@ -78,7 +66,7 @@ std::string_view mime_type(std::string_view path) {
   if (dot == std::string_view::npos || dot == 0) return octet_stream;
   auto extension = name.substr(dot + 1);
   for (const auto& mapping : mappings) {
-    if (equal_ignoring_case(extension, mapping.extension)) return mapping.type;
+    if (ascii::equals_ignoring_case(extension, mapping.extension)) return mapping.type;
   }
   return octet_stream;
 }
@@ -86,11 +74,11 @@ std::string_view mime_type(std::string_view path) {
 bool is_compressible(std::string_view mime) {
   auto type = mime.substr(0, mime.find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  if (starts_with_ignoring_case(type, "text/")) return true;
+  if (ascii::starts_with_ignoring_case(type, "text/")) return true;
   // Structured syntax suffixes (RFC 6839 §3): +json and +xml are text.
   constexpr std::array<std::string_view, 2> text_suffixes{"+json", "+xml"};
   for (auto suffix : text_suffixes) {
-    if (type.size() > suffix.size() && equal_ignoring_case(type.substr(type.size() - suffix.size()), suffix)) {
+    if (type.size() > suffix.size() && ascii::equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix)) {
       return true;
     }
   }
@@ -99,7 +87,7 @@ bool is_compressible(std::string_view mime) {
       "application/x-tar", "image/vnd.microsoft.icon", "font/ttf",        "font/otf",
   };
   for (auto candidate : compressible) {
-    if (equal_ignoring_case(type, candidate)) return true;
+    if (ascii::equals_ignoring_case(type, candidate)) return true;
   }
   return false;
 }

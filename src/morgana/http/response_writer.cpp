@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/http/date.h"
 
@@ -16,7 +17,7 @@ bool is_safe_value(std::string_view value) {
 
 bool writer_owned(std::string_view name) {
   for (std::string_view owned : {"Content-Length", "Transfer-Encoding", "Connection", "Date", "Server", "Keep-Alive"}) {
-    if (iequals(name, owned)) return true;
+    if (ascii::equals_ignoring_case(name, owned)) return true;
   }
   return false;
 }

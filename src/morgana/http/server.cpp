@@ -1,5 +1,6 @@
 #include "morgana/http/server.h"
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
@@ -166,7 +167,7 @@ Task<Connection::Outcome> Connection::read_request(Request& request, bool first)
       if (m_parser.framing().kind == BodyFraming::Kind::none) break;
       // RFC 9110 §10.1.1: answer 100-continue before reading the body.
       if (auto expect = request.headers.get("Expect")) {
-        if (!iequals(*expect, "100-continue")) {
+        if (!ascii::equals_ignoring_case(*expect, "100-continue")) {
           co_await reject({Status::expectation_failed, "unsupported expectation"});
           co_return Outcome::failed;
         }

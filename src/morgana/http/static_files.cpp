@@ -3,6 +3,7 @@
 #include <limits>
 #include <optional>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/http/date.h"
 #include "morgana/http/mime.h"
@@ -50,8 +51,7 @@ std::optional<unsigned> parse_qvalue(std::string_view text) {
 std::string encode_path(std::string_view path) {
   std::string out;
   for (char c : path) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 std::string_view("-._~!$&'()*+,;=:@/").find(c) != std::string_view::npos;
+    bool plain = ascii::is_alnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(c) != std::string_view::npos;
     if (plain) {
       out += c;
     } else {
@@ -95,7 +95,7 @@ bool accepts_gzip(const Headers& headers) {
       if (!parsed) continue;
       q = *parsed;
     }
-    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = q;
+    if (ascii::equals_ignoring_case(coding, "gzip") || ascii::equals_ignoring_case(coding, "x-gzip")) gzip = q;
     else if (coding == "*") any = q;
   }
   if (gzip) return *gzip > 0;
@@ -104,7 +104,7 @@ bool accepts_gzip(const Headers& headers) {
 
 ByteRange parse_range(std::string_view range, std::uint64_t length) {
   // Range: bytes=first-last / first- / -suffix (RFC 9110 §14.1.2)
-  if (range.size() < 6 || !iequals(range.substr(0, 6), "bytes=")) return {};
+  if (range.size() < 6 || !ascii::equals_ignoring_case(range.substr(0, 6), "bytes=")) return {};
   auto spec = trim_ows(range.substr(6));
   if (spec.find(',') != std::string_view::npos) return {}; // several ranges: answered with the whole file
   auto dash = spec.find('-');

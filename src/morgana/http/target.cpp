@@ -1,19 +1,13 @@
 #include "morgana/http/target.h"
 
+#include "morgana/core/ascii.h"
 #include "morgana/http/headers.h"
 
 namespace morgana::http {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool starts_with_scheme(std::string_view target, std::string_view scheme) {
-  return target.size() > scheme.size() && iequals(target.substr(0, scheme.size()), scheme);
+  return target.size() > scheme.size() && ascii::starts_with_ignoring_case(target, scheme);
 }
 
 // Removes the last segment (and its '/') from `output` (RFC 3986 §5.2.4 step 2C).
@@ -64,7 +58,7 @@ bool is_valid_host(std::string_view host) {
     auto close = host.find(']');
     if (close == std::string_view::npos) return false;
     for (char c : host.substr(1, close - 1)) {
-      if (hex_value(c) < 0 && c != ':' && c != '.') return false;
+      if (!ascii::is_hex_digit(c) && c != ':' && c != '.') return false;
     }
     name = {};
     host.remove_prefix(close + 1);
@@ -76,14 +70,13 @@ bool is_valid_host(std::string_view host) {
   }
   for (char c : name) {
     // reg-name: unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2)
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
+    bool allowed = ascii::is_alnum(c) || std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
     if (!allowed) return false;
   }
   if (!host.empty()) {
     // ":" port, port = *DIGIT
     for (char c : host.substr(1)) {
-      if (c < '0' || c > '9') return false;
+      if (!ascii::is_digit(c)) return false;
     }
   }
   return true;
@@ -96,8 +89,8 @@ Result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
     char c = text[i];
     if (c == '%') {
       if (i + 2 >= text.size()) return fail(Errc::malformed, "truncated escape");
-      int high = hex_value(text[i + 1]);
-      int low = hex_value(text[i + 2]);
+      int high = ascii::hex_digit_value(text[i + 1]);
+      int low = ascii::hex_digit_value(text[i + 2]);
       if (high < 0 || low < 0) return fail(Errc::malformed, "bad escape");
       c = static_cast<char>(high * 16 + low);
       if (c == '\0') return fail(Errc::malformed, "encoded NUL");

@@ -2,17 +2,20 @@
 
 #include <algorithm>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::http {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::is_alnum;
+using ascii::is_alpha;
+using ascii::is_digit;
+using ascii::is_hex_digit;
+using ascii::to_lower;
 
 // unreserved, gen-delims and sub-delims (RFC 3986 §2.2, §2.3); '%' is checked apart.
 bool is_uri_char(char c) {
-  if (is_alpha(c) || is_digit(c)) return true;
+  if (is_alnum(c)) return true;
   return std::string_view("-._~:/?#[]@!$&'()*+,;=").find(c) != std::string_view::npos;
 }
 
@@ -21,7 +24,7 @@ Result<void> check_characters(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      if (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) {
+      if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2])) {
         return fail(Errc::invalid_argument, "bad percent-encoding in URL");
       }
       i += 2;
@@ -38,7 +41,7 @@ std::size_t scheme_length(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || !is_alpha(text[0])) return std::string_view::npos;
   for (char c : text.substr(0, colon)) {
-    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return std::string_view::npos;
+    if (!is_alnum(c) && c != '+' && c != '-' && c != '.') return std::string_view::npos;
   }
   return colon;
 }
@@ -72,7 +75,7 @@ Result<std::string> parse_host(std::string_view text) {
     if (c == '.') {
       if (label == 0) return fail(Errc::invalid_argument, "empty label in URL host");
       label = 0;
-    } else if (is_alpha(c) || is_digit(c) || c == '-' || c == '_') {
+    } else if (is_alnum(c) || c == '-' || c == '_') {
       if (++label > 63) return fail(Errc::invalid_argument, "URL host label longer than 63 characters");
     } else {
       return fail(Errc::invalid_argument, "character not allowed in URL host");

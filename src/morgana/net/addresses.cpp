@@ -1,18 +1,9 @@
 #include "morgana/core/args.h"
+#include "morgana/core/ascii.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/mac_address.h"
 
 namespace morgana::net {
-namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
 
 Result<void> MacAddress::read(ByteReader& reader) {
   auto bytes = TRY(reader.bytes(6));
@@ -34,8 +25,8 @@ void MacAddress::format(FormatSink& sink) const {
 Result<void> parse_value(std::string_view text, MacAddress& out) {
   if (text.size() != 17) return fail(Errc::invalid_argument, "expected a MAC address like 52:54:00:12:34:56");
   for (int i = 0; i < 6; ++i) {
-    int high = hex_digit(text[3 * i]);
-    int low = hex_digit(text[3 * i + 1]);
+    int high = ascii::hex_digit_value(text[3 * i]);
+    int low = ascii::hex_digit_value(text[3 * i + 1]);
     if (high < 0 || low < 0 || (i < 5 && text[3 * i + 2] != ':'))
       return fail(Errc::invalid_argument, "expected a MAC address like 52:54:00:12:34:56");
     out.octets[i] = static_cast<std::uint8_t>(high * 16 + low);
@@ -86,6 +77,17 @@ Result<void> parse_value(std::string_view text, Ipv4Cidr& out) {
   TRY(args::parse_value(text.substr(slash + 1), prefix));
   if (prefix > 32) return fail(Errc::invalid_argument, "prefix length must be 0 to 32");
   out.prefix_length = prefix;
+  return {};
+}
+
+Result<void> parse_value(std::string_view text, Endpoint& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return fail(Errc::invalid_argument, "expected ADDRESS:PORT like 10.0.0.1:80");
+  auto address = TRY(parse_ipv4(text.substr(0, colon)));
+  std::uint16_t port = 0;
+  TRY(args::parse_value(text.substr(colon + 1), port));
+  if (port == 0) return fail(Errc::invalid_argument, "port 0");
+  out = {address, port};
   return {};
 }
 

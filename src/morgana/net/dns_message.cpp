@@ -2,17 +2,14 @@
 
 #include <algorithm>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::net {
 namespace {
 
-bool is_name_character(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+bool is_name_character(char c) { return ascii::is_alnum(c) || c == '-' || c == '_'; }
 
-std::byte ascii_lower(std::byte b) {
-  auto c = std::to_integer<unsigned>(b);
-  return (c >= 'A' && c <= 'Z') ? std::byte(c + ('a' - 'A')) : b;
-}
+std::byte ascii_lower(std::byte b) { return std::byte(ascii::to_lower(std::to_integer<char>(b))); }
 
 // The two high bits of a length octet say what follows (RFC 1035 §4.1.4).
 constexpr unsigned label_kind_mask = 0xc0;

@@ -57,5 +57,7 @@ struct Endpoint {
 [[nodiscard]] Result<Ipv4Address> parse_ipv4(std::string_view text);
 [[nodiscard]] Result<void> parse_value(std::string_view text, Ipv4Address& out);
 [[nodiscard]] Result<void> parse_value(std::string_view text, Ipv4Cidr& out);
+// ADDRESS:PORT, e.g. 10.0.0.1:5001; a peer to connect to, so port 0 is refused.
+[[nodiscard]] Result<void> parse_value(std::string_view text, Endpoint& out);
 
 } // namespace morgana::net

@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "morgana/core/format.h"
 #include "morgana/core/result.h"
 
 namespace morgana::net {
@@ -18,6 +19,13 @@ class Network;
 namespace morgana::platform {
 
 void console_write(std::string_view text);
+
+// The console as a format sink. Writes straight through without allocating:
+// CPU exception reports use it when the heap may be broken.
+class ConsoleSink final : public FormatSink {
+public:
+  void write(std::string_view text) override { console_write(text); }
+};
 
 // Nanoseconds since an arbitrary start; never goes backwards.
 std::int64_t monotonic_ns();

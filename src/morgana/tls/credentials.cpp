@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/bytes.h"
 #include "morgana/tls/errors.h"
 
@@ -82,9 +83,7 @@ constexpr std::byte subject_alt_name_oid[] = {std::byte{0x55}, std::byte{0x1d}, 
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::ranges::transform(out, out.begin(), ascii::to_lower);
   return out;
 }
 

@@ -146,6 +146,24 @@ TEST(Ipv4Cidr, RejectsMalformedText) {
   }
 }
 
+TEST(Endpoint, ParsesAddressAndPort) {
+  Endpoint endpoint;
+  ASSERT_TRUE(parse_value("10.0.0.1:5001", endpoint).has_value());
+  EXPECT_EQ(endpoint, (Endpoint{Ipv4Address::from_octets(10, 0, 0, 1), 5001}));
+  ASSERT_TRUE(parse_value("127.0.0.1:65535", endpoint).has_value());
+  EXPECT_EQ(endpoint.port, 65535);
+}
+
+TEST(Endpoint, RejectsMalformedText) {
+  for (std::string_view text : {"", "10.0.0.1", "10.0.0.1:", ":80", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:80:80",
+                                "10.0.0:80", "10.0.0.1: 80", "10.0.0.1:80 ", "10.0.0.1:x", "localhost:80"}) {
+    Endpoint endpoint;
+    auto parsed = parse_value(text, endpoint);
+    ASSERT_FALSE(parsed.has_value()) << text;
+    EXPECT_EQ(parsed.error().code, Errc::invalid_argument) << text;
+  }
+}
+
 TEST(Ipv4Cidr, FormatsAndComputesNetwork) {
   Ipv4Cidr cidr{Ipv4Address::from_octets(10, 0, 0, 2), 24};
   EXPECT_EQ(formatted(cidr), "10.0.0.2/24");

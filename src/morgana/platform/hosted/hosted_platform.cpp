@@ -89,11 +89,6 @@ Result<TapDevice> open_tap(std::string_view name) {
 
 void on_stop_signal(int signal) { g_stop_signal = signal; }
 
-class ConsoleSink final : public FormatSink {
-public:
-  void write(std::string_view text) override { console_write(text); }
-};
-
 [[noreturn]] void stop_on_signal() {
   ConsoleSink console;
   format_to(console, "morgana: stopped by signal {}\ncounters:\n", static_cast<int>(g_stop_signal));

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/platform/interface.h"
 
@@ -41,15 +42,18 @@ private:
   std::size_t m_length = 0;
 };
 
-class ConsoleSink final : public morgana::FormatSink {
+// Counts what it passes on to another sink.
+class CountingSink final : public morgana::FormatSink {
 public:
+  explicit CountingSink(morgana::FormatSink& out) : m_out(&out) {}
   void write(std::string_view text) override {
-    morgana::platform::console_write(text);
+    m_out->write(text);
     m_length += text.size();
   }
   [[nodiscard]] std::size_t length() const { return m_length; }
 
 private:
+  morgana::FormatSink* m_out;
   std::size_t m_length = 0;
 };
 
@@ -124,7 +128,7 @@ std::int64_t take_signed(va_list& args, Length length) {
 
 int parse_number(const char*& p) {
   int value = 0;
-  while (*p >= '0' && *p <= '9') {
+  while (morgana::ascii::is_digit(*p)) {
     if (value < 100'000'000) value = value * 10 + (*p - '0');
     ++p;
   }
@@ -295,7 +299,8 @@ int __fprintf_chk(FILE* stream, int, const char* format, ...) {
     errno = EBADF;
     return -1;
   }
-  ConsoleSink sink;
+  morgana::platform::ConsoleSink console;
+  CountingSink sink(console);
   va_list args;
   va_start(args, format);
   bool ok = format_printf(sink, format, args);

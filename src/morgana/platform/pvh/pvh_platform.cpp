@@ -54,11 +54,6 @@ struct BootState {
 };
 constinit BootState g_boot{};
 
-class ConsoleSink final : public FormatSink {
-public:
-  void write(std::string_view text) override { serial::write(text); }
-};
-
 void split_command_line(std::string_view line) {
   while (!line.empty()) {
     auto start = line.find_first_not_of(" \t\n");
@@ -198,7 +193,7 @@ Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
 void exit(int status) { pvh::stop(status >= 0 && status <= 127 ? status : pvh::exit_status_out_of_range); }
 
 void abort(std::string_view why) {
-  pvh::ConsoleSink console;
+  ConsoleSink console;
   format_to(console, "morgana abort: {}\n", why);
   // This frame's saved frame pointer and return address start the chain.
   const auto* frame = static_cast<const std::uint64_t*>(__builtin_frame_address(0));

@@ -53,11 +53,6 @@ std::string_view vector_name(std::uint64_t vector) {
   }
 }
 
-class ConsoleSink final : public FormatSink {
-public:
-  void write(std::string_view text) override { platform::console_write(text); }
-};
-
 void describe_page_fault(FormatSink& sink, const TrapFrame& frame, std::uint64_t address) {
   auto code = frame.error_code;
   std::string_view access = (code & pf_fetch) ? "instruction fetch from" : (code & pf_write) ? "write to" : "read from";
@@ -152,7 +147,7 @@ extern "C" [[noreturn]] void pvh_trap(morgana::pvh::traps::TrapFrame* frame) {
     stop(exit_status_cpu_exception);
   }
   traps::g_handling = true;
-  traps::ConsoleSink console;
+  platform::ConsoleSink console;
   format_to(console, "\nmorgana: CPU exception {} ({}), error code 0x{}\n", frame->vector,
             traps::vector_name(frame->vector), Hex{frame->error_code});
   if (frame->vector == traps::page_fault) traps::describe_page_fault(console, *frame, x86::read_cr2());

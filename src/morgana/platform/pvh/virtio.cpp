@@ -3,6 +3,7 @@
 #include <new>
 #include <optional>
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/log.h"
 #include "morgana/platform/pvh/acpi.h"
 #include "morgana/platform/pvh/ioapic.h"
@@ -384,11 +385,9 @@ std::optional<std::uint64_t> parse_number(std::string_view& text, bool suffix_al
   std::uint64_t value = 0;
   std::size_t digits = 0;
   for (; digits < text.size(); ++digits) {
-    char c = text[digits];
-    unsigned digit = c >= '0' && c <= '9'   ? unsigned(c - '0')
-                     : c >= 'a' && c <= 'f' ? unsigned(c - 'a' + 10)
-                     : c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
-                                            : 16;
+    int hex = ascii::hex_digit_value(text[digits]);
+    if (hex < 0) break;
+    auto digit = static_cast<unsigned>(hex);
     if (digit >= base || value > (UINT64_MAX - digit) / base) break;
     value = value * base + digit;
   }
