@@ -27,7 +27,7 @@ Counter other_reject{"http.rejected_other", "HTTP requests rejected with another
 Counter header_timeout{"http.header_timeout", "HTTP connections closed: header section not complete in time"};
 Counter idle_timeout{"http.idle_timeout", "HTTP keep-alive connections closed after waiting idle"};
 Counter body_timeout{"http.body_timeout", "HTTP connections closed: request body not complete in time"};
-Counter read_error{"http.read_error", "HTTP connections that failed or were reset while reading"};
+Counter read_error{"http.read_error", "HTTP connections that failed or were reset while reading a request"};
 Counter write_error{"http.write_error", "HTTP responses that could not be sent (reset, timeout)"};
 Counter bad_response{"http.bad_response", "HTTP responses replaced by 500: a handler set an unsafe field"};
 Counter keepalive_shed{"http.keepalive_shed", "HTTP connections closed after a response because the server is busy"};
@@ -137,6 +137,9 @@ Task<Connection::Outcome> Connection::read_request(Request& request, bool first)
       Instant deadline = in_body ? body_deadline : started ? header_deadline : idle_deadline;
       auto count = co_await m_stream.read(m_parser.free_space(), deadline);
       if (!count) {
+        // Between requests, a peer that closes without TLS's close_notify
+        // (browsers, curl on exit) or resets has simply gone: not an error.
+        if (!m_parser.message_started() && count.error() == Errc::closed) co_return Outcome::closed;
         if (count.error() != Errc::timed_out) {
           read_error.increment();
           co_return Outcome::failed;
