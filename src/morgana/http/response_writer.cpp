@@ -22,6 +22,10 @@ bool writer_owned(std::string_view name) {
   return false;
 }
 
+// Bodies up to this size are copied behind the head (or a chunk's size line)
+// and sent in one write; larger ones go out from where they are.
+constexpr std::size_t coalesce_limit = 16 * 1024;
+
 Task<Result<void>> write_sliced(net::Stream& stream, Bytes data, Duration timeout) {
   while (!data.empty()) {
     auto slice = data.first(std::min(data.size(), slice_size));
@@ -80,8 +84,16 @@ Result<std::string> serialize_response_head(const Response& response, const Resp
 
 Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& response, ResponseContext context) {
   auto head = CO_TRY(serialize_response_head(response, context));
+  const bool has_content = !context.head_request && status_allows_content(response.status);
+  // A small body goes out in the head's write: one segment (one TLS record)
+  // instead of a second write that Nagle or a delayed ACK would hold back.
+  if (has_content && !response.source && response.body.size() <= coalesce_limit) {
+    head.append(reinterpret_cast<const char*>(response.body.data.data()), response.body.size());
+    CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
+    co_return std::uint64_t{response.body.size()};
+  }
   CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
-  if (context.head_request || !status_allows_content(response.status)) co_return std::uint64_t{0};
+  if (!has_content) co_return std::uint64_t{0};
   if (!response.source) {
     CO_TRY(co_await write_sliced(stream, response.body.data, context.send_timeout));
     co_return std::uint64_t{response.body.size()};
@@ -92,13 +104,20 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& respon
     auto piece = CO_TRY(co_await response.source->next());
     if (piece.data.empty()) break;
     if (chunked) {
-      // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 §7.1)
-      StringBuilder<24> size_line;
-      format_to(size_line, "{}\r\n", Hex{piece.size()});
-      CO_TRY(co_await stream.write(as_bytes(size_line.view()), MonotonicClock::now() + context.send_timeout));
+      // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 §7.1), in one write when small.
+      std::string chunk = format_string("{}\r\n", Hex{piece.size()});
+      if (piece.size() <= coalesce_limit) {
+        chunk.append(reinterpret_cast<const char*>(piece.data.data()), piece.size());
+        chunk += "\r\n";
+        CO_TRY(co_await stream.write(as_bytes(chunk), MonotonicClock::now() + context.send_timeout));
+      } else {
+        CO_TRY(co_await stream.write(as_bytes(chunk), MonotonicClock::now() + context.send_timeout));
+        CO_TRY(co_await write_sliced(stream, piece.data, context.send_timeout));
+        CO_TRY(co_await stream.write(as_bytes("\r\n"), MonotonicClock::now() + context.send_timeout));
+      }
+    } else {
+      CO_TRY(co_await write_sliced(stream, piece.data, context.send_timeout));
     }
-    CO_TRY(co_await write_sliced(stream, piece.data, context.send_timeout));
-    if (chunked) CO_TRY(co_await stream.write(as_bytes("\r\n"), MonotonicClock::now() + context.send_timeout));
     sent += piece.size();
   }
   if (chunked) CO_TRY(co_await stream.write(as_bytes("0\r\n\r\n"), MonotonicClock::now() + context.send_timeout));

@@ -299,6 +299,9 @@ void Server::accept(std::unique_ptr<net::Stream> stream) {
     return;
   }
   connections_accepted.increment();
+  // Every response goes out in as few writes as the writer can make it;
+  // Nagle would hold the last segment of each until the client's delayed ACK.
+  stream->set_nodelay(true);
   loop().spawn(serve_connection(Slot(m_state), std::move(stream)));
 }
 
