@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py): Debian's kernel
-# from /boot with a busybox initramfs whose /init loads virtio-net, takes an address
-# by DHCP (like examples/echo) and serves TCP echo on port 7.
+# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py, bench/pvh_http.py):
+# Debian's kernel from /boot with a busybox initramfs whose /init loads virtio-net,
+# takes an address by DHCP (like examples/echo) and serves TCP echo on port 7, or,
+# with --nginx, the host's nginx on ports 80 and 443 instead.
 #
 #   bench/linux-guest/build.sh [OUT_DIR]     # default build/bench/linux-guest
+#   bench/linux-guest/build.sh OUT_DIR --nginx NGINX_CONF SITE_DIR TLS_DIR
 #
 # Writes OUT_DIR/initramfs.cpio.gz and OUT_DIR/kernel (the path of the vmlinuz it
 # belongs to). Needs linux-image-amd64, busybox-static and cpio (scripts/setup).
 # Debian builds virtio_net, virtio_mmio and virtio_pci as modules, so they and
 # their dependencies (from modinfo) go into the initramfs. No root needed.
+#
+# --nginx copies /usr/sbin/nginx with the shared libraries ldd names (at the same
+# paths), /etc/nginx/mime.types and /etc/ssl/openssl.cnf into the initramfs, with
+# NGINX_CONF as /etc/nginx/nginx.conf, SITE_DIR as /srv/site and TLS_DIR (server.pem,
+# server.key) as /etc/nginx/tls. The configuration must use those paths.
 set -euo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 here=bench/linux-guest
 out=$(realpath -m "${1:-build/bench/linux-guest}")
+nginx_conf='' nginx_site='' nginx_tls=''
+if [[ ${2:-} == --nginx ]]; then
+  [[ $# -eq 5 ]] || { echo "linux-guest: --nginx takes NGINX_CONF SITE_DIR TLS_DIR" >&2; exit 2; }
+  nginx_conf=$(realpath "$3") nginx_site=$(realpath "$4") nginx_tls=$(realpath "$5")
+  command -v nginx >/dev/null || { echo "linux-guest: no nginx on the host (install nginx-light)" >&2; exit 1; }
+elif [[ $# -gt 1 ]]; then
+  echo "linux-guest: unexpected argument $2" >&2
+  exit 2
+fi
 
 kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -1)
 [[ -n $kernel ]] || { echo "linux-guest: no /boot/vmlinuz-* (install linux-image-amd64)" >&2; exit 1; }
@@ -54,10 +70,31 @@ printf '%s\n' "${ordered[@]}" >"$root/etc/modules"
 install -m 755 "$here/init" "$root/init"
 install -m 755 "$here/udhcpc.script" "$root/etc/udhcpc.script"
 
+if [[ -n $nginx_conf ]]; then
+  nginx=$(command -v nginx)
+  install -D -m 755 "$nginx" "$root$nginx"
+  # Every library ldd resolves (and the dynamic loader), at the same path as on the host.
+  for library in $(LC_ALL=C ldd "$nginx" | grep -o '/[^ ]*'); do
+    install -D -m 755 "$(realpath "$library")" "$root$library"
+  done
+  install -D -m 644 /etc/nginx/mime.types "$root/etc/nginx/mime.types"
+  install -D -m 644 /etc/ssl/openssl.cnf "$root/etc/ssl/openssl.cnf"
+  install -D -m 644 "$nginx_conf" "$root/etc/nginx/nginx.conf"
+  install -D -m 644 "$nginx_tls/server.pem" "$root/etc/nginx/tls/server.pem"
+  install -D -m 600 "$nginx_tls/server.key" "$root/etc/nginx/tls/server.key"
+  mkdir -p "$root/srv" "$root/run" "$root/tmp" "$root/var/lib/nginx"
+  chmod 755 "$root" # mktemp made it 700; nobody must reach /srv/site
+  cp -r "$nginx_site" "$root/srv/site"
+  chmod -R a+rX "$root/srv/site"
+  # nginx's workers run as nobody.
+  printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+fi
+
 mkdir -p "$out"
 (cd "$root" && find . -print0 | sort -z | cpio --null --create --format=newc --owner=0:0 --quiet) |
   gzip -9n >"$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
 echo "$kernel" >"$out/kernel"
 size=$(stat -c %s "$out/initramfs.cpio.gz")
-echo "linux-guest: $out/initramfs.cpio.gz ($size bytes) for $kernel; modules: ${ordered[*]}"
+echo "linux-guest: $out/initramfs.cpio.gz ($size bytes) for $kernel; modules: ${ordered[*]}${nginx_conf:+; with nginx}"

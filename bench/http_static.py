@@ -1,0 +1,681 @@
+#!/usr/bin/env python3
+"""HTTP and HTTPS static files: examples/static-site on the hosted target against
+nginx serving the same files with the same certificate, on the same machine, in
+one run, as ratios of requests per second (wrk), with latency percentiles.
+
+    sudo python3 bench/http_static.py          # about 25 minutes; --help for options
+
+The script builds what it measures (the command is printed and recorded):
+    scripts/make-test-certs build/bench/http_static/certs
+    ./morgana build examples/static-site --target hosted --preset hosted \\
+        --crunch tls=build/bench/http_static/certs/tls --crunch site=build/bench/http_static/site
+The site is a copy of examples/static-site/site plus large.bin (100 KiB of random
+bytes), so that both servers serve a small page and a larger file.
+
+Topology (namespaces are created here and removed on every exit path):
+
+    mgh<pid>-cli   the client side: wrk, curl, openssl (pinned to CPU 0)
+      tap0 10.0.0.1/24 <-tap fd-> static-site --net=tap0 --ipv4=10.0.0.2/24 --tls=0    (HTTP)
+      tap1 10.0.1.1/24 <-tap fd-> static-site --net=tap1 --ipv4=10.0.1.2/24 --tls=443  (HTTPS)
+      veth c0 10.1.0.1/24 <-> s0 in mgh<pid>-srv:
+         10.1.0.2  nginx, worker_processes 1, pinned to CPU 1
+         10.1.0.3  nginx, worker_processes auto (2 here), not pinned
+    mgh<pid>-lo    loopback only: the same four servers, static-site with --net=socket
+                   (the host kernel's sockets) on 127.0.0.2 (HTTP) and 127.0.0.3 (HTTPS),
+                   nginx on 127.0.0.4 (1 worker, CPU 1) and 127.0.0.5 (auto); wrk there too
+
+Every Morgana process is pinned to CPU 1 (it is single-threaded). wrk runs with
+`-t1 -c64 --latency` on CPU 0. Each repetition runs every workload on every server
+in turn, so load from other work on the machine falls on all of them alike; the
+tables give medians and the ratios' range within repetitions.
+"""
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = ROOT / "build" / "bench"
+WORK_DIR = OUT_DIR / "http_static"
+SITE_SOURCE = ROOT / "examples" / "static-site" / "site"
+PREFIX = "mgh"
+HOST_NAME = "static-site.test"  # in the test certificate's names
+LARGE_FILE = "large.bin"
+LARGE_SIZE = 100 * 1024
+SERVER_CPU = 1
+CLIENT_CPU = 0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# nginx as one would run it in production for static files; {placeholders} are filled in.
+NGINX_CONF = """\
+# worker_processes 1 matches static-site's single core; 'auto' is one worker per CPU.
+worker_processes {workers};
+worker_rlimit_nofile 8192;
+daemon off;
+pid {work}/nginx.pid;
+error_log stderr warn;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    server_tokens off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65s;
+    open_file_cache max=1000 inactive=60s;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+
+    # Mozilla's "intermediate" settings, TLS 1.2 only (static-site's BearSSL has no 1.3).
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_timeout 1d;
+    ssl_session_tickets off;
+
+    server {{
+        listen {address}:80;
+        root {site};
+        index index.html;
+        error_page 404 /404.html;
+    }}
+    server {{
+        listen {address}:443 ssl;
+        ssl_certificate {certs}/server.pem;
+        ssl_certificate_key {certs}/server.key;
+        add_header Strict-Transport-Security "max-age=63072000" always;
+        root {site};
+        index index.html;
+        error_page 404 /404.html;
+    }}
+}}
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+def run(command, check=True, timeout=120, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                            **kwargs)
+    if check and result.returncode != 0:
+        raise Failure(f"'{' '.join(map(str, command))}' failed ({result.returncode}): "
+                      f"{(result.stderr or result.stdout).strip()[-2000:]}")
+    return result
+
+
+def _die_with_parent():
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def process_alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def process_tree(pid):
+    """pid and its descendants (nginx's master and workers)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu(pid):
+    """User + system seconds of a process and its live descendants."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def remove_stale_namespaces():
+    """Namespaces left by runs that were killed outright (their PID is gone)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = re.fullmatch(PREFIX + r"(\d+)-.*", name)
+        if match and not process_alive(int(match.group(1))):
+            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+            print(f"removed namespace {name} left by a run that died")
+
+
+# --- what is served ----------------------------------------------------------------------------
+
+def files_of(directory):
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+
+def prepare_site(work_dir):
+    """A copy of the example's site plus a 100 KiB file of random bytes (fixed seed); left
+    as it is when it already holds exactly that (a given --binary was built from it)."""
+    site = work_dir / "site"
+    wanted = files_of(SITE_SOURCE)
+    wanted[LARGE_FILE] = random.Random(20261126).randbytes(LARGE_SIZE)
+    if not site.is_dir() or files_of(site) != wanted:
+        if site.exists():
+            shutil.rmtree(site)
+        for name, data in wanted.items():
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_bytes(data)
+    os.chmod(work_dir, 0o755)  # nginx's workers run as nobody
+    for path in [site, *site.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return site
+
+
+def prepare_certs(work_dir):
+    """Test keys from scripts/make-test-certs; kept across runs (a given --binary holds them)."""
+    certs = work_dir / "certs"
+    if not all((certs / name).is_file() for name in ("ca.pem", "tls/server.pem", "tls/server.key")):
+        run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
+    return certs
+
+
+def build_static_site(target, preset, certs, site, work_dir):
+    """Builds static-site with the bench's site and keys crunched in; returns (copy of the
+    artifact, the command). The artifact is copied because build/<preset> is shared."""
+    command = ["./morgana", "build", "examples/static-site", "--target", target]
+    if preset:
+        command += ["--preset", preset]
+    command += ["--crunch", f"tls={certs / 'tls'}", "--crunch", f"site={site}"]
+    print("+ " + " ".join(command), flush=True)
+    result = run(command, timeout=1800, cwd=ROOT)
+    artifact = Path(result.stdout.strip().splitlines()[-1])
+    copy = work_dir / f"{artifact.name}.{target}"
+    shutil.copy2(artifact, copy)
+    shown = [str(Path(c).relative_to(ROOT)) if Path(c).is_absolute() and Path(c).is_relative_to(ROOT) else c
+             for c in command]
+    return copy, " ".join(c.replace(str(ROOT) + "/", "") for c in shown)
+
+
+# --- the servers -------------------------------------------------------------------------------
+
+class Server:
+    """One server under test, with where its clients run and the processes to account."""
+
+    def __init__(self, label, kind, client_namespace, http, https, processes):
+        self.label = label
+        self.kind = kind  # "morgana" or "nginx"
+        self.client_namespace = client_namespace
+        self.address = {"http": http, "https": https}  # scheme -> host (ports 80 and 443)
+        self.processes = processes  # scheme -> Popen whose process tree does the work
+
+    def url(self, scheme, path):
+        return f"{scheme}://{self.address[scheme]}/{path}"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.processes = []  # (Popen, label)
+        self.namespaces = []
+        self.cleaned = False
+        self.log_dir = args.work_dir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.servers = {}
+
+    # setup and cleanup
+
+    def namespace(self, role):
+        name = f"{PREFIX}{os.getpid()}-{role}"
+        run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+        run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+             "net.ipv6.conf.default.disable_ipv6=1"])
+        return name
+
+    def spawn(self, namespace, command, label, wait_for, cpu=None):
+        log_path = self.log_dir / f"{label}.log"
+        log = open(log_path, "wb")
+        pinned = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        # ip netns exec and taskset exec the command: the PID is the server's own.
+        process = subprocess.Popen(["ip", "netns", "exec", namespace, *pinned, *command], stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, preexec_fn=_die_with_parent)
+        log.close()
+        self.processes.append((process, label))
+        deadline = time.monotonic() + 30
+        while not re.search(wait_for, log_path.read_text(errors="replace")):
+            if process.poll() is not None:
+                raise Failure(f"{label} exited with status {process.returncode}: "
+                              f"{log_path.read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                raise Failure(f"{label} did not log /{wait_for}/ within 30 s ({log_path})")
+            time.sleep(0.05)
+        return process
+
+    def wait_listening(self, namespace, address, port, label):
+        deadline = time.monotonic() + 30
+        while True:
+            probe = run(["ip", "netns", "exec", namespace, "python3", "-c",
+                         "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)",
+                         address, str(port)], check=False)
+            if probe.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise Failure(f"{label}: nothing accepts on {address}:{port}")
+            time.sleep(0.2)
+
+    def stop(self, process, label):
+        if process.poll() is not None:
+            return process.returncode
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+            return process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            print(f"cleanup: {label} (pid {process.pid}) ignored SIGTERM; killing it", file=sys.stderr)
+            os.kill(process.pid, signal.SIGKILL)
+            return process.wait()
+        except ProcessLookupError:
+            return process.wait()
+
+    def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+        for process, label in reversed(self.processes):
+            self.stop(process, label)
+        for name in reversed(self.namespaces):
+            # nginx's workers are the master's children: the master stops them on SIGTERM;
+            # anything left in the namespace (it should be nothing) is killed by PID here.
+            for pid in run(["ip", "netns", "pids", name], check=False).stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    print(f"cleanup: pid {pid} still in {name}; killing it", file=sys.stderr)
+                    os.kill(int(pid), signal.SIGKILL)
+            result = subprocess.run(["ip", "netns", "del", name], capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"cleanup: cannot delete namespace {name}: {result.stderr.strip()}", file=sys.stderr)
+
+    def nginx(self, namespace, address, workers, label, cpu):
+        work = self.args.work_dir / f"nginx-{label}"
+        work.mkdir(parents=True, exist_ok=True)
+        conf = work / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(workers=workers, work=work, address=address, site=self.args.site,
+                                          certs=self.args.certs / "tls"))
+        run(["ip", "netns", "exec", namespace, "nginx", "-t", "-q", "-c", str(conf)])
+        process = self.spawn(namespace, ["nginx", "-c", str(conf)], label, r"", cpu=cpu)
+        for port in (80, 443):
+            self.wait_listening(namespace, address, port, label)
+        return process
+
+    def morgana(self, namespace, net_arguments, tls_port, label):
+        # No log line per request (nginx runs with access_log off).
+        command = [str(self.args.binary), *net_arguments, "--port=80", f"--tls={tls_port}", "--logs=http:warn"]
+        return self.spawn(namespace, command, label, r"serving", cpu=SERVER_CPU)
+
+    def setup(self, wanted):
+        """Starts the servers whose labels are in `wanted`; fills self.servers."""
+        cli = self.namespace("cli")
+        if any(label.endswith("tap") or "veth" in label for label in wanted):
+            srv = self.namespace("srv")
+            run(["ip", "-n", cli, "link", "add", "c0", "type", "veth", "peer", "name", "s0", "netns", srv])
+            run(["ip", "-n", cli, "addr", "add", "10.1.0.1/24", "dev", "c0"])
+            run(["ip", "-n", srv, "addr", "add", "10.1.0.2/24", "dev", "s0"])
+            run(["ip", "-n", srv, "addr", "add", "10.1.0.3/24", "dev", "s0"])
+            for namespace, device in ((cli, "c0"), (srv, "s0")):
+                run(["ip", "-n", namespace, "link", "set", device, "up"])
+        if "morgana tap" in wanted:
+            processes = {}
+            for scheme, tap, subnet, tls in (("http", "tap0", "10.0.0", 0), ("https", "tap1", "10.0.1", 443)):
+                run(["ip", "-n", cli, "tuntap", "add", "dev", tap, "mode", "tap"])
+                run(["ip", "-n", cli, "addr", "add", f"{subnet}.1/24", "dev", tap])
+                run(["ip", "-n", cli, "link", "set", tap, "up"])
+                processes[scheme] = self.morgana(cli, [f"--net={tap}", f"--ipv4={subnet}.2/24"], tls,
+                                                 f"morgana-tap-{scheme}")
+            self.servers["morgana tap"] = Server("morgana tap", "morgana", cli, "10.0.0.2", "10.0.1.2", processes)
+        for label, address, workers, cpu in (("nginx veth", "10.1.0.2", 1, SERVER_CPU),
+                                             ("nginx-auto veth", "10.1.0.3", "auto", None)):
+            if label in wanted:
+                process = self.nginx(srv, address, workers, label.replace(" ", "-"), cpu)
+                self.servers[label] = Server(label, "nginx", cli, address, address,
+                                             {"http": process, "https": process})
+        if any("loopback" in label for label in wanted):
+            lo = self.namespace("lo")
+            for address in ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"):
+                run(["ip", "-n", lo, "addr", "add", f"{address}/8", "dev", "lo"])
+            if "morgana loopback" in wanted:
+                processes = {}
+                for scheme, address, tls in (("http", "127.0.0.2", 0), ("https", "127.0.0.3", 443)):
+                    processes[scheme] = self.morgana(lo, ["--net=socket", f"--socket-address={address}"], tls,
+                                                     f"morgana-loopback-{scheme}")
+                    self.wait_listening(lo, address, 80, f"morgana-loopback-{scheme}")
+                self.servers["morgana loopback"] = Server("morgana loopback", "morgana", lo, "127.0.0.2",
+                                                          "127.0.0.3", processes)
+            for label, address, workers, cpu in (("nginx loopback", "127.0.0.4", 1, SERVER_CPU),
+                                                 ("nginx-auto loopback", "127.0.0.5", "auto", None)):
+                if label in wanted:
+                    process = self.nginx(lo, address, workers, label.replace(" ", "-"), cpu)
+                    self.servers[label] = Server(label, "nginx", lo, address, address,
+                                                 {"http": process, "https": process})
+
+    # checks
+
+    def client(self, server, *command, timeout=60, check=True):
+        return run(["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), *command],
+                   timeout=timeout, check=check)
+
+    def fetch(self, server, scheme, path):
+        """(status, headers, body) from curl in the client's namespace."""
+        host = server.address[scheme]
+        port = 443 if scheme == "https" else 80
+        body_path = self.log_dir / "fetch.body"
+        result = self.client(server, "curl", "-sS", "--http1.1", "-D", "-", "-o", str(body_path),
+                             "--max-time", "20", "--cacert", str(self.args.certs / "ca.pem"),
+                             "--resolve", f"{HOST_NAME}:{port}:{host}", f"{scheme}://{HOST_NAME}/{path}",
+                             check=False)
+        if result.returncode != 0:
+            raise Failure(f"{server.label}: curl {scheme}://{host}/{path} failed: {result.stderr.strip()}")
+        head = re.split(r"\n\s*\n", result.stdout.strip())[-1].splitlines()  # the last response's head
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+        return int(head[0].split()[1]), headers, body_path.read_bytes()
+
+    def check(self, server, paths):
+        """Every file the benchmark fetches comes back whole with 200 (and HSTS over HTTPS);
+        returns what the server's TLS negotiates with OpenSSL's defaults."""
+        for scheme in ("http", "https"):
+            for path in paths:
+                status, headers, body = self.fetch(server, scheme, path)
+                expected = (self.args.site / path).read_bytes()
+                if status != 200 or body != expected:
+                    raise Failure(f"{server.label}: {scheme} /{path}: status {status}, {len(body)} bytes "
+                                  f"(expected 200 and the file's {len(expected)} bytes)")
+                if scheme == "https" and "strict-transport-security" not in headers:
+                    raise Failure(f"{server.label}: https /{path} has no Strict-Transport-Security header")
+        hello = self.client(server, "openssl", "s_client", "-connect", f"{server.address['https']}:443",
+                            "-servername", HOST_NAME, "-CAfile", str(self.args.certs / "ca.pem"),
+                            check=False, timeout=30)
+        negotiated = re.search(r"^New, (\S+), Cipher is (\S+)", hello.stdout, re.MULTILINE)
+        verified = re.search(r"Verify return code: (\d+)", hello.stdout)
+        if not negotiated:
+            raise Failure(f"{server.label}: openssl s_client found no TLS session: {hello.stdout[-800:]}")
+        return {"protocol": negotiated.group(1), "cipher": negotiated.group(2),
+                "verify": verified.group(1) if verified else None}
+
+    # measurement
+
+    def wrk(self, server, scheme, close, path, seconds):
+        url = server.url(scheme, path)
+        command = ["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), "wrk",
+                   "-t1", f"-c{self.args.connections}", f"-d{seconds}s", "--latency"]
+        if close:
+            command += ["-H", "Connection: close"]
+        command.append(url)
+        out_path = self.log_dir / "wrk.out"
+        process = server.processes[scheme]
+        cpu_before = tree_cpu(process.pid)
+        started = time.monotonic()
+        with open(out_path, "w") as out:
+            wrk = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_die_with_parent)
+        _, status, usage = os.wait4(wrk.pid, 0)
+        wrk.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - started
+        server_cpu = tree_cpu(process.pid) - cpu_before
+        output = out_path.read_text(errors="replace")
+        if wrk.returncode != 0:
+            raise Failure(f"wrk {url} failed ({wrk.returncode}): {output[-1000:]}")
+        if process.poll() is not None:
+            raise Failure(f"{server.label} ({scheme}) exited with status {process.returncode} during wrk {url}")
+        outcome = parse_wrk(output)
+        outcome.update(server_busy=server_cpu / elapsed, client_busy=(usage.ru_utime + usage.ru_stime) / elapsed,
+                       command=" ".join(command[4:]), raw=output)
+        return outcome
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def milliseconds(text):
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * UNITS[match.group(2)]
+
+
+def parse_wrk(output):
+    rate = re.search(r"^Requests/sec:\s*([0-9.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in ([0-9.]+\w+), ([0-9.]+\w+) read", output, re.MULTILINE)
+    if not rate or not total:
+        raise Failure(f"cannot read wrk's output: {output[-1000:]}")
+    percentiles = {int(p): milliseconds(v) for p, v in re.findall(r"^\s*(50|75|90|99)%\s+(\S+)", output, re.MULTILINE)}
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_second": float(rate.group(1)),
+        "requests": int(total.group(1)),
+        "p50_ms": percentiles.get(50),
+        "p99_ms": percentiles.get(99),
+        "errors": {name: int(value) for name, value in
+                   zip(("connect", "read", "write", "timeout"), errors.groups())} if errors else {},
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+SERVERS = ("morgana tap", "nginx veth", "nginx-auto veth", "morgana loopback", "nginx loopback",
+           "nginx-auto loopback")
+# (Morgana's row, its peers): ratios are taken against each peer.
+COMPARISONS = (("morgana tap", ("nginx veth", "nginx-auto veth")),
+               ("morgana loopback", ("nginx loopback", "nginx-auto loopback")))
+
+
+def workloads(args):
+    return [(scheme, close, path) for scheme in ("http", "https") for close in (False, True)
+            for path in args.paths]
+
+
+def workload_name(workload):
+    scheme, close, path = workload
+    return f"{scheme.upper()} {'close' if close else 'keep-alive'} /{path}"
+
+
+def measure(bench, args):
+    results = {"runs": [], "checks": {}}
+    for label, server in bench.servers.items():
+        results["checks"][label] = bench.check(server, args.paths)
+        print(f"  {label}: files check out; TLS {results['checks'][label]}", flush=True)
+    for label, server in bench.servers.items():  # warm-up, not recorded
+        for workload in workloads(args):
+            bench.wrk(server, *workload, 1)
+    for repetition in range(args.repetitions):
+        for workload in workloads(args):
+            for label, server in bench.servers.items():
+                outcome = bench.wrk(server, *workload, args.seconds)
+                outcome.update(server=label, workload=workload_name(workload), repetition=repetition)
+                results["runs"].append(outcome)
+                errors = sum(outcome["errors"].values()) + outcome["non_2xx"]
+                print(f"  #{repetition} {workload_name(workload):30} {label:20} "
+                      f"{outcome['requests_per_second']:9.0f} req/s  p50 {outcome['p50_ms']:.2f} ms  "
+                      f"p99 {outcome['p99_ms']:.2f} ms  server busy {outcome['server_busy']:.0%}  "
+                      f"client busy {outcome['client_busy']:.0%}" + (f"  ERRORS {errors}" if errors else ""),
+                      flush=True)
+    return results
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def report(args, results, facts):
+    lines = []
+    say = lines.append
+    for fact in facts:
+        say(fact)
+    say("")
+    say("TLS with OpenSSL's client defaults (openssl s_client): " + "; ".join(
+        f"{label}: {c['protocol']} {c['cipher']}" for label, c in results["checks"].items()))
+    say("")
+    runs = results["runs"]
+    servers = list(dict.fromkeys(r["server"] for r in runs))
+    names = list(dict.fromkeys(r["workload"] for r in runs))
+    say(f"wrk -t1 -c{args.connections} -d{args.seconds}s --latency; medians of {args.repetitions} "
+        f"repetitions; latency in ms; busy = CPU time / wall time (1.00 = one CPU).")
+    say("")
+    say("| workload | server | requests/s | min-max | p50 | p99 | server busy | wrk busy | errors |")
+    say("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        for label in servers:
+            rows = [r for r in runs if r["workload"] == name and r["server"] == label]
+            rates = [r["requests_per_second"] for r in rows]
+            errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
+            say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
+                f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
+                f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
+                f"| {errors} |")
+    say("")
+    say("Requests/s ratios, Morgana / peer: ratio of the medians [range of the ratios within a repetition].")
+    say("")
+    header = [(ours, peer) for ours, peers in COMPARISONS for peer in peers if ours in servers and peer in servers]
+    say("| workload | " + " | ".join(f"{ours} / {peer}" for ours, peer in header) + " |")
+    say("|---|" + "---:|" * len(header))
+    for name in names:
+        cells = []
+        for ours, peer in header:
+            by_repetition = {}
+            for r in runs:
+                if r["workload"] == name and r["server"] in (ours, peer):
+                    by_repetition.setdefault(r["repetition"], {})[r["server"]] = r["requests_per_second"]
+            ratios = [v[ours] / v[peer] for v in by_repetition.values() if ours in v and v.get(peer)]
+            mine = median([r["requests_per_second"] for r in runs if r["workload"] == name and r["server"] == ours])
+            theirs = median([r["requests_per_second"] for r in runs if r["workload"] == name and r["server"] == peer])
+            cells.append(f"{mine / theirs:.2f} [{min(ratios):.2f}-{max(ratios):.2f}]" if theirs and ratios else "-")
+        say(f"| {name} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines)
+    print("\n" + text)
+    (OUT_DIR / "http_static.md").write_text(text + "\n")
+    for r in runs:
+        r.pop("raw", None)
+    (OUT_DIR / "http_static.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\n(also in {(OUT_DIR / 'http_static.md').relative_to(ROOT)} and http_static.json; logs in "
+          f"{bench_logs(args).relative_to(ROOT)}/)")
+
+
+def bench_logs(args):
+    return args.work_dir / "logs"
+
+
+def machine_facts(started):
+    cpu_model = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    return [f"date: {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(started))}; {os.cpu_count()} CPUs, "
+            f"{cpu_model.group(1) if cpu_model else 'unknown CPU'}; Linux {platform.release()}",
+            f"{run(['nginx', '-v']).stderr.strip()}; {run(['openssl', 'version']).stdout.strip()}; "
+            f"{run(['wrk', '--version'], check=False).stdout.splitlines()[0].split(' Copyright')[0]}"]
+
+
+def common_setup(args):
+    """Site, keys and the static-site binary (built unless --binary is given)."""
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    args.site = prepare_site(args.work_dir)
+    args.certs = prepare_certs(args.work_dir)
+    if args.binary is None:
+        args.binary, args.build_command = build_static_site("hosted", "hosted", args.certs, args.site, args.work_dir)
+    else:
+        args.build_command = f"(given) {args.binary}"
+
+
+def add_common_options(parser):
+    parser.add_argument("--binary", type=Path,
+                        help="a static-site binary built with this bench's site and keys (default: build it)")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help=f"servers to run, comma-separated (default {','.join(SERVERS)})")
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help=argparse.SUPPRESS)
+
+
+def install_signal_handlers():
+    def on_signal(number, _frame):
+        raise SystemExit(128 + number)
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, on_signal)
+
+
+def check_machine():
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces and tap devices): sudo python3 ...")
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("needs 2 CPUs (the server on CPU 1, the client on CPU 0)")
+    for tool in ("wrk", "nginx", "openssl", "curl", "taskset", "ip"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing (scripts/setup)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    add_common_options(parser)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk -d per run (default 10)")
+    parser.add_argument("--repetitions", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
+    parser.add_argument("--paths", default=f"index.html,{LARGE_FILE}",
+                        help=f"files to fetch (default index.html,{LARGE_FILE})")
+    args = parser.parse_args()
+    args.paths = [p for p in args.paths.split(",") if p]
+    wanted = [s for s in args.servers.split(",") if s]
+    for label in wanted:
+        if label not in SERVERS:
+            sys.exit(f"http_static: unknown server '{label}' (one of {', '.join(SERVERS)})")
+    check_machine()
+    install_signal_handlers()
+    remove_stale_namespaces()
+    started = time.time()
+    load_before = Path("/proc/loadavg").read_text().split()[0]
+    bench = None
+    try:
+        common_setup(args)
+        bench = Bench(args)
+        bench.setup(wanted)
+        results = measure(bench, args)
+    except Failure as failure:
+        print(f"http_static: {failure}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if bench:
+            bench.cleanup()
+    load_after = Path("/proc/loadavg").read_text().split()[0]
+    facts = machine_facts(started) + [
+        f"static-site: {args.build_command}",
+        f"load average before {load_before}, after {load_after}; the run took {time.time() - started:.0f} s"]
+    results["facts"] = facts
+    report(args, results, facts)
+
+
+if __name__ == "__main__":
+    main()

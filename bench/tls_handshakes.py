@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Full TLS handshakes per second: examples/static-site (hosted target, BearSSL) against
+nginx with OpenSSL, the same certificate (EC P-256, leaf + intermediate), on the same
+machine, in one run, as a ratio.
+
+    sudo python3 bench/tls_handshakes.py       # about 6 minutes; --help for options
+
+The servers, namespaces, site, keys and the static-site build are bench/http_static.py's
+(see there): static-site on a tap device and with --net=socket on loopback, nginx on
+a veth and on loopback; servers pinned to CPU 1, clients to CPU 0. The client is
+`openssl s_time -connect ADDR:443 -new -time N` (a new session per connection, so
+every handshake is a full one: ECDHE key exchange and an ECDSA signature on the
+server), one process or several in parallel. A connection counts when its handshake
+completes; s_time sends no request. The rate is the sum of the clients' connections
+over the wall time; the server's CPU time per handshake comes from /proc.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import http_static as hs
+from http_static import CLIENT_CPU, OUT_DIR, ROOT, Failure
+
+DEFAULT_SERVERS = ("morgana tap", "nginx veth", "nginx-auto veth", "morgana loopback", "nginx loopback",
+                   "nginx-auto loopback")
+
+
+def s_time(bench, server, mode, clients, seconds):
+    """Runs `clients` s_time processes at once; returns handshakes/s and server CPU per handshake."""
+    address = f"{server.address['https']}:443"
+    command = ["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), "openssl",
+               "s_time", "-connect", address, f"-{mode}", "-time", str(seconds)]
+    process = server.processes["https"]
+    cpu_before = hs.tree_cpu(process.pid)
+    started = time.monotonic()
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             preexec_fn=hs._die_with_parent) for _ in range(clients)]
+    outputs = [r.communicate(timeout=seconds + 60)[0] for r in runs]
+    elapsed = time.monotonic() - started
+    server_cpu = hs.tree_cpu(process.pid) - cpu_before
+    count = 0
+    for run, output in zip(runs, outputs):
+        # The first "N connections in" line is the mode asked for (-new or -reuse).
+        match = re.search(r"^(\d+) connections in [0-9.]+s;", output, re.MULTILINE)
+        if run.returncode != 0 or not match:
+            raise Failure(f"{' '.join(command[4:])} failed ({run.returncode}): {output[-800:]}")
+        count += int(match.group(1))
+    if process.poll() is not None:
+        raise Failure(f"{server.label} (https) exited with status {process.returncode} during s_time")
+    return {"handshakes": count, "seconds": elapsed, "per_second": count / elapsed,
+            "server_cpu_ms": 1000 * server_cpu / count if count else None, "server_busy": server_cpu / elapsed,
+            "command": " ".join(command[4:])}
+
+
+def report(args, results, facts):
+    lines = []
+    say = lines.append
+    for fact in facts:
+        say(fact)
+    say("")
+    say("TLS with OpenSSL's client defaults (openssl s_client): " + "; ".join(
+        f"{label}: {c['protocol']} {c['cipher']}" for label, c in results["checks"].items()))
+    say("")
+    runs = results["runs"]
+    servers = list(dict.fromkeys(r["server"] for r in runs))
+    say(f"openssl s_time -{'/-'.join(args.modes)} -time {args.seconds}; medians of {args.repetitions} "
+        "repetitions; server busy = the server's CPU time / wall time.")
+    say("")
+    say("| handshakes | clients | server | handshakes/s | min-max | server CPU ms per handshake | server busy |")
+    say("|---|---:|---|---:|---:|---:|---:|")
+    for mode in args.modes:
+        for clients in args.clients:
+            for label in servers:
+                rows = [r for r in runs if (r["mode"], r["clients"], r["server"]) == (mode, clients, label)]
+                rates = [r["per_second"] for r in rows]
+                say(f"| {'full (-new)' if mode == 'new' else 'resumed (-reuse)'} | {clients} | {label} "
+                    f"| {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
+                    f"| {statistics.median([r['server_cpu_ms'] for r in rows]):.2f} "
+                    f"| {statistics.median([r['server_busy'] for r in rows]):.2f} |")
+    say("")
+    say("Ratios, Morgana / peer: handshakes/s (ratio of medians [range within a repetition]); "
+        "server CPU per handshake, peer / Morgana (above 1: Morgana uses less).")
+    say("")
+    say("| handshakes | clients | Morgana | peer | handshakes/s | CPU per handshake, peer / Morgana |")
+    say("|---|---:|---|---|---:|---:|")
+    for mode in args.modes:
+        for clients in args.clients:
+            for ours, peers in hs.COMPARISONS:
+                for peer in peers:
+                    if ours not in servers or peer not in servers:
+                        continue
+                    pick = {label: [r for r in runs if (r["mode"], r["clients"], r["server"]) == (mode, clients, label)]
+                            for label in (ours, peer)}
+                    by_repetition = {}
+                    for label, rows in pick.items():
+                        for r in rows:
+                            by_repetition.setdefault(r["repetition"], {})[label] = r["per_second"]
+                    ratios = [v[ours] / v[peer] for v in by_repetition.values() if ours in v and v.get(peer)]
+                    mine = statistics.median([r["per_second"] for r in pick[ours]])
+                    theirs = statistics.median([r["per_second"] for r in pick[peer]])
+                    cpu = (statistics.median([r["server_cpu_ms"] for r in pick[peer]])
+                           / statistics.median([r["server_cpu_ms"] for r in pick[ours]]))
+                    say(f"| {'full' if mode == 'new' else 'resumed'} | {clients} | {ours} | {peer} "
+                        f"| {mine / theirs:.2f} [{min(ratios):.2f}-{max(ratios):.2f}] | {cpu:.2f} |")
+    text = "\n".join(lines)
+    print("\n" + text)
+    (OUT_DIR / "tls_handshakes.md").write_text(text + "\n")
+    (OUT_DIR / "tls_handshakes.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\n(also in {(OUT_DIR / 'tls_handshakes.md').relative_to(ROOT)} and tls_handshakes.json)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    hs.add_common_options(parser)
+    parser.set_defaults(servers=",".join(DEFAULT_SERVERS))
+    parser.add_argument("--seconds", type=int, default=10, help="s_time -time (default 10)")
+    parser.add_argument("--repetitions", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--clients", default="1,8", help="s_time processes in parallel, one row each (default 1,8)")
+    parser.add_argument("--modes", default="new", help="new (full handshakes), reuse (resumed) (default new)")
+    args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",") if c]
+    args.modes = [m for m in args.modes.split(",") if m]
+    if any(m not in ("new", "reuse") for m in args.modes):
+        sys.exit("tls_handshakes: --modes takes new and/or reuse")
+    wanted = [s for s in args.servers.split(",") if s]
+    for label in wanted:
+        if label not in hs.SERVERS:
+            sys.exit(f"tls_handshakes: unknown server '{label}' (one of {', '.join(hs.SERVERS)})")
+    hs.check_machine()
+    hs.install_signal_handlers()
+    hs.remove_stale_namespaces()
+    started = time.time()
+    load_before = Path("/proc/loadavg").read_text().split()[0]
+    bench = None
+    try:
+        hs.common_setup(args)
+        bench = hs.Bench(args)
+        bench.setup(wanted)
+        results = {"checks": {}, "runs": []}
+        for label, server in bench.servers.items():
+            results["checks"][label] = bench.check(server, ["index.html"])
+            s_time(bench, server, "new", 1, 1)  # warm-up, not recorded
+        for repetition in range(args.repetitions):
+            for mode in args.modes:
+                for clients in args.clients:
+                    for label, server in bench.servers.items():
+                        outcome = s_time(bench, server, mode, clients, args.seconds)
+                        outcome.update(server=label, mode=mode, clients=clients, repetition=repetition)
+                        results["runs"].append(outcome)
+                        print(f"  #{repetition} -{mode} {clients} clients {label:20} {outcome['per_second']:8.0f}/s  "
+                              f"server {outcome['server_cpu_ms']:.2f} ms CPU per handshake, "
+                              f"busy {outcome['server_busy']:.0%}", flush=True)
+    except Failure as failure:
+        print(f"tls_handshakes: {failure}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if bench:
+            bench.cleanup()
+    load_after = Path("/proc/loadavg").read_text().split()[0]
+    facts = hs.machine_facts(started) + [
+        f"static-site: {args.build_command}",
+        f"load average before {load_before}, after {load_after}; the run took {time.time() - started:.0f} s"]
+    results["facts"] = facts
+    report(args, results, facts)
+
+
+if __name__ == "__main__":
+    main()
