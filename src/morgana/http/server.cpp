@@ -4,7 +4,9 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/core/rate_limiter.h"
 #include "morgana/http/response_writer.h"
+#include "morgana/platform/interface.h"
 
 namespace morgana::http {
 
@@ -31,7 +33,13 @@ Counter read_error{"http.read_error", "HTTP connections that failed or were rese
 Counter write_error{"http.write_error", "HTTP responses that could not be sent (reset, timeout)"};
 Counter bad_response{"http.bad_response", "HTTP responses replaced by 500: a handler set an unsafe field"};
 Counter keepalive_shed{"http.keepalive_shed", "HTTP connections closed after a response because the server is busy"};
-Counter no_memory{"http.no_memory", "HTTP connections closed: no memory for the input buffer"};
+Counter no_memory{"http.no_memory", "HTTP connections closed at once: too little free memory to serve them"};
+
+// Free memory below which new connections are closed at once: a connection's
+// parser buffer, coroutine frames, a response in flight and a TLS engine
+// (33 KiB) with room to spare, so an image short of memory sheds load instead
+// of failing an allocation (which stops it).
+constexpr std::size_t accept_memory_reserve = 256 * 1024;
 
 void count_reject(Status status) {
   switch (status) {
@@ -52,6 +60,7 @@ struct Server::State {
   Handler handler;
   ServerOptions options;
   std::size_t active = 0;
+  RateLimiter no_memory_warned{std::chrono::seconds(1)};
 };
 
 namespace {
@@ -295,6 +304,13 @@ Server::Server(Handler handler, ServerOptions options)
 void Server::accept(std::unique_ptr<net::Stream> stream) {
   if (m_state->active >= m_state->options.max_connections) {
     connection_limit.increment();
+    stream->abort();
+    return;
+  }
+  if (platform::memory_stats().free < accept_memory_reserve) {
+    no_memory.increment();
+    if (m_state->no_memory_warned.try_now())
+      http_log.warn("closing new connections: low on memory ({} refused)", no_memory.value());
     stream->abort();
     return;
   }

@@ -1,4 +1,5 @@
 #include "morgana/core/event_loop.h"
+#include "morgana/core/rate_limiter.h"
 
 #include <gtest/gtest.h>
 
@@ -446,6 +447,23 @@ TEST_F(EventLoopTest, TimersWithEqualDeadlinesAllFire) {
   int fired = 0;
   loop().run(equal_deadlines(fired));
   EXPECT_EQ(fired, 10);
+}
+
+} // namespace
+} // namespace morgana
+
+namespace morgana {
+namespace {
+
+TEST(RateLimiter, LetsOneEventThroughPerInterval) {
+  sim::reset();
+  RateLimiter limiter(std::chrono::seconds(1));
+  EXPECT_TRUE(limiter.try_now());
+  EXPECT_FALSE(limiter.try_now());
+  loop().run([]() -> Task<void> { (void)co_await sleep_for(std::chrono::milliseconds(999)); }());
+  EXPECT_FALSE(limiter.try_now());
+  loop().run([]() -> Task<void> { (void)co_await sleep_for(std::chrono::milliseconds(1)); }());
+  EXPECT_TRUE(limiter.try_now());
 }
 
 } // namespace

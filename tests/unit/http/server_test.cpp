@@ -249,6 +249,21 @@ TEST_F(HttpServerTest, ConnectionLimitClosesNewConnectionsAtOnce) {
   EXPECT_EQ(server.active_connections(), 0u);
 }
 
+TEST_F(HttpServerTest, LowMemoryClosesNewConnectionsAtOnce) {
+  Server server(m_router.handler());
+  auto before = count("http.no_memory");
+  sim::set_memory(64 * 1024 * 1024, 100 * 1024);
+  auto refused = connect(server);
+  EXPECT_EQ(loop().run(refused.receive()).error(), Errc::closed);
+  EXPECT_EQ(count("http.no_memory"), before + 1);
+  EXPECT_EQ(server.active_connections(), 0u);
+  sim::set_memory(64 * 1024 * 1024, 32 * 1024 * 1024);
+  auto served = connect(server);
+  auto response = loop().run(exchange(served, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, Status::ok);
+}
+
 TEST_F(HttpServerTest, AnswersExpectContinueAndReadsChunkedBodies) {
   Server server(m_router.handler());
   auto client = connect(server);
