@@ -27,6 +27,7 @@ add_custom_command(
           -l:libbearssl.a -o ${morgana_crunch_tool}
   DEPENDS ${morgana_crunch_root}/tools/crunch/crunch.cpp ${morgana_crunch_root}/src/morgana/http/mime.cpp
           ${morgana_crunch_root}/src/morgana/http/mime.h ${morgana_crunch_root}/src/morgana/core/ascii.h
+          ${morgana_crunch_root}/src/morgana/platform/hosted/directory_walk.h
   COMMENT "crunch: building the host tool"
   VERBATIM)
 add_custom_target(morgana_crunch_tool DEPENDS ${morgana_crunch_tool})

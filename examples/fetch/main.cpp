@@ -9,8 +9,8 @@
 //   fetch --net=socket --url=https://site.test:8443/ --connect-to=site.test:127.0.0.1
 //
 // https servers are verified against the certificates (every *.pem file) of
-// the crunched store "ca": ./morgana build examples/fetch --crunch ca=DIR.
-// Without it, https is refused.
+// the store "ca": ./morgana build examples/fetch --crunch ca=DIR, or on
+// hosted, fetch --store=ca=DIR. Without it, https is refused.
 
 #include <bearssl.h>
 
@@ -24,7 +24,7 @@
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
 #include "morgana/http/client.h"
-#include "morgana/kv/crunch_store.h"
+#include "morgana/kv/stores.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
 #include "morgana/tls/credentials.h"
@@ -69,9 +69,9 @@ args::Option<Duration> timeout_arg{"timeout", "how long the server may go withou
 
 log::Source fetch_log{"fetch"};
 
-// Every *.pem file of the crunched store "ca", as trust anchors; null when there is none.
+// Every *.pem file of the store "ca", as trust anchors; null when there is none.
 Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors() {
-  const kv::Store* store = kv::crunched("ca");
+  const kv::Store* store = kv::store("ca");
   if (!store) return std::shared_ptr<const tls::TrustAnchors>{};
   auto anchors = std::make_shared<tls::TrustAnchors>();
   std::vector<std::string> directories{""};
@@ -92,7 +92,7 @@ Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors() {
     }
   }
   if (anchors->size() == 0) return std::shared_ptr<const tls::TrustAnchors>{};
-  fetch_log.debug("{} trust anchors from the crunched store 'ca'", anchors->size());
+  fetch_log.debug("{} trust anchors from the store 'ca'", anchors->size());
   return anchors;
 }
 
@@ -154,11 +154,13 @@ morgana::Task<int> morgana::app_main() {
   }
   auto anchors = load_trust_anchors();
   if (!anchors) {
-    fetch_log.error("cannot load trust anchors from the crunched store 'ca': {}", anchors.error());
+    fetch_log.error("cannot load trust anchors from the store 'ca': {}", anchors.error());
     co_return 1;
   }
   if (url->scheme == http::Scheme::https && !*anchors) {
-    fetch_log.error("refusing https: no trust anchors (build with --crunch ca=DIR holding the CA's .pem files)");
+    fetch_log.error("refusing https: no trust anchors (stores: {}); build with --crunch ca=DIR (or on hosted, boot "
+                    "with --store=ca=DIR) holding the CA's .pem files",
+                    kv::StoreNames{});
     co_return 1;
   }
   auto network = co_await net::open_network();

@@ -2,10 +2,12 @@
 // like MirageOS's static_website_tls.
 //
 //   ./morgana build examples/static-site --target pvh --crunch site=DIR --crunch tls=KEYS
+//   static-site --store=site=DIR,tls=KEYS     (hosted: read at boot, no rebuild)
 //
 // The "site" store is the website (examples/static-site/site unless --crunch
-// site=DIR says otherwise); the "tls" store, when built in, holds server.pem
-// (the certificate chain, leaf first) and server.key. With TLS on, plain HTTP
+// site=DIR or, on hosted, --store=site=DIR says otherwise); the "tls" store,
+// when there is one, holds server.pem (the certificate chain, leaf first) and
+// server.key. With TLS on, plain HTTP
 // answers 301 to the same path over HTTPS and HTTPS responses carry
 // Strict-Transport-Security.
 //
@@ -24,7 +26,7 @@
 #include "morgana/http/router.h"
 #include "morgana/http/server.h"
 #include "morgana/http/static_files.h"
-#include "morgana/kv/crunch_store.h"
+#include "morgana/kv/stores.h"
 #include "morgana/net/network.h"
 #include "morgana/tls/server.h"
 
@@ -34,7 +36,7 @@ using namespace morgana;
 
 args::Option<std::uint16_t> port_arg{"port", "HTTP port (0: none)", 80};
 args::Option<std::optional<std::uint16_t>> tls_arg{
-    "tls", "HTTPS port, 0 for none (default: 443 when TLS keys are built in, else none)", std::nullopt};
+    "tls", "HTTPS port, 0 for none (default: 443 when there is a tls store, else none)", std::nullopt};
 args::Option<std::optional<std::uint16_t>> redirect_port_arg{
     "redirect-port", "HTTPS port named in HTTP's redirects, when clients reach --tls through another (default: --tls)",
     std::nullopt};
@@ -98,15 +100,17 @@ Task<void> serve(http::Server& server, std::unique_ptr<net::Listener> listener, 
 } // namespace
 
 morgana::Task<int> morgana::app_main() {
-  const kv::Store* site = kv::crunched("site");
+  const kv::Store* site = kv::store("site");
   if (!site) {
-    site_log.error("no website in this image (built-in stores: {}); build with --crunch site=DIR", kv::CrunchedNames{});
+    site_log.error("no website (stores: {}); build with --crunch site=DIR (or on hosted, boot with --store=site=DIR)",
+                   kv::StoreNames{});
     co_return 2;
   }
-  const kv::Store* keys = kv::crunched("tls");
+  const kv::Store* keys = kv::store("tls");
   const std::uint16_t tls_port = tls_arg.value().value_or(keys ? 443 : 0);
   if (tls_port != 0 && !keys) {
-    site_log.error("--tls={}: no TLS keys in this image; build with --crunch tls=DIR (server.pem, server.key)",
+    site_log.error("--tls={}: no TLS keys; build with --crunch tls=DIR (or on hosted, boot with --store=tls=DIR) "
+                   "holding server.pem and server.key",
                    tls_port);
     co_return 2;
   }

@@ -13,11 +13,9 @@
 // File contents reach the image through the assembler's .incbin, never through
 // the C++ compiler, so large sites build quickly.
 
-#include <bearssl.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -30,15 +28,16 @@
 #include <string_view>
 #include <vector>
 
-#include "morgana/core/ascii.h"
 #include "morgana/http/mime.h"
+#include "morgana/platform/hosted/directory_walk.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace walk = morgana::directory_walk;
 
-constexpr std::uint64_t max_file_size = 64ull << 20;
-constexpr std::uint64_t max_total_size = 256ull << 20;
+using walk::mebibytes;
+using walk::read_file;
 
 constexpr std::string_view usage = R"(usage: crunch --name NAME --dir DIR --out OUTDIR
        crunch --registry FILE [NAME...]
@@ -71,34 +70,10 @@ or from SOURCE_DATE_EPOCH when it is set.
   std::exit(2);
 }
 
-std::string mebibytes(std::uint64_t size) { return std::to_string((size + (1u << 20) - 1) >> 20) + " MiB"; }
-
 std::string human_size(std::uint64_t size) {
   if (size < 10 * 1024) return std::to_string(size) + " bytes";
   if (size < 10 * 1024 * 1024) return std::to_string((size + 1023) / 1024) + " KiB";
   return mebibytes(size);
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  if (!morgana::ascii::is_alpha(name[0]) && name[0] != '_') return false;
-  return std::ranges::all_of(name, [](char c) { return morgana::ascii::is_alnum(c) || c == '_'; });
-}
-
-std::optional<std::string> read_file(const fs::path& path, std::uint64_t limit) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return std::nullopt;
-  std::string content;
-  char buffer[1 << 16];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
-    content.append(buffer, n);
-    if (content.size() > limit) break;
-  }
-  bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  if (failed) return std::nullopt;
-  return content;
 }
 
 // Writes `content` to `path` unless it already holds exactly that, so that
@@ -115,21 +90,6 @@ void write_if_changed(const fs::path& path, std::string_view content) {
   std::error_code error;
   fs::rename(temporary, path, error);
   if (error) die("cannot rename " + temporary.string() + ": " + error.message());
-}
-
-std::string sha256_hex(std::string_view content) {
-  br_sha256_context context;
-  br_sha256_init(&context);
-  br_sha256_update(&context, content.data(), content.size());
-  unsigned char digest[br_sha256_SIZE];
-  br_sha256_out(&context, digest);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string text;
-  for (unsigned char byte : digest) {
-    text += hex[byte >> 4];
-    text += hex[byte & 15];
-  }
-  return text;
 }
 
 // A gzip member (RFC 1952) with modification time 0, so that output depends
@@ -185,94 +145,6 @@ bool append_depfile_path(std::string& out, std::string_view path) {
   return true;
 }
 
-struct File {
-  std::string key;
-  fs::path path; // as found under DIR (through any symlink)
-  std::int64_t mtime = 0;
-};
-
-class Walker {
-public:
-  explicit Walker(fs::path root) : m_root(std::move(root)) {}
-
-  void walk(const fs::path& directory, const std::string& prefix, std::vector<fs::path>& stack) {
-    m_dependencies.push_back(directory);
-    std::error_code error;
-    fs::directory_iterator it(directory, error);
-    if (error) die(directory.string() + ": cannot read directory: " + error.message());
-    std::vector<fs::directory_entry> children;
-    for (; it != fs::directory_iterator(); it.increment(error)) {
-      if (error) die(directory.string() + ": cannot read directory: " + error.message());
-      children.push_back(*it);
-    }
-    if (error) die(directory.string() + ": cannot read directory: " + error.message());
-    for (const auto& child : children) visit(child.path(), prefix, stack);
-  }
-
-  std::vector<File>& files() { return m_files; }
-  // Every directory read and every link target: what the depfile names besides the files.
-  const std::vector<fs::path>& dependencies() const { return m_dependencies; }
-
-private:
-  void visit(const fs::path& path, const std::string& prefix, std::vector<fs::path>& stack) {
-    std::string name = path.filename().string();
-    if (name.starts_with('.')) return; // dotfiles, .git
-    std::string key = prefix + name;
-    std::error_code error;
-    auto status = fs::symlink_status(path, error);
-    if (error) die(path.string() + ": " + error.message());
-    fs::path target = path;
-    if (fs::is_symlink(status)) {
-      target = fs::canonical(path, error);
-      if (error) die(path.string() + ": symbolic link to nothing (" + error.message() + ")");
-      if (!inside_root(target)) {
-        die(path.string() + ": symbolic link leads outside " + m_root.string() + " (to " + target.string() +
-            "); copy the file into the directory instead");
-      }
-      status = fs::status(target, error);
-      if (error) die(path.string() + ": " + error.message());
-    }
-    if (fs::is_directory(status)) {
-      auto canonical = fs::canonical(target, error);
-      if (error) die(path.string() + ": " + error.message());
-      if (std::ranges::find(stack, canonical) != stack.end()) {
-        die(path.string() + ": symbolic link loop (leads back to " + canonical.string() + ")");
-      }
-      stack.push_back(canonical);
-      walk(path, key + "/", stack);
-      stack.pop_back();
-    } else if (fs::is_regular_file(status)) {
-      m_files.push_back(File{key, path, modification_time(path)});
-      if (target != path) m_dependencies.push_back(target); // the link's target: a dependency too
-    } else {
-      die(path.string() + ": neither a regular file nor a directory");
-    }
-  }
-
-  bool inside_root(const fs::path& canonical) const {
-    auto relative = canonical.lexically_relative(m_root);
-    return !relative.empty() && *relative.begin() != "..";
-  }
-
-  static std::int64_t modification_time(const fs::path& path) {
-    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {
-      char* end = nullptr;
-      long long seconds = std::strtoll(epoch, &end, 10);
-      if (*end != '\0') die(std::string("SOURCE_DATE_EPOCH='") + epoch + "' is not a number of seconds");
-      return seconds;
-    }
-    std::error_code error;
-    auto time = fs::last_write_time(path, error);
-    if (error) die(path.string() + ": " + error.message());
-    auto system = std::chrono::file_clock::to_sys(time);
-    return std::chrono::floor<std::chrono::seconds>(system).time_since_epoch().count();
-  }
-
-  fs::path m_root;
-  std::vector<File> m_files;
-  std::vector<fs::path> m_dependencies;
-};
-
 // One distinct content: where the assembler includes it from, and its gzip variant.
 struct Blob {
   std::string label;
@@ -299,19 +171,25 @@ std::string absolute_string(const fs::path& path) {
   return absolute.lexically_normal().string();
 }
 
+// SOURCE_DATE_EPOCH, when set: every file's modification time, for reproducible builds.
+std::optional<std::int64_t> source_date_epoch() {
+  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+  if (epoch == nullptr || *epoch == '\0') return std::nullopt;
+  char* end = nullptr;
+  long long seconds = std::strtoll(epoch, &end, 10);
+  if (*end != '\0') die(std::string("SOURCE_DATE_EPOCH='") + epoch + "' is not a number of seconds");
+  return seconds;
+}
+
 int crunch_directory(const std::string& name, const fs::path& dir, const fs::path& out) {
+  auto walked = walk::walk(dir);
+  if (!walked) die(walked.error());
+  const auto& root = walked->root;
+  const auto& files = walked->files;
+  const auto epoch = source_date_epoch();
   std::error_code error;
-  auto root = fs::canonical(dir, error);
-  if (error) die(dir.string() + ": " + error.message());
-  if (!fs::is_directory(root)) die(dir.string() + ": not a directory");
   fs::create_directories(out, error);
   if (error) die(out.string() + ": cannot create: " + error.message());
-
-  Walker walker(root);
-  std::vector<fs::path> stack{root};
-  walker.walk(root, "", stack);
-  auto& files = walker.files();
-  std::ranges::sort(files, {}, &File::key);
 
   const std::string prefix = "morgana_crunch_" + name + "_";
   const fs::path gzip_dir = out / ("crunch_" + name + ".gz");
@@ -322,17 +200,11 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
   std::uint64_t total = 0;
 
   for (const auto& file : files) {
-    auto size = fs::file_size(file.path, error);
-    if (error) die(file.path.string() + ": " + error.message());
-    if (size > max_file_size) {
-      die(file.path.string() + ": " + mebibytes(size) + " is over the limit of " + mebibytes(max_file_size) +
-          " for one file");
-    }
-    auto content = read_file(file.path, max_file_size);
-    if (!content) die(file.path.string() + ": cannot read: " + std::strerror(errno));
-    if (content->size() > max_file_size) die(file.path.string() + ": grew over " + mebibytes(max_file_size));
+    auto content = walk::read_content(file);
+    if (!content) die(content.error());
 
-    Entry entry{file.key, 0, sha256_hex(*content), morgana::http::mime_type(file.key), false, file.mtime};
+    Entry entry{
+        file.key, 0, walk::sha256_hex(*content), morgana::http::mime_type(file.key), false, epoch.value_or(file.mtime)};
     auto [found, inserted] = blob_by_digest.try_emplace(entry.digest, blobs.size());
     if (inserted) {
       blobs.push_back(Blob{prefix + std::to_string(blobs.size()), entry.digest, fs::path(absolute_string(file.path)),
@@ -361,9 +233,9 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
       }
       entry.gzip = !blob.gzip_label->empty();
     }
-    if (total > max_total_size) {
-      die(root.string() + ": the store would hold over " + mebibytes(max_total_size) + " (at " + file.path.string() +
-          ")");
+    if (total > walk::max_store_size) {
+      die(root.string() + ": the store would hold over " + mebibytes(walk::max_store_size) + " (at " +
+          file.path.string() + ")");
     }
     entries.push_back(std::move(entry));
   }
@@ -432,7 +304,7 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
   append_depfile_path(depfile, absolute_string(source_path));
   depfile.erase(0, 5); // the target starts the line
   depfile += ":";
-  for (const auto& path : walker.dependencies()) append_depfile_path(depfile, absolute_string(path));
+  for (const auto& path : walked->dependencies) append_depfile_path(depfile, absolute_string(path));
   for (const auto& file : files) append_depfile_path(depfile, absolute_string(file.path));
   depfile += "\n";
 
@@ -447,7 +319,7 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
 int write_registry(const fs::path& path, const std::vector<std::string>& names) {
   std::set<std::string> seen;
   for (const auto& name : names) {
-    if (!valid_name(name)) usage_error("store name '" + name + "' is not a C identifier");
+    if (!walk::valid_store_name(name)) usage_error("store name '" + name + "' is not a C identifier");
     if (!seen.insert(name).second) die("store '" + name + "' given twice");
   }
   std::string source = "// Generated by tools/crunch: the crunched stores built into this application.\n";
@@ -503,6 +375,7 @@ int main(int argc, char** argv) {
     *slot = std::string(arguments[++i]);
   }
   if (!name || !dir || !out) usage_error("--name, --dir and --out are all needed");
-  if (!valid_name(*name)) usage_error("store name '" + *name + "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  if (!walk::valid_store_name(*name))
+    usage_error("store name '" + *name + "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
   return crunch_directory(*name, *dir, *out);
 }

@@ -35,7 +35,10 @@ int run() {
     return 2;
   }
   if (auto started = platform::start_devices(); !started) {
-    format_to(console, "morgana: stopping: cannot start devices: {}\n", started.error());
+    // invalid_argument: a value the platform refused (a tap name, a --store directory).
+    format_to(console, "morgana: stopping: {}: {}\n",
+              started.error() == Errc::invalid_argument ? "bad boot argument" : "cannot start devices",
+              started.error());
     return 2;
   }
   int status = loop().run(app_main());

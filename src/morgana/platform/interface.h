@@ -51,7 +51,9 @@ struct MemoryStats {
 // The heap behind operator new, for layers that size their buffers to fit.
 MemoryStats memory_stats();
 
-// Called once after boot arguments are parsed: opens devices chosen by them.
+// Called once after boot arguments are parsed: opens devices chosen by them
+// (hosted: also reads --store's directories). Errc::invalid_argument when an
+// argument's value is refused.
 [[nodiscard]] Result<void> start_devices();
 
 struct NetDeviceInfo {

@@ -27,6 +27,7 @@
 #include "morgana/core/log.h"
 #include "morgana/net/mac_address.h"
 #include "morgana/net/network.h"
+#include "morgana/platform/hosted/directory_store.h"
 #include "morgana/platform/hosted/fd_wait.h"
 #include "morgana/platform/hosted/socket_network.h"
 #include "morgana/platform/interface.h"
@@ -177,6 +178,9 @@ Task<Result<void>> wait_fd(int fd, short events, Instant deadline) {
 std::span<const std::string_view> boot_arguments() { return g_arguments; }
 
 Result<void> start_devices() {
+  // Before app_main: applications find these stores with kv::store().
+  ConsoleSink console;
+  TRY(hosted::register_directory_stores(console));
   if (net_arg.value().empty() || net_arg.value() == "socket") return {};
   g_devices.push_back(TRY(open_tap(net_arg.value())));
   auto& info = g_devices.back().info;
