@@ -27,6 +27,8 @@ Counter cookies_accepted{"tcp.syn_cookies_accepted", "connections restored from 
 Counter syn_dropped{"tcp.syn_dropped", "SYNs dropped: connection limit reached or accept queue full"};
 Counter connections_opened{"tcp.connections_opened", "connections created (active or passive)"};
 Counter connections_freed{"tcp.connections_freed", "connections whose state was freed"};
+Counter time_wait_reopened{"tcp.time_wait_reopened",
+                           "connections in TIME-WAIT ended by a new SYN for the same ports (RFC 6191)"};
 
 constexpr std::uint16_t first_ephemeral = 49152;
 
@@ -118,6 +120,12 @@ std::size_t Tcp::count_in_state(TcpState state) const {
       std::count_if(m_owned.begin(), m_owned.end(), [&](const auto& owned) { return owned->state() == state; }));
 }
 
+std::size_t Tcp::buffer_bytes() const {
+  std::size_t total = 0;
+  for (const auto& owned : m_owned) total += owned->buffer_bytes();
+  return total;
+}
+
 SequenceNumber Tcp::initial_sequence(Endpoint local, Endpoint remote) {
   // RFC 6528: ISN = M + F(local, remote, secret), M a clock ticking every 4 µs.
   const std::uint32_t nonce[3] = {local.address.value, (std::uint32_t{local.port} << 16) | remote.port,
@@ -201,6 +209,7 @@ void Tcp::receive(const Ipv4Header& ip, PacketBuffer packet) {
   Endpoint remote{ip.source, header.source_port};
   Endpoint local{ip.destination, header.destination_port};
   if (auto* connection = find(header.destination_port, remote)) {
+    if (connection->state() == TcpState::time_wait && reopen_time_wait(*connection, local, remote, header)) return;
     connection->segment_arrives(header, payload);
     return;
   }
@@ -229,7 +238,28 @@ void Tcp::receive(const Ipv4Header& ip, PacketBuffer packet) {
   accept_syn(*listener, local, remote, header);
 }
 
-void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn) {
+bool Tcp::reopen_time_wait(TcpConnection& previous, Endpoint local, Endpoint remote, const TcpHeader& syn) {
+  if (!syn.has(tcp_flag::syn) || syn.has(tcp_flag::ack) || syn.has(tcp_flag::rst)) return false;
+  auto* listener = find_listener(local.port);
+  if (!listener || !previous.admits_new_incarnation(syn)) return false;
+  // Only when the listener has room for the SYN with state: a SYN cookie cannot
+  // carry the ISS RFC 1122 §4.2.2.13 asks for; a full listener keeps TIME-WAIT.
+  if (listener->m_established >= listener->m_options.max_connections ||
+      listener->m_half_open.size() + listener->m_ready.size() >= listener->m_options.backlog)
+    return false;
+  accept_syn(*listener, local, remote, syn, &previous);
+  return true;
+}
+
+void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn,
+                     TcpConnection* previous) {
+  SequenceNumber iss = initial_sequence(local, remote);
+  if (previous) {
+    // RFC 1122 §4.2.2.13: the new ISS lies beyond any number the old incarnation used.
+    if (!(iss > previous->send_max())) iss = previous->send_max() + 1;
+    previous->end_time_wait();
+    time_wait_reopened.increment();
+  }
   if (listener.m_established >= listener.m_options.max_connections) {
     syn_dropped.increment();
     return;
@@ -258,7 +288,7 @@ void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, con
   m_connections[key(local.port, remote)] = connection;
   connections_opened.increment();
   listener.m_half_open.push_back(connection);
-  if (!connection->open_passive(syn, &listener)) connection->connection_done();
+  if (!connection->open_passive(syn, &listener, iss)) connection->connection_done();
 }
 
 // SYN cookies (RFC 4987 §3.6). The ISN of a stateless SYN-ACK carries:

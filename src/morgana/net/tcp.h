@@ -97,6 +97,8 @@ public:
   // Connections in any state but closed (TIME-WAIT included).
   [[nodiscard]] std::size_t connection_count() const { return m_connections.size(); }
   [[nodiscard]] std::size_t count_in_state(TcpState state) const;
+  // Bytes the send and receive rings of all connections hold.
+  [[nodiscard]] std::size_t buffer_bytes() const;
 
   Stack& stack() { return m_stack; }
   [[nodiscard]] Duration time_wait() const;
@@ -117,7 +119,11 @@ private:
   static std::uint64_t key(std::uint16_t local_port, Endpoint remote);
   TcpConnection* find(std::uint16_t local_port, Endpoint remote) const;
   TcpListener* find_listener(std::uint16_t port) const;
-  void accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn);
+  // `previous` is the connection in TIME-WAIT the SYN replaces (RFC 6191), if any.
+  void accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn,
+                  TcpConnection* previous = nullptr);
+  // Whether a SYN in TIME-WAIT opened a new connection (else it goes to the old one).
+  [[nodiscard]] bool reopen_time_wait(TcpConnection& previous, Endpoint local, Endpoint remote, const TcpHeader& syn);
   void send_cookie(Endpoint local, Endpoint remote, const TcpHeader& syn);
   // Whether `ack` carried a valid SYN cookie (a connection is then made from it).
   [[nodiscard]] bool accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& ack,

@@ -1,6 +1,7 @@
 #include "morgana/net/tcp_connection.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
@@ -109,7 +110,7 @@ Result<void> TcpConnection::open_active() {
   return {};
 }
 
-Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* listener) {
+Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss) {
   m_listener = listener;
   m_released = true; // the listener's until accepted
   m_irs = syn.sequence;
@@ -117,7 +118,7 @@ Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* list
   m_rcv_adv_edge = m_irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
   take_peer_options(syn);
   m_snd_wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
-  m_iss = m_tcp.initial_sequence(m_local, m_remote);
+  m_iss = iss;
   m_ts_offset = m_iss.value();
   m_snd_una = m_snd_nxt = m_snd_max = m_iss;
   set_state(TcpState::syn_received);
@@ -172,6 +173,20 @@ Result<void> TcpConnection::allocate_buffers() {
   if (!m_send_buffer.allocated()) TRY(m_send_buffer.allocate(m_options.send_buffer));
   if (!m_receive_buffer.allocated()) TRY(m_receive_buffer.allocate(m_options.receive_buffer));
   return {};
+}
+
+void TcpConnection::free_finished_buffers() {
+  bool sending_done = m_state == TcpState::closed || fin_acked();
+  if (sending_done) {
+    // Writes fail from here on, and everything sent was acknowledged (or never will be).
+    m_send_buffer = RingBuffer{};
+    m_scoreboard.reset();
+  }
+  // No more data comes after the peer's FIN; what is unread stays until read,
+  // unless the application let go of a closed connection.
+  bool receiving_done = m_state == TcpState::closed || m_peer_fin_received;
+  bool unread_wanted = m_receive_buffer.readable() > 0 && !(m_released && m_state == TcpState::closed);
+  if (receiving_done && !unread_wanted && m_receive_buffer.allocated()) m_receive_buffer.release();
 }
 
 void TcpConnection::set_state(TcpState state) {
@@ -269,6 +284,19 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   }
   if (m_peer_fin && !m_peer_fin_received && *m_peer_fin == m_receive_buffer.next()) process_fin();
   output();
+}
+
+bool TcpConnection::admits_new_incarnation(const TcpHeader& syn) const {
+  // RFC 6191 §2: with timestamps on both incarnations, a newer TSval admits the
+  // SYN (an equal one needs a newer sequence number too); otherwise the sequence
+  // number must lie beyond the last RCV.NXT (RFC 1122 §4.2.2.13). The new
+  // incarnation uses timestamps when the SYN offers them: we then always agree.
+  if (m_state != TcpState::time_wait) return false;
+  bool newer_sequence = syn.sequence > m_receive_buffer.next();
+  if (!syn.timestamps) return newer_sequence;
+  if (!m_timestamps) return true;
+  auto age = static_cast<std::int32_t>(syn.timestamps->value - m_ts_recent);
+  return age > 0 || (age == 0 && newer_sequence);
 }
 
 bool TcpConnection::acceptable(const TcpHeader& header, std::size_t length) const {
@@ -397,6 +425,7 @@ void TcpConnection::on_new_ack(const TcpHeader& header) {
   m_retransmit_timer.on_new_data_acked(now, m_rtt.rto(), bytes_in_flight() > 0);
   wake_timer();
   m_writers.notify_all();
+  if (fin_acked()) free_finished_buffers();
 }
 
 void TcpConnection::update_window(const TcpHeader& header) {
@@ -445,6 +474,7 @@ void TcpConnection::process_fin() {
   m_peer_fin_received = true;
   m_readers.notify_all();
   schedule_ack(true);
+  free_finished_buffers();
   switch (m_state) {
   case TcpState::syn_received:
   case TcpState::established: set_state(TcpState::close_wait); break;
@@ -714,6 +744,7 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
         schedule_ack(true);
         output();
       }
+      if (m_receive_buffer.readable() == 0) free_finished_buffers();
       co_return count;
     }
     if (m_peer_fin_received) co_return std::size_t{0};
@@ -767,6 +798,7 @@ void TcpConnection::abort() {
 void TcpConnection::release() {
   m_released = true;
   if (m_state == TcpState::closed) {
+    free_finished_buffers();
     m_tcp.remove(this);
     return;
   }
@@ -796,10 +828,13 @@ void TcpConnection::fail_with(Errc reason) {
 
 void TcpConnection::enter_time_wait() {
   set_state(TcpState::time_wait);
+  // No longer one of the listener's connections: TIME-WAIT does not count against its limit.
+  if (m_listener) std::exchange(m_listener, nullptr)->on_closed(this);
   m_retransmit_timer.stop();
   m_persist_deadline = m_keepalive_deadline = far_future;
   m_time_wait_deadline = MonotonicClock::now() + m_tcp.time_wait();
   wake_timer();
+  free_finished_buffers();
 }
 
 void TcpConnection::connection_done() {
@@ -811,6 +846,7 @@ void TcpConnection::connection_done() {
   m_readers.notify_all();
   m_writers.notify_all();
   m_state_waiters.notify_all();
+  free_finished_buffers();
   m_tcp.remove(this);
 }
 

@@ -69,14 +69,19 @@ public:
 
   // Active open (RFC 9293 §3.10.1): sends SYN, enters SYN-SENT.
   [[nodiscard]] Result<void> open_active();
-  // Passive open from a SYN that reached a listener: SYN-RECEIVED, sends SYN-ACK.
-  [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener);
+  // Passive open from a SYN that reached a listener, with the ISS Tcp chose:
+  // SYN-RECEIVED, sends SYN-ACK.
+  [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss);
   // From the ACK that returned a valid SYN cookie: the TCB as it was in
   // SYN-RECEIVED, with the cookie's MSS and no other options; the caller then
   // passes the ACK to segment_arrives.
   void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener);
   // RFC 9293 §3.10.7.3 / §3.10.7.4.
   void segment_arrives(const TcpHeader& header, Bytes payload);
+  // In TIME-WAIT: whether `syn` (SYN alone) may open a new incarnation of this
+  // connection (RFC 6191 §2). Tcp then ends this one with end_time_wait().
+  [[nodiscard]] bool admits_new_incarnation(const TcpHeader& syn) const;
+  void end_time_wait() { connection_done(); }
 
   // Application side (TcpStream calls these).
   // Waits until ESTABLISHED (or a later state), or fails with the reason.
@@ -96,6 +101,10 @@ public:
   [[nodiscard]] Endpoint local() const { return m_local; }
   [[nodiscard]] Endpoint remote() const { return m_remote; }
   [[nodiscard]] TcpStats stats() const;
+  // SND.MAX: one past the highest sequence number ever sent.
+  [[nodiscard]] SequenceNumber send_max() const { return m_snd_max; }
+  // Bytes held by the send and receive rings (freed once the connection no longer needs them).
+  [[nodiscard]] std::size_t buffer_bytes() const { return m_send_buffer.capacity() + m_receive_buffer.capacity(); }
   [[nodiscard]] bool released() const { return m_released; }
   [[nodiscard]] TcpListener* listener() const { return m_listener; }
   void forget_listener() { m_listener = nullptr; }
@@ -116,6 +125,9 @@ private:
   void update_window(const TcpHeader& header);
   void take_peer_options(const TcpHeader& syn);
   [[nodiscard]] Result<void> allocate_buffers();
+  // Frees the rings and SACK state once data transfer is over in that direction
+  // (TIME-WAIT lasts 2 MSL, a closed connection as long as its stream).
+  void free_finished_buffers();
 
   // Output.
   void output();

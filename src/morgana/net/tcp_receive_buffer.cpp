@@ -10,6 +10,11 @@ Result<void> TcpReceiveBuffer::allocate(std::size_t capacity) {
   return {};
 }
 
+void TcpReceiveBuffer::release() {
+  m_ring = RingBuffer{};
+  m_ranges = std::vector<Range>{}; // move-assigned, so the capacity goes too
+}
+
 std::uint32_t TcpReceiveBuffer::insert(SequenceNumber sequence, Bytes data) {
   // Keep only what lies in [RCV.NXT, RCV.NXT + window).
   if (sequence < m_next) {

@@ -22,6 +22,9 @@ public:
   [[nodiscard]] Result<void> allocate(std::size_t capacity);
   [[nodiscard]] bool allocated() const { return m_ring.allocated(); }
   [[nodiscard]] std::size_t capacity() const { return m_ring.capacity(); }
+  // Frees the storage and the out-of-order ranges once no more data can come
+  // in and all was read; RCV.NXT stays.
+  void release();
 
   // RCV.NXT: the next byte expected in order.
   [[nodiscard]] SequenceNumber next() const { return m_next; }
