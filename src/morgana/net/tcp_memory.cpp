@@ -13,7 +13,6 @@ Counter refused_connections{"tcp.no_memory_connections",
                             "connections refused for want of memory (SYN dropped, or reset when the handshake ended)"};
 
 constexpr std::size_t free_share = 16;
-constexpr Duration report_interval = std::chrono::seconds(1);
 
 std::size_t ring_size(std::size_t wanted, std::size_t free) {
   if (wanted <= tcp_minimum_buffer) return wanted;
@@ -36,14 +35,12 @@ std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted,
 void TcpMemoryRefusals::refused(Endpoint remote) {
   refused_connections.increment();
   ++m_unreported;
-  auto now = MonotonicClock::now();
-  if (m_last_report && now - *m_last_report < report_interval) return;
+  if (!m_report_limit.try_now()) return;
   auto memory = platform::memory_stats();
   tcp_log.warn("refused a connection with {} for want of memory ({} KiB free of {} KiB); {} refused since the "
                "last report, {} in all",
                remote, memory.free / 1024, memory.total / 1024, m_unreported, refused_connections.value());
   m_unreported = 0;
-  m_last_report = now;
 }
 
 } // namespace morgana::net

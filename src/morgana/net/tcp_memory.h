@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "morgana/core/rate_limiter.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/tcp_options.h"
@@ -36,7 +37,7 @@ public:
   void refused(Endpoint remote);
 
 private:
-  std::optional<Instant> m_last_report;
+  RateLimiter m_report_limit{std::chrono::seconds(1)};
   std::uint64_t m_unreported = 0;
 };
 
