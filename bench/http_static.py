@@ -32,22 +32,20 @@ tables give medians and the ratios' range within repetitions.
 
 import argparse
 import contextlib
-import ctypes
-import json
 import os
 import platform
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "build" / "bench"
+import bench_support
+from bench_support import CLOCK_TICKS, OUT_DIR, ROOT, Failure, install_signal_handlers, load_average, run
+
 WORK_DIR = OUT_DIR / "http_static"
 SITE_SOURCE = ROOT / "examples" / "static-site" / "site"
 PREFIX = "mgh"
@@ -56,9 +54,6 @@ LARGE_FILE = "large.bin"
 LARGE_SIZE = 100 * 1024
 SERVER_CPU = 1
 CLIENT_CPU = 0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
 
 # nginx as one would run it in production for static files; {placeholders} are filled in.
 NGINX_CONF = """\
@@ -114,31 +109,6 @@ http {{
 """
 
 
-class Failure(Exception):
-    pass
-
-
-def run(command, check=True, timeout=120, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                            **kwargs)
-    if check and result.returncode != 0:
-        raise Failure(f"'{' '.join(map(str, command))}' failed ({result.returncode}): "
-                      f"{(result.stderr or result.stdout).strip()[-2000:]}")
-    return result
-
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def process_alive(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def process_tree(pid):
     """pid and its descendants (nginx's master and workers)."""
     found, queue = [], [pid]
@@ -159,20 +129,6 @@ def tree_cpu(pid):
             fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
             total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return total
-
-
-def remove_stale_namespaces():
-    """Namespaces left by runs that were killed outright (their PID is gone)."""
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    for line in listing.splitlines():
-        name = line.split()[0] if line.split() else ""
-        match = re.fullmatch(PREFIX + r"(\d+)-.*", name)
-        if match and not process_alive(int(match.group(1))):
-            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
-            print(f"removed namespace {name} left by a run that died")
 
 
 # --- what is served ----------------------------------------------------------------------------
@@ -240,46 +196,16 @@ class Server:
         return f"{scheme}://{self.address[scheme]}/{path}"
 
 
-class Bench:
+class Bench(bench_support.NamespaceBench):
+    PREFIX = PREFIX
+    # nginx's workers are the master's children: the master stops them on SIGTERM;
+    # anything left in a namespace (it should be nothing) is killed by PID in cleanup.
+    KILL_LEFTOVERS = True
+    SPAWN_TIMEOUT_NAMES_LOG = True
+
     def __init__(self, args):
-        self.args = args
-        self.processes = []  # (Popen, label)
-        self.namespaces = []
-        self.cleaned = False
-        self.log_dir = args.work_dir / "logs"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(args, bench_logs(args))
         self.servers = {}
-
-    # setup and cleanup
-
-    def namespace(self, role):
-        name = f"{PREFIX}{os.getpid()}-{role}"
-        run(["ip", "netns", "add", name])
-        self.namespaces.append(name)
-        run(["ip", "-n", name, "link", "set", "lo", "up"])
-        run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"])
-        return name
-
-    def spawn(self, namespace, command, label, wait_for, cpu=None):
-        log_path = self.log_dir / f"{label}.log"
-        log = open(log_path, "wb")
-        pinned = ["taskset", "-c", str(cpu)] if cpu is not None else []
-        # ip netns exec and taskset exec the command: the PID is the server's own.
-        process = subprocess.Popen(["ip", "netns", "exec", namespace, *pinned, *command], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
-        log.close()
-        self.processes.append((process, label))
-        deadline = time.monotonic() + 30
-        while not re.search(wait_for, log_path.read_text(errors="replace")):
-            if process.poll() is not None:
-                raise Failure(f"{label} exited with status {process.returncode}: "
-                              f"{log_path.read_text(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                raise Failure(f"{label} did not log /{wait_for}/ within 30 s ({log_path})")
-            time.sleep(0.05)
-        return process
 
     def wait_listening(self, namespace, address, port, label):
         deadline = time.monotonic() + 30
@@ -292,38 +218,6 @@ class Bench:
             if time.monotonic() > deadline:
                 raise Failure(f"{label}: nothing accepts on {address}:{port}")
             time.sleep(0.2)
-
-    def stop(self, process, label):
-        if process.poll() is not None:
-            return process.returncode
-        try:
-            os.kill(process.pid, signal.SIGTERM)
-            return process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            print(f"cleanup: {label} (pid {process.pid}) ignored SIGTERM; killing it", file=sys.stderr)
-            os.kill(process.pid, signal.SIGKILL)
-            return process.wait()
-        except ProcessLookupError:
-            return process.wait()
-
-    def cleanup(self):
-        if self.cleaned:
-            return
-        self.cleaned = True
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(number, signal.SIG_IGN)
-        for process, label in reversed(self.processes):
-            self.stop(process, label)
-        for name in reversed(self.namespaces):
-            # nginx's workers are the master's children: the master stops them on SIGTERM;
-            # anything left in the namespace (it should be nothing) is killed by PID here.
-            for pid in run(["ip", "netns", "pids", name], check=False).stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    print(f"cleanup: pid {pid} still in {name}; killing it", file=sys.stderr)
-                    os.kill(int(pid), signal.SIGKILL)
-            result = subprocess.run(["ip", "netns", "del", name], capture_output=True, text=True)
-            if result.returncode != 0:
-                print(f"cleanup: cannot delete namespace {name}: {result.stderr.strip()}", file=sys.stderr)
 
     def nginx(self, namespace, address, workers, label, cpu):
         work = self.args.work_dir / f"nginx-{label}"
@@ -445,7 +339,7 @@ class Bench:
         started = time.monotonic()
         with open(out_path, "w") as out:
             wrk = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   preexec_fn=_die_with_parent)
+                                   preexec_fn=bench_support.die_with_parent)
         _, status, usage = os.wait4(wrk.pid, 0)
         wrk.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.monotonic() - started
@@ -535,15 +429,15 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def report_preamble(results, facts):
+    """The report's first lines (also tls_handshakes'): the facts and what TLS each server chose."""
+    return facts + ["", "TLS with OpenSSL's client defaults (openssl s_client): " + "; ".join(
+        f"{label}: {c['protocol']} {c['cipher']}" for label, c in results["checks"].items()), ""]
+
+
 def report(args, results, facts):
-    lines = []
+    lines = report_preamble(results, facts)
     say = lines.append
-    for fact in facts:
-        say(fact)
-    say("")
-    say("TLS with OpenSSL's client defaults (openssl s_client): " + "; ".join(
-        f"{label}: {c['protocol']} {c['cipher']}" for label, c in results["checks"].items()))
-    say("")
     runs = results["runs"]
     servers = list(dict.fromkeys(r["server"] for r in runs))
     names = list(dict.fromkeys(r["workload"] for r in runs))
@@ -579,14 +473,9 @@ def report(args, results, facts):
             theirs = median([r["requests_per_second"] for r in runs if r["workload"] == name and r["server"] == peer])
             cells.append(f"{mine / theirs:.2f} [{min(ratios):.2f}-{max(ratios):.2f}]" if theirs and ratios else "-")
         say(f"| {name} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (OUT_DIR / "http_static.md").write_text(text + "\n")
     for r in runs:
         r.pop("raw", None)
-    (OUT_DIR / "http_static.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\n(also in {(OUT_DIR / 'http_static.md').relative_to(ROOT)} and http_static.json; logs in "
-          f"{bench_logs(args).relative_to(ROOT)}/)")
+    bench_support.write_report("http_static", "\n".join(lines), results, bench_logs(args))
 
 
 def bench_logs(args):
@@ -620,14 +509,6 @@ def add_common_options(parser):
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help=argparse.SUPPRESS)
 
 
-def install_signal_handlers():
-    def on_signal(number, _frame):
-        raise SystemExit(128 + number)
-
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_signal)
-
-
 def check_machine():
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces and tap devices): sudo python3 ...")
@@ -636,6 +517,32 @@ def check_machine():
     for tool in ("wrk", "nginx", "openssl", "curl", "taskset", "ip"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing (scripts/setup)")
+
+
+def run_hosted(args, name, measure_runs, write_report):
+    """The whole run of a hosted bench (this one, tls_handshakes): the servers in --servers
+    set up, measure_runs(bench, args) -> results, the servers gone, write_report(args, results, facts)."""
+    wanted = [s for s in args.servers.split(",") if s]
+    for label in wanted:
+        if label not in SERVERS:
+            sys.exit(f"{name}: unknown server '{label}' (one of {', '.join(SERVERS)})")
+    check_machine()
+    install_signal_handlers()
+    bench_support.remove_stale_namespaces(PREFIX)
+    started = time.time()
+    load_before = load_average()
+    bench = None
+    with bench_support.exit_on_failure(name, lambda: bench and bench.cleanup()):
+        common_setup(args)
+        bench = Bench(args)
+        bench.setup(wanted)
+        results = measure_runs(bench, args)
+    load_after = load_average()
+    facts = machine_facts(started) + [
+        f"static-site: {args.build_command}",
+        f"load average before {load_before}, after {load_after}; the run took {time.time() - started:.0f} s"]
+    results["facts"] = facts
+    write_report(args, results, facts)
 
 
 def main():
@@ -648,33 +555,7 @@ def main():
                         help=f"files to fetch (default index.html,{LARGE_FILE})")
     args = parser.parse_args()
     args.paths = [p for p in args.paths.split(",") if p]
-    wanted = [s for s in args.servers.split(",") if s]
-    for label in wanted:
-        if label not in SERVERS:
-            sys.exit(f"http_static: unknown server '{label}' (one of {', '.join(SERVERS)})")
-    check_machine()
-    install_signal_handlers()
-    remove_stale_namespaces()
-    started = time.time()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
-    bench = None
-    try:
-        common_setup(args)
-        bench = Bench(args)
-        bench.setup(wanted)
-        results = measure(bench, args)
-    except Failure as failure:
-        print(f"http_static: {failure}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        if bench:
-            bench.cleanup()
-    load_after = Path("/proc/loadavg").read_text().split()[0]
-    facts = machine_facts(started) + [
-        f"static-site: {args.build_command}",
-        f"load average before {load_before}, after {load_after}; the run took {time.time() - started:.0f} s"]
-    results["facts"] = facts
-    report(args, results, facts)
+    run_hosted(args, "http_static", measure, report)
 
 
 if __name__ == "__main__":

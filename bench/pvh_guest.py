@@ -21,15 +21,11 @@ Measurements (each repetition runs every row once, interleaved; tables give medi
 """
 
 import argparse
-import contextlib
-import ctypes
 import gzip
-import json
 import os
 import platform
 import re
 import shutil
-import signal
 import socket
 import statistics
 import struct
@@ -39,28 +35,13 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import bench_support
+from bench_support import OUT_DIR, ROOT, Failure, free_port, linux_append
+
 IMAGE = ROOT / "build" / "pvh" / "echo.elf"
-OUT_DIR = ROOT / "build" / "bench"
 LOG_DIR = OUT_DIR / "pvh_guest"
 LINUX_GUEST_DIR = OUT_DIR / "linux-guest"
 ECHO_PORT = 7
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def linux_append():
-    """The Linux guest's command line. Debian boots with "quiet" by default. panic=-1
-    turns a panic into a reboot, which -no-reboot turns into QEMU exiting, so a failed
-    low-memory boot ends at once. Under TCG on a busy host the kernel's TSC calibration
-    against the PIT fails now and then, and microvm has no HPET or ACPI PM timer to fall
-    back on: the boot hangs after "tsc: Unable to calibrate against PIT". So the guest is
-    told the TSC rate (TCG's TSC runs at the host's) and that the TSC is reliable."""
-    mhz = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    khz = round(float(mhz.group(1)) * 1000) if mhz else None
-    return "console=ttyS0 panic=-1 quiet tsc=reliable" + (f" tsc_early_khz={khz}" if khz else "")
-
-
 LINUX_APPEND = linux_append()
 NET_DEVICE = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 KINDS = ("morgana", "linux")
@@ -75,20 +56,6 @@ PROGRAM_STARTED = {"morgana": re.compile(r"pvh info:"), "linux": re.compile(r"ud
 # What in a log says why a guest did not serve.
 TROUBLE = re.compile(r"morgana abort|CPU exception|stopping|exit status|out of memory|error|panic|\boom\b|"
                      r"killed|not syncing|linux-guest: no", re.IGNORECASE)
-
-
-class Failure(Exception):
-    pass
-
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def echo_once(port, line, timeout):
@@ -133,7 +100,7 @@ class Guest:
         self.command = command
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                        stderr=subprocess.STDOUT, preexec_fn=bench_support.die_with_parent)
         bench.guests.append(self)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -181,11 +148,7 @@ class Guest:
         return self.first_answer(timeout, interval=0.2, attempt_timeout=2.0)
 
     def stop(self):
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.reader.join(5)
+        bench_support.kill_guest(self.process, self.reader)
 
     def trouble(self, limit=6):
         """The log lines that say what went wrong, for the report."""
@@ -529,12 +492,7 @@ def report(args, results, started, load_before, load_after, bench):
                     for trial in below[:1]:
                         say(f"- {kind}, {machine}, {plural(clients, 'client')}, -m {trial['memory']}: "
                             f"{trial['detail'][:500]} ({trial['log']})")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (OUT_DIR / "pvh_guest.md").write_text(text + "\n")
-    (OUT_DIR / "pvh_guest.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\n(also in {(OUT_DIR / 'pvh_guest.md').relative_to(ROOT)} and pvh_guest.json; logs in "
-          f"{LOG_DIR.relative_to(ROOT)}/)")
+    bench_support.write_report("pvh_guest", "\n".join(lines), results, LOG_DIR)
 
 
 def main():
@@ -564,26 +522,17 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"pvh_guest: {tool} is missing (scripts/setup)")
 
-    def on_signal(number, _frame):
-        raise SystemExit(128 + number)
-
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_signal)
+    bench_support.install_signal_handlers()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for stale in [*LOG_DIR.glob("*.log"), *LOG_DIR.glob("*.pcap")]:  # the folder holds one run's logs
         stale.unlink()
     bench = Bench(args)
     started = time.time()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
-    try:
+    load_before = bench_support.load_average()
+    with bench_support.exit_on_failure("pvh_guest", bench.cleanup):
         bench.build_linux_guest()
         results = bench.run()
-    except Failure as failure:
-        print(f"pvh_guest: {failure}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        bench.cleanup()
-    load_after = Path("/proc/loadavg").read_text().split()[0]
+    load_after = bench_support.load_average()
     report(args, results, started, load_before, load_after, bench)
     print(f"finished in {time.time() - started:.0f} s")
 

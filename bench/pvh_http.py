@@ -23,15 +23,11 @@ the workloads against each. The tables give medians.
 """
 
 import argparse
-import contextlib
 import gzip
-import json
 import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,8 +35,10 @@ import threading
 import time
 from pathlib import Path
 
+import bench_support
 import http_static as hs
-from http_static import CLIENT_CPU, HOST_NAME, LARGE_FILE, OUT_DIR, ROOT, SERVER_CPU, Failure
+from bench_support import OUT_DIR, ROOT, Failure, free_port, linux_append
+from http_static import CLIENT_CPU, HOST_NAME, LARGE_FILE, SERVER_CPU
 
 LOG_DIR = OUT_DIR / "pvh_http"
 LINUX_GUEST_DIR = OUT_DIR / "linux-guest-nginx"
@@ -48,20 +46,6 @@ NET_DEVICE = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 SIZE_GOAL = 1024 * 1024
 SERVING = {"morgana": re.compile(r"serving"), "linux": re.compile(r"linux-guest: serving")}
 BOOT_TIMEOUT = {"morgana": 30, "linux": 90}
-
-
-def linux_append():
-    """As bench/pvh_guest.py: the TSC rate given, since microvm under TCG has nothing to
-    calibrate it against when the host is busy."""
-    mhz = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    khz = round(float(mhz.group(1)) * 1000) if mhz else None
-    return "console=ttyS0 panic=-1 quiet tsc=reliable" + (f" tsc_early_khz={khz}" if khz else "")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Guest:
@@ -85,7 +69,7 @@ class Guest:
         self.lines = []
         # taskset execs QEMU: the PID is QEMU's.
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, preexec_fn=hs._die_with_parent)
+                                        stderr=subprocess.STDOUT, preexec_fn=bench_support.die_with_parent)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -103,11 +87,7 @@ class Guest:
         return self.process.poll() is None
 
     def stop(self):
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.reader.join(5)
+        bench_support.kill_guest(self.process, self.reader)
 
     def tail(self, count=8):
         return " | ".join(self.lines[-count:])
@@ -310,12 +290,7 @@ def report(args, results, facts):
                                          if r["workload"] == name and r["guest"] == g] or [0]) for g in ("morgana", "linux")}
         if ratios and medians["linux"]:
             say(f"| {name} | {medians['morgana'] / medians['linux']:.2f} [{min(ratios):.2f}-{max(ratios):.2f}] |")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (OUT_DIR / "pvh_http.md").write_text(text + "\n")
-    (OUT_DIR / "pvh_http.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\n(also in {(OUT_DIR / 'pvh_http.md').relative_to(ROOT)} and pvh_http.json; logs in "
-          f"{LOG_DIR.relative_to(ROOT)}/)")
+    bench_support.write_report("pvh_http", "\n".join(lines), results, LOG_DIR)
 
 
 # Keep-alive and one request per connection, HTTP and HTTPS, both files (the close rows need
@@ -344,14 +319,14 @@ def main():
             sys.exit(f"pvh_http: {tool} is missing (scripts/setup)")
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("pvh_http: needs 2 CPUs (QEMU on CPU 1, wrk on CPU 0)")
-    hs.install_signal_handlers()
+    bench_support.install_signal_handlers()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for stale in LOG_DIR.glob("*.log"):
         stale.unlink()
     started = time.time()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
+    load_before = bench_support.load_average()
     bench = Bench(args)
-    try:
+    with bench_support.exit_on_failure("pvh_http", bench.cleanup):
         args.work_dir.mkdir(parents=True, exist_ok=True)
         args.site = hs.prepare_site(args.work_dir)
         args.certs = hs.prepare_certs(args.work_dir)
@@ -362,12 +337,7 @@ def main():
         args.image = args.image.resolve()
         build_linux_guest(args)
         results = measure(bench, args)
-    except Failure as failure:
-        print(f"pvh_http: {failure}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        bench.cleanup()
-    load_after = Path("/proc/loadavg").read_text().split()[0]
+    load_after = bench_support.load_average()
     qemu = hs.run(["qemu-system-x86_64", "--version"]).stdout.splitlines()[0]
     cpu_model = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
     facts = [f"date: {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(started))}; {os.cpu_count()} CPUs, "

@@ -27,7 +27,6 @@ other work on the machine falls on all of them alike); the table gives medians.
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import platform
@@ -41,17 +40,15 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import bench_support
+from bench_support import CLOCK_TICKS, OUT_DIR, ROOT, Failure
+
 ECHO = ROOT / "build" / "hosted" / "echo"
-OUT_DIR = ROOT / "build" / "bench"
 PREFIX = "mgb"
 CHUNK = 256 * 1024
 DISCARD_PORT = 9
 SOURCE_PORT = 19
 MB = 1_000_000
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 # --- peers (run inside a namespace by the orchestrator) -------------------------------------
@@ -137,19 +134,11 @@ def serve_forever():
 
 # --- orchestration ------------------------------------------------------------------------
 
-class Failure(Exception):
-    pass
-
-
 def run(command, check=True, timeout=60):
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise Failure(f"'{' '.join(command)}' failed ({result.returncode}): {result.stderr.strip()}")
     return result
-
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def process_times(pid):
@@ -178,78 +167,12 @@ def softirq_seconds():
     return int(fields[7]) / CLOCK_TICKS
 
 
-def process_alive(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+class Bench(bench_support.NamespaceBench):
+    PREFIX = PREFIX
 
-
-class Bench:
     def __init__(self, args):
-        self.args = args
-        self.processes = []  # (Popen, label)
-        self.namespaces = []
-        self.cleaned = False
-        self.log_dir = OUT_DIR / "tcp_throughput"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(args, OUT_DIR / "tcp_throughput")
         self.softirq_threads = ksoftirqd_pids()
-
-    # setup and cleanup
-
-    def namespace(self, role):
-        name = f"{PREFIX}{os.getpid()}-{role}"
-        run(["ip", "netns", "add", name])
-        self.namespaces.append(name)
-        run(["ip", "-n", name, "link", "set", "lo", "up"])
-        run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"])
-        return name
-
-    def spawn(self, namespace, command, label, wait_for):
-        log_path = self.log_dir / f"{label}.log"
-        log = open(log_path, "wb")
-        process = subprocess.Popen(["ip", "netns", "exec", namespace, *command], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
-        log.close()
-        self.processes.append((process, label))
-        deadline = time.monotonic() + 30
-        while not re.search(wait_for, log_path.read_text(errors="replace")):
-            if process.poll() is not None:
-                raise Failure(f"{label} exited with status {process.returncode}: "
-                              f"{log_path.read_text(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                raise Failure(f"{label} did not log /{wait_for}/ within 30 s")
-            time.sleep(0.05)
-        return process
-
-    def stop(self, process, label):
-        if process.poll() is not None:
-            return process.returncode
-        try:
-            os.kill(process.pid, signal.SIGTERM)
-            return process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            print(f"cleanup: {label} (pid {process.pid}) ignored SIGTERM; killing it", file=sys.stderr)
-            os.kill(process.pid, signal.SIGKILL)
-            return process.wait()
-        except ProcessLookupError:
-            return process.wait()
-
-    def cleanup(self):
-        if self.cleaned:
-            return
-        self.cleaned = True
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(number, signal.SIG_IGN)
-        for process, label in reversed(self.processes):
-            self.stop(process, label)
-        for name in reversed(self.namespaces):
-            result = subprocess.run(["ip", "netns", "del", name], capture_output=True, text=True)
-            if result.returncode != 0:
-                print(f"cleanup: cannot delete namespace {name}: {result.stderr.strip()}", file=sys.stderr)
 
     def tap_namespace(self, role, mtu):
         name = self.namespace(role)
@@ -520,26 +443,8 @@ def report(args, results, failures, instructions, cross_check, started, load_bef
             say(f"callgrind, {direction} Morgana: {count / 1e6:.2f} million instructions per MB in the echo "
                 f"process (user space only; a {4 + args.callgrind_mb} MB transfer minus a 4 MB one); "
                 f"most of the {4 + args.callgrind_mb} MB run: " + ", ".join(top))
-    text = "\n".join(lines)
-    print("\n" + text)
-    (OUT_DIR / "tcp_throughput.md").write_text(text + "\n")
     raw = {f"{label} | {direction}": outcomes for (label, direction), outcomes in results.items()}
-    (OUT_DIR / "tcp_throughput.json").write_text(json.dumps({"runs": raw, "instructions": instructions},
-                                                            indent=1) + "\n")
-    print(f"\n(also in {(OUT_DIR / 'tcp_throughput.md').relative_to(ROOT)} and tcp_throughput.json)")
-
-
-def remove_stale_namespaces():
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    for line in listing.splitlines():
-        name = line.split()[0] if line.split() else ""
-        match = re.fullmatch(PREFIX + r"(\d+)-.*", name)
-        if match and not process_alive(int(match.group(1))):
-            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
-            print(f"removed namespace {name} left by a run that died")
+    bench_support.write_report("tcp_throughput", "\n".join(lines), {"runs": raw, "instructions": instructions})
 
 
 def main():
@@ -571,24 +476,15 @@ def main():
         sys.exit(f"tcp_throughput: {args.echo} is missing; build it with: "
                  "cmake --preset hosted && cmake --build build/hosted --target echo")
 
-    def on_signal(number, _frame):
-        raise SystemExit(128 + number)
-
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_signal)
-    remove_stale_namespaces()
+    bench_support.install_signal_handlers()
+    bench_support.remove_stale_namespaces(PREFIX)
     bench = Bench(args)
     started = time.time()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
-    try:
+    load_before = bench_support.load_average()
+    with bench_support.exit_on_failure("tcp_throughput", bench.cleanup):
         bench.setup()
         results, failures, instructions, cross_check = bench.run()
-    except Failure as failure:
-        print(f"tcp_throughput: {failure}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        bench.cleanup()
-    load_after = Path("/proc/loadavg").read_text().split()[0]
+    load_after = bench_support.load_average()
     report(args, results, failures, instructions, cross_check, started, load_before, load_after)
     print(f"finished in {time.time() - started:.0f} s")
 

@@ -16,16 +16,16 @@ over the wall time; the server's CPU time per handshake comes from /proc.
 """
 
 import argparse
-import json
 import re
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+import bench_support
 import http_static as hs
-from http_static import CLIENT_CPU, OUT_DIR, ROOT, Failure
+from bench_support import Failure
+from http_static import CLIENT_CPU
 
 DEFAULT_SERVERS = ("morgana tap", "nginx veth", "nginx-auto veth", "morgana loopback", "nginx loopback",
                    "nginx-auto loopback")
@@ -40,7 +40,7 @@ def s_time(bench, server, mode, clients, seconds):
     cpu_before = hs.tree_cpu(process.pid)
     started = time.monotonic()
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             preexec_fn=hs._die_with_parent) for _ in range(clients)]
+                             preexec_fn=bench_support.die_with_parent) for _ in range(clients)]
     outputs = [r.communicate(timeout=seconds + 60)[0] for r in runs]
     elapsed = time.monotonic() - started
     server_cpu = hs.tree_cpu(process.pid) - cpu_before
@@ -59,14 +59,8 @@ def s_time(bench, server, mode, clients, seconds):
 
 
 def report(args, results, facts):
-    lines = []
+    lines = hs.report_preamble(results, facts)
     say = lines.append
-    for fact in facts:
-        say(fact)
-    say("")
-    say("TLS with OpenSSL's client defaults (openssl s_client): " + "; ".join(
-        f"{label}: {c['protocol']} {c['cipher']}" for label, c in results["checks"].items()))
-    say("")
     runs = results["runs"]
     servers = list(dict.fromkeys(r["server"] for r in runs))
     say(f"openssl s_time -{'/-'.join(args.modes)} -time {args.seconds}; medians of {args.repetitions} "
@@ -108,11 +102,25 @@ def report(args, results, facts):
                            / statistics.median([r["server_cpu_ms"] for r in pick[ours]]))
                     say(f"| {'full' if mode == 'new' else 'resumed'} | {clients} | {ours} | {peer} "
                         f"| {mine / theirs:.2f} [{min(ratios):.2f}-{max(ratios):.2f}] | {cpu:.2f} |")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (OUT_DIR / "tls_handshakes.md").write_text(text + "\n")
-    (OUT_DIR / "tls_handshakes.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\n(also in {(OUT_DIR / 'tls_handshakes.md').relative_to(ROOT)} and tls_handshakes.json)")
+    bench_support.write_report("tls_handshakes", "\n".join(lines), results)
+
+
+def measure(bench, args):
+    results = {"checks": {}, "runs": []}
+    for label, server in bench.servers.items():
+        results["checks"][label] = bench.check(server, ["index.html"])
+        s_time(bench, server, "new", 1, 1)  # warm-up, not recorded
+    for repetition in range(args.repetitions):
+        for mode in args.modes:
+            for clients in args.clients:
+                for label, server in bench.servers.items():
+                    outcome = s_time(bench, server, mode, clients, args.seconds)
+                    outcome.update(server=label, mode=mode, clients=clients, repetition=repetition)
+                    results["runs"].append(outcome)
+                    print(f"  #{repetition} -{mode} {clients} clients {label:20} {outcome['per_second']:8.0f}/s  "
+                          f"server {outcome['server_cpu_ms']:.2f} ms CPU per handshake, "
+                          f"busy {outcome['server_busy']:.0%}", flush=True)
+    return results
 
 
 def main():
@@ -128,46 +136,7 @@ def main():
     args.modes = [m for m in args.modes.split(",") if m]
     if any(m not in ("new", "reuse") for m in args.modes):
         sys.exit("tls_handshakes: --modes takes new and/or reuse")
-    wanted = [s for s in args.servers.split(",") if s]
-    for label in wanted:
-        if label not in hs.SERVERS:
-            sys.exit(f"tls_handshakes: unknown server '{label}' (one of {', '.join(hs.SERVERS)})")
-    hs.check_machine()
-    hs.install_signal_handlers()
-    hs.remove_stale_namespaces()
-    started = time.time()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
-    bench = None
-    try:
-        hs.common_setup(args)
-        bench = hs.Bench(args)
-        bench.setup(wanted)
-        results = {"checks": {}, "runs": []}
-        for label, server in bench.servers.items():
-            results["checks"][label] = bench.check(server, ["index.html"])
-            s_time(bench, server, "new", 1, 1)  # warm-up, not recorded
-        for repetition in range(args.repetitions):
-            for mode in args.modes:
-                for clients in args.clients:
-                    for label, server in bench.servers.items():
-                        outcome = s_time(bench, server, mode, clients, args.seconds)
-                        outcome.update(server=label, mode=mode, clients=clients, repetition=repetition)
-                        results["runs"].append(outcome)
-                        print(f"  #{repetition} -{mode} {clients} clients {label:20} {outcome['per_second']:8.0f}/s  "
-                              f"server {outcome['server_cpu_ms']:.2f} ms CPU per handshake, "
-                              f"busy {outcome['server_busy']:.0%}", flush=True)
-    except Failure as failure:
-        print(f"tls_handshakes: {failure}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        if bench:
-            bench.cleanup()
-    load_after = Path("/proc/loadavg").read_text().split()[0]
-    facts = hs.machine_facts(started) + [
-        f"static-site: {args.build_command}",
-        f"load average before {load_before}, after {load_after}; the run took {time.time() - started:.0f} s"]
-    results["facts"] = facts
-    report(args, results, facts)
+    hs.run_hosted(args, "tls_handshakes", measure, report)
 
 
 if __name__ == "__main__":
