@@ -46,10 +46,6 @@ log::Source site_log{"static-site"};
 
 constexpr std::string_view hsts = "max-age=31536000";
 
-std::string_view text_of(const kv::Value& value) {
-  return {reinterpret_cast<const char*>(value.data.data()), value.data.size()};
-}
-
 // The TLS context from the "tls" store's server.pem and server.key.
 Result<std::unique_ptr<tls::ServerContext>> load_tls(const kv::Store& keys) {
   auto chain = keys.get("server.pem");
@@ -57,7 +53,7 @@ Result<std::unique_ptr<tls::ServerContext>> load_tls(const kv::Store& keys) {
   auto key = keys.get("server.key");
   if (!key) return fail(Errc::not_found, "the tls store has no server.key");
   tls::ServerConfig config;
-  config.credentials.push_back(TRY(tls::Credentials::from_pem(text_of(*chain), text_of(*key))));
+  config.credentials.push_back(TRY(tls::Credentials::from_pem(as_string(chain->data), as_string(key->data))));
   config.alpn = {"http/1.1"};
   return tls::ServerContext::create(std::move(config));
 }

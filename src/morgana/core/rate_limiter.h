@@ -1,8 +1,11 @@
 #pragma once
 
-// Lets an event through at most once per interval: for warnings that a flood
-// of packets or connections would otherwise repeat thousands of times.
+// Lets at most `per_interval` events through in each interval, the interval
+// starting at the first event after the last one ended: for warnings and
+// error replies that a flood of packets or connections would otherwise repeat
+// thousands of times.
 
+#include <cstddef>
 #include <optional>
 
 #include "morgana/core/time.h"
@@ -11,19 +14,26 @@ namespace morgana {
 
 class RateLimiter {
 public:
-  explicit RateLimiter(Duration interval) : m_interval(interval) {}
+  explicit RateLimiter(Duration interval, std::size_t per_interval = 1)
+      : m_interval(interval), m_per_interval(per_interval) {}
 
-  // True when the last allowed event is at least the interval ago (or none was).
+  // True when this event is within the current interval's allowance.
   [[nodiscard]] bool try_now() {
     Instant now = MonotonicClock::now();
-    if (m_last && now - *m_last < m_interval) return false;
-    m_last = now;
+    if (!m_start || now - *m_start >= m_interval) {
+      m_start = now;
+      m_count = 0;
+    }
+    if (m_count >= m_per_interval) return false;
+    ++m_count;
     return true;
   }
 
 private:
   Duration m_interval;
-  std::optional<Instant> m_last;
+  std::size_t m_per_interval;
+  std::optional<Instant> m_start;
+  std::size_t m_count = 0;
 };
 
 } // namespace morgana

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/core/bytes.h"
 #include "morgana/core/task.h"
 #include "morgana/http/headers.h"
 #include "morgana/http/message_parser.h"
@@ -33,7 +34,7 @@ struct Request {
   net::Endpoint remote;
   bool secure = false; // arrived over TLS (ServerOptions::secure)
 
-  [[nodiscard]] std::string_view body_text() const { return {reinterpret_cast<const char*>(body.data()), body.size()}; }
+  [[nodiscard]] std::string_view body_text() const { return as_string(body); }
 };
 
 // Handlers are coroutines: `Task<Response> handle(Request& request)`.

@@ -88,7 +88,7 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& respon
   // A small body goes out in the head's write: one segment (one TLS record)
   // instead of a second write that Nagle or a delayed ACK would hold back.
   if (has_content && !response.source && response.body.size() <= coalesce_limit) {
-    head.append(reinterpret_cast<const char*>(response.body.data.data()), response.body.size());
+    head += as_string(response.body.data);
     CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
     co_return std::uint64_t{response.body.size()};
   }
@@ -107,7 +107,7 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& respon
       // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 §7.1), in one write when small.
       std::string chunk = format_string("{}\r\n", Hex{piece.size()});
       if (piece.size() <= coalesce_limit) {
-        chunk.append(reinterpret_cast<const char*>(piece.data.data()), piece.size());
+        chunk += as_string(piece.data);
         chunk += "\r\n";
         CO_TRY(co_await stream.write(as_bytes(chunk), MonotonicClock::now() + context.send_timeout));
       } else {

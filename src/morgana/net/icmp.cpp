@@ -3,7 +3,6 @@
 #include "morgana/core/checksum.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
-#include "morgana/core/time.h"
 #include "morgana/net/stack.h"
 
 namespace morgana::net {
@@ -19,9 +18,6 @@ Counter other_messages{"icmp.other_messages", "ICMP messages other than echo req
 Counter unreachable_sent{"icmp.port_unreachable_sent", "port unreachable messages sent"};
 Counter rate_limited{"icmp.rate_limited", "ICMP errors not sent because of the rate limit"};
 Counter send_errors{"icmp.send_errors", "ICMP messages that could not be sent"};
-
-// At most this many error messages per second (RFC 1812 §4.3.2.8 asks for a limit).
-constexpr int errors_per_second = 100;
 
 } // namespace
 
@@ -80,12 +76,7 @@ void Icmp::send_port_unreachable(const Ipv4Header& original, Bytes original_payl
   if (ipv4.is_broadcast(original.destination) || original.fragment_offset != 0 || original.source.is_any() ||
       ipv4.is_broadcast(original.source))
     return;
-  auto now = MonotonicClock::now();
-  if (now - m_error_window_start >= std::chrono::seconds(1)) {
-    m_error_window_start = now;
-    m_errors_in_window = 0;
-  }
-  if (++m_errors_in_window > errors_per_second) {
+  if (!m_error_limit.try_now()) {
     rate_limited.increment();
     return;
   }

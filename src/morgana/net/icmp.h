@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "morgana/core/packet.h"
-#include "morgana/core/time.h"
+#include "morgana/core/rate_limiter.h"
 #include "morgana/net/ipv4_header.h"
 
 namespace morgana::net {
@@ -42,8 +42,9 @@ public:
 
 private:
   Stack& m_stack;
-  Instant m_error_window_start{};
-  int m_errors_in_window = 0;
+  // At most this many error messages per second (RFC 1812 §4.3.2.8 asks for a limit).
+  static constexpr std::size_t errors_per_second = 100;
+  RateLimiter m_error_limit{std::chrono::seconds(1), errors_per_second};
 };
 
 } // namespace morgana::net

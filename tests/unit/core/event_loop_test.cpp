@@ -468,3 +468,19 @@ TEST(RateLimiter, LetsOneEventThroughPerInterval) {
 
 } // namespace
 } // namespace morgana
+
+namespace morgana {
+namespace {
+
+TEST(RateLimiter, LetsABurstThroughPerInterval) {
+  sim::reset();
+  RateLimiter limiter(std::chrono::seconds(1), 3);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.try_now());
+  EXPECT_FALSE(limiter.try_now());
+  loop().run([]() -> Task<void> { (void)co_await sleep_for(std::chrono::seconds(1)); }());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.try_now());
+  EXPECT_FALSE(limiter.try_now());
+}
+
+} // namespace
+} // namespace morgana
