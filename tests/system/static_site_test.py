@@ -24,8 +24,10 @@ Topology: harness.py's namespace (tap0 10.0.0.1/24), static-site at 10.0.0.2
 under the name static-site.test (curl --resolve), one run at a time.
 """
 
+import base64
 import gzip
 import hashlib
+import json
 import re
 import shutil
 import socket
@@ -251,7 +253,6 @@ def part_testssl(t, ns):
                     "--add-ca", str(CERTS / "ca.pem"), "-U", "-h", "--jsonfile", str(json_path),
                     f"https://{HOST}/", check=False, timeout=600)
     (t.log_dir / "testssl.log").write_text(result.stdout + result.stderr)
-    import json
     findings = json.loads(json_path.read_text()) if json_path.exists() else []
     t.require(findings, "testssl.sh wrote its findings", result.stdout[-500:])
     vulnerable = [f"{f['id']}: {f['finding']}" for f in findings
@@ -320,7 +321,6 @@ def part_chromium(t, ns):
                           capture_output=True, check=True).stdout
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=leaf, capture_output=True,
                          check=True).stdout
-    import base64
     pin = base64.b64encode(hashlib.sha256(der).digest()).decode()
     screenshot = t.log_dir / "chromium.png"
     screenshot.unlink(missing_ok=True)
