@@ -60,7 +60,8 @@ set(morgana_pvh_link_flags
 # Portable layers, compiled freestanding.
 file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp
      ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp
-     ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp)
+     ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp
+     ${MORGANA_ROOT}/src/morgana/app/*.cpp)
 add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
@@ -77,7 +78,7 @@ target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGAN
 # The platform: an object library, so that the boot code and the ELF note are
 # linked into every image whether or not anything refers to them.
 file(GLOB morgana_pvh_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/platform/pvh/*.cpp
-     ${MORGANA_ROOT}/src/morgana/platform/pvh/*.S)
+     ${MORGANA_ROOT}/src/morgana/platform/pvh/*.S ${MORGANA_ROOT}/src/morgana/app/pvh/*.cpp)
 add_library(morgana_platform_pvh OBJECT ${morgana_pvh_sources})
 target_link_libraries(morgana_platform_pvh PUBLIC morgana)
 target_compile_options(morgana_platform_pvh PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${morgana_flags}>)

@@ -77,7 +77,7 @@ void echo_all(UdpSocket& socket) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   sim::reset();
   auto device = sim::add_device(our_mac, 1500);
-  auto stack = MUST(Stack::create(device));
+  auto stack = MUST(Stack::create({.device = device}));
   stack->start();
   Ipv4Config config;
   config.address = {Ipv4Address::from_octets(10, 0, 0, 2), 24};

@@ -39,7 +39,7 @@ State& state() {
 
 std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu) {
   Device device{};
-  std::memcpy(device.info.mac, mac, 6);
+  device.info.mac = MacAddress::from(mac);
   device.info.mtu = mtu;
   state().devices.push_back(std::move(device));
   return state().devices.size() - 1;
@@ -107,7 +107,7 @@ std::span<const std::string_view> boot_arguments() { return state().arguments; }
 
 Result<void> start_devices() { return {}; }
 
-Result<std::unique_ptr<net::Network>> host_network() { return nullptr; }
+bool host_sockets() { return false; }
 
 std::size_t net_device_count() { return state().devices.size(); }
 NetDeviceInfo net_device_info(std::size_t device) { return state().devices.at(device).info; }

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "morgana/http/mime.h"
-#include "morgana/platform/hosted/directory_walk.h"
+#include "morgana/kv/mime.h"
+#include "morgana/kv/hosted/directory_walk.h"
 
 namespace {
 
@@ -204,7 +204,7 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
     if (!content) die(content.error());
 
     Entry entry{
-        file.key, 0, walk::sha256_hex(*content), morgana::http::mime_type(file.key), false, epoch.value_or(file.mtime)};
+        file.key, 0, walk::sha256_hex(*content), morgana::kv::mime_type(file.key), false, epoch.value_or(file.mtime)};
     auto [found, inserted] = blob_by_digest.try_emplace(entry.digest, blobs.size());
     if (inserted) {
       blobs.push_back(Blob{prefix + std::to_string(blobs.size()), entry.digest, fs::path(absolute_string(file.path)),
@@ -214,7 +214,7 @@ int crunch_directory(const std::string& name, const fs::path& dir, const fs::pat
     entry.blob = found->second;
     auto& blob = blobs[entry.blob];
 
-    if (morgana::http::is_compressible(entry.content_type) && !content->empty()) {
+    if (morgana::kv::is_compressible(entry.content_type) && !content->empty()) {
       if (!blob.gzip_label) {
         auto compressed = gzip(*content);
         // Kept only when it saves at least 10%.

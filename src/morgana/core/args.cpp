@@ -27,7 +27,8 @@ Result<void> parse_unsigned(std::string_view text, T& out) {
 
 } // namespace
 
-Argument::Argument(std::string_view name, std::string_view help) : m_name(name), m_help(help), m_next(g_arguments) {
+Argument::Argument(std::string_view name, std::string_view help, Group group)
+    : m_name(name), m_help(help), m_group(group), m_next(g_arguments) {
   g_arguments = this;
 }
 
@@ -69,60 +70,92 @@ Result<void> parse_value(std::string_view text, std::chrono::nanoseconds& out) {
   return fail(Errc::invalid_argument, "expected a duration like 250ms, 30s or 2min");
 }
 
-Result<void> parse(std::span<const std::string_view> arguments, FormatSink& diagnostics) {
-  for (auto* a = g_arguments; a; a = a->next()) {
-    a->reset();
-    a->m_given = false;
+// One pass over a list of arguments; `source` names the list in messages.
+class Parser {
+public:
+  Parser(FormatSink& diagnostics, std::string_view source) : m_diagnostics(diagnostics), m_source(source) {}
+
+  Result<void> parse(std::span<const std::string_view> arguments) {
+    for (auto* a = g_arguments; a; a = a->next()) a->m_seen = false;
+    for (auto text : arguments) TRY(parse_one(text));
+    return {};
   }
-  for (auto text : arguments) {
-    if (!text.starts_with("--") || text.size() == 2) {
-      format_to(diagnostics, "argument '{}': expected --name=value (see --help)", text);
-      return fail(Errc::invalid_argument, "boot argument");
-    }
+
+private:
+  Result<void> parse_one(std::string_view text) {
+    if (!text.starts_with("--") || text.size() == 2)
+      return bad("{}argument '{}': expected --name=value (see --help)", m_source, text);
     auto body = text.substr(2);
     auto equals = body.find('=');
     auto name = body.substr(0, equals);
     auto* argument = find(name);
-    if (!argument) {
-      format_to(diagnostics, "unknown argument '--{}' (see --help)", name);
-      return fail(Errc::invalid_argument, "boot argument");
-    }
-    if (argument->m_given) {
-      format_to(diagnostics, "argument '--{}' given twice", name);
-      return fail(Errc::invalid_argument, "boot argument");
-    }
+    if (!argument) return bad("{}unknown argument '--{}' (see --help)", m_source, name);
+    if (argument->m_seen) return bad("{}argument '--{}' given twice", m_source, name);
     std::string_view value;
     if (equals != std::string_view::npos) {
       value = body.substr(equals + 1);
     } else if (argument->is_flag()) {
       value = "true";
     } else {
-      format_to(diagnostics, "argument '--{}' needs a value: --{}=VALUE", name, name);
-      return fail(Errc::invalid_argument, "boot argument");
+      return bad("{}argument '--{}' needs a value: --{}=VALUE", m_source, name, name);
     }
     if (auto result = argument->set(value); !result) {
-      format_to(diagnostics, "argument '{}': {}", text,
-                result.error().context.empty() ? result.error().message() : result.error().context);
-      return fail(Errc::invalid_argument, "boot argument");
+      return bad("{}argument '{}': {}", m_source, text,
+                 result.error().context.empty() ? result.error().message() : result.error().context);
     }
+    argument->m_seen = true;
     argument->m_given = true;
+    return {};
   }
-  return {};
+
+  template <class... A>
+  std::unexpected<Error> bad(std::string_view pattern, const A&... values) {
+    format_to(m_diagnostics, pattern, values...);
+    return fail(Errc::invalid_argument, "boot argument");
+  }
+
+  FormatSink& m_diagnostics;
+  std::string_view m_source;
+};
+
+Result<void> parse(std::span<const std::string_view> configured, std::span<const std::string_view> arguments,
+                   FormatSink& diagnostics) {
+  for (auto* a = g_arguments; a; a = a->next()) {
+    a->reset();
+    a->m_given = false;
+  }
+  TRY(Parser(diagnostics, "configured ").parse(configured));
+  return Parser(diagnostics, "").parse(arguments);
 }
 
-void print_help(FormatSink& sink) {
+std::vector<std::string_view> split_command_line(std::string_view text) {
+  std::vector<std::string_view> words;
+  while (!text.empty()) {
+    auto space = text.find(' ');
+    if (space != 0) words.push_back(text.substr(0, space));
+    if (space == std::string_view::npos) break;
+    text.remove_prefix(space + 1);
+  }
+  return words;
+}
+
+void print_help(FormatSink& sink, Group group) {
   // Sorted by name for a stable listing; the list is short, so selection sort.
   std::string_view last;
   bool first_round = true;
   while (true) {
     Argument* next = nullptr;
     for (auto* a = g_arguments; a; a = a->next())
-      if ((first_round || a->name() > last) && (!next || a->name() < next->name())) next = a;
+      if (a->group() == group && (first_round || a->name() > last) && (!next || a->name() < next->name())) next = a;
     if (!next) break;
     first_round = false;
     last = next->name();
     format_to(sink, "  --{}{}\n      {} (default: ", next->name(), next->is_flag() ? "" : "=VALUE", next->help());
     next->format_default(sink);
+    if (next->given()) {
+      sink.write("; set: ");
+      next->format_current(sink);
+    }
     sink.write(")\n");
   }
 }

@@ -16,7 +16,7 @@ struct Detached {
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
-    void unhandled_exception() noexcept { platform::abort("exception in a spawned coroutine"); }
+    void unhandled_exception() noexcept { detail::unhandled_coroutine_exception(); }
   };
 };
 
@@ -181,13 +181,13 @@ void EventLoop::turn() {
   wait_for_events();
 }
 
-void EventLoop::run_ready() {
+void EventLoop::run_ready(std::coroutine_handle<> main) {
   // Run what is ready now; coroutines made ready meanwhile wait for the next turn,
   // so device input is polled between them. Counted, not marked by the last
   // waiter: a coroutine run here may destroy that one.
   std::size_t batch = 0;
   for (Wait* wait = m_ready_head; wait; wait = wait->m_next) ++batch;
-  for (; batch > 0 && m_ready_head; --batch) {
+  for (; batch > 0 && m_ready_head && !(main && main.done()); --batch) {
     Wait* wait = m_ready_head;
     unschedule(wait);
     wait->m_handle.resume();
@@ -203,6 +203,14 @@ void EventLoop::wait_for_events() {
 }
 
 void EventLoop::spawn(Task<void> task) { run_detached(std::move(task)); }
+
+void EventLoop::request_stop(int status) {
+  if (stop_requested()) return;
+  m_stop_status = status;
+  m_stop_requests.notify_all();
+}
+
+void detail::unhandled_coroutine_exception() { platform::abort("exception in a coroutine"); }
 
 void EventLoop::destroy_spawned() {
   while (g_spawned) std::coroutine_handle<Detached::promise_type>::from_promise(*g_spawned).destroy();

@@ -86,7 +86,8 @@ public:
     task.handle().resume();
     // Not turn(): once the task is done, return rather than sleep until the next event.
     while (!task.done()) {
-      run_ready();
+      // Nothing runs after the task ends: what it owned is gone.
+      run_ready(task.handle());
       if (task.done()) break;
       wait_for_events();
     }
@@ -103,6 +104,14 @@ public:
   // Woken after every platform::yield: device readers wait here.
   WaitQueue& device_activity() { return m_device_activity; }
 
+  // Asking the image to stop (hosted: SIGTERM/SIGINT). Whoever can stop
+  // gracefully waits in stop_requests(); the platform stops at once when
+  // nobody waits. `status` is the exit status to report after a graceful stop.
+  WaitQueue& stop_requests() { return m_stop_requests; }
+  void request_stop(int status);
+  [[nodiscard]] bool stop_requested() const { return m_stop_status != 0; }
+  [[nodiscard]] int stop_status() const { return m_stop_status; }
+
   // Destroys every spawned coroutine that has not finished (at shutdown, in tests).
   void destroy_spawned();
 
@@ -111,7 +120,7 @@ public:
 private:
   friend class Wait;
   friend class WaitQueue;
-  void run_ready();
+  void run_ready(std::coroutine_handle<> main = {});
   void wait_for_events();
   void schedule(Wait* wait);
   void unschedule(Wait* wait);
@@ -126,6 +135,8 @@ private:
   Wait* m_ready_tail = nullptr;
   std::vector<Wait*> m_timers; // binary min-heap by deadline
   WaitQueue m_device_activity;
+  WaitQueue m_stop_requests;
+  int m_stop_status = 0;
 };
 
 EventLoop& loop();

@@ -4,9 +4,12 @@
 #include <optional>
 #include <utility>
 
-#include "morgana/platform/interface.h"
-
 namespace morgana {
+
+namespace detail {
+// Exceptions are off; a coroutine that somehow throws stops the image.
+[[noreturn]] void unhandled_coroutine_exception();
+} // namespace detail
 
 // A lazily started coroutine that produces a T. `co_await task` runs it and
 // resumes the awaiter when it finishes (symmetric transfer, no recursion).
@@ -30,7 +33,7 @@ struct PromiseBase {
     void await_resume() noexcept {}
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
-  void unhandled_exception() noexcept { platform::abort("exception in a coroutine"); }
+  void unhandled_exception() noexcept { detail::unhandled_coroutine_exception(); }
 };
 
 template <class T>

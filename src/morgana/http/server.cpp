@@ -6,7 +6,7 @@
 #include "morgana/core/log.h"
 #include "morgana/core/rate_limiter.h"
 #include "morgana/http/response_writer.h"
-#include "morgana/platform/interface.h"
+#include "morgana/core/memory.h"
 
 namespace morgana::http {
 
@@ -307,7 +307,7 @@ void Server::accept(std::unique_ptr<net::Stream> stream) {
     stream->abort();
     return;
   }
-  if (platform::memory_stats().free < accept_memory_reserve) {
+  if (memory_stats().free < accept_memory_reserve) {
     no_memory.increment();
     if (m_state->no_memory_warned.try_now())
       http_log.warn("closing new connections: low on memory ({} refused)", no_memory.value());

@@ -6,7 +6,7 @@
 #include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/http/date.h"
-#include "morgana/http/mime.h"
+#include "morgana/kv/mime.h"
 
 namespace morgana::http {
 namespace {
@@ -184,7 +184,7 @@ Response StaticFiles::not_found(const Request&) const {
   response.status = Status::not_found;
   auto metadata = m_store->metadata(m_options.not_found_page);
   auto type =
-      metadata && !metadata->content_type.empty() ? metadata->content_type : mime_type(m_options.not_found_page);
+      metadata && !metadata->content_type.empty() ? metadata->content_type : kv::mime_type(m_options.not_found_page);
   response.headers.add("Content-Type", type);
   response.body = Body::from_value(std::move(*page));
   return response;
@@ -225,7 +225,7 @@ Response StaticFiles::respond_file(const Request& request, std::string_view key,
   auto value = use_gzip ? std::move(gzip) : m_store->get(key);
   if (!value) return Response::error(Status::internal_server_error);
   auto body = Body::from_value(std::move(*value));
-  auto type = metadata.content_type.empty() ? mime_type(key) : metadata.content_type;
+  auto type = metadata.content_type.empty() ? kv::mime_type(key) : metadata.content_type;
   response.headers.add("Content-Type", type);
   if (use_gzip) response.headers.add("Content-Encoding", "gzip");
   else response.headers.add("Accept-Ranges", "bytes");

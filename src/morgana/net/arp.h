@@ -9,7 +9,7 @@
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
-#include "morgana/net/mac_address.h"
+#include "morgana/core/mac_address.h"
 
 namespace morgana::net {
 

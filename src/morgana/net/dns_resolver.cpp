@@ -4,7 +4,6 @@
 #include <array>
 #include <optional>
 
-#include "morgana/core/args.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
@@ -12,9 +11,6 @@
 
 namespace morgana::net {
 namespace {
-
-args::Option<DnsServerList> dns_servers_arg{
-    "dns-servers", "DNS servers to ask, e.g. 10.0.0.1,10.0.0.2 (those from DHCP when absent)", {}};
 
 log::Source dns_log{"dns"};
 
@@ -107,11 +103,7 @@ Result<void> parse_value(std::string_view text, DnsServerList& out) {
   return {};
 }
 
-const DnsServerList& dns_servers_argument() { return dns_servers_arg.value(); }
-
 std::vector<Ipv4Address> DnsResolver::servers() const {
-  auto given = dns_servers_arg.value().addresses();
-  if (!given.empty()) return {given.begin(), given.end()};
   return {m_network.dns_servers().begin(), m_network.dns_servers().end()};
 }
 

@@ -17,7 +17,7 @@ namespace morgana::net {
 
 class Network;
 
-// The value of --dns-servers: "10.0.0.1,10.0.0.2". A fixed array, as a
+// A value of --dns-servers: "10.0.0.1,10.0.0.2". A fixed array, as a
 // resolver asks at most a few servers (resolv.conf's MAXNS is 3).
 struct DnsServerList {
   static constexpr std::size_t capacity = 4;
@@ -30,9 +30,6 @@ struct DnsServerList {
 
 // Comma-separated IPv4 addresses, one to DnsServerList::capacity.
 [[nodiscard]] Result<void> parse_value(std::string_view text, DnsServerList& out);
-
-// The servers given with --dns-servers (empty when the argument is absent).
-[[nodiscard]] const DnsServerList& dns_servers_argument();
 
 // A stub resolver (RFC 1035 §7): asks recursive servers for A records over UDP
 // and keeps the answers for their TTL.
@@ -48,8 +45,8 @@ public:
   explicit DnsResolver(Network& network) : m_network(network) {}
 
   // A records for `name`: a dotted IPv4 address is returned as is; otherwise
-  // the cache answers, or the servers from --dns-servers (when given) or from
-  // the stack's configuration (DHCP) are asked, in turn, for `rounds` rounds,
+  // the cache answers, or the network's servers (configured, or from DHCP)
+  // are asked, in turn, for `rounds` rounds,
   // each query from a fresh ephemeral port with a random ID. Errc::timed_out
   // when no server answers before `deadline`; Errc::not_found for NXDOMAIN or
   // no A records; Errc::invalid_argument for a name that is not a host name;

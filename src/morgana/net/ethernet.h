@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "morgana/core/bytes.h"
-#include "morgana/net/mac_address.h"
+#include "morgana/core/mac_address.h"
 
 namespace morgana::net {
 

@@ -2,8 +2,9 @@
 
 // What applications program against: a network that binds UDP ports, listens
 // and connects over TCP. Morgana's own stack implements it over a network
-// device; the hosted target can implement it over the host kernel's sockets
-// (--net=socket), so the same application runs without root or a tap device.
+// device (stack.h); on the hosted target the host kernel's sockets can too
+// (hosted/socket_network.h, --net=socket), so the same application runs
+// without root or a tap device. Applications get theirs from their Context.
 
 #include <cstdint>
 #include <memory>
@@ -77,10 +78,5 @@ public:
   // Name servers learnt from DHCP, if any.
   [[nodiscard]] virtual std::span<const Ipv4Address> dns_servers() const = 0;
 };
-
-// The network the boot arguments choose: the host's sockets (hosted
-// --net=socket), or Morgana's stack on the first network device, configured
-// by --ipv4 or DHCP (waiting until `deadline` for a lease).
-[[nodiscard]] Task<Result<std::unique_ptr<Network>>> open_network(Instant deadline = far_future);
 
 } // namespace morgana::net

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <new>
 
-#include "morgana/core/args.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
@@ -13,10 +12,6 @@
 
 namespace morgana::net {
 namespace {
-
-args::Option<std::optional<Ipv4Cidr>> ipv4_arg{"ipv4", "address and prefix, e.g. 10.0.0.2/24 (DHCP when absent)",
-                                               std::nullopt};
-args::Option<std::optional<Ipv4Address>> gateway_arg{"ipv4-gateway", "default gateway", std::nullopt};
 
 log::Source ethernet_log{"ethernet"};
 log::Source net_log{"net"};
@@ -35,15 +30,28 @@ constexpr int frames_per_turn = 64;
 
 } // namespace
 
-Result<std::unique_ptr<Stack>> Stack::create(std::size_t device) {
-  if (device >= platform::net_device_count()) return fail(Errc::not_found, "no such network device (--net)");
-  auto info = platform::net_device_info(device);
-  std::unique_ptr<Stack> stack(new (std::nothrow) Stack(device, MacAddress::from(info.mac), info.mtu));
+Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
+  if (config.device >= platform::net_device_count()) return fail(Errc::not_found, "no such network device (--net)");
+  auto info = platform::net_device_info(config.device);
+  std::unique_ptr<Stack> stack(new (std::nothrow) Stack(std::move(config), info.mac, info.mtu));
   if (!stack) return fail(Errc::no_memory, "network stack");
   return stack;
 }
 
-Stack::Stack(std::size_t device, MacAddress mac, std::uint16_t mtu) : m_device(device), m_mac(mac), m_mtu(mtu) {}
+Task<Result<std::unique_ptr<Stack>>> Stack::open(StackConfig config, Instant deadline) {
+  auto stack = CO_TRY(create(std::move(config)));
+  stack->start();
+  CO_TRY(co_await stack->configure(deadline));
+  co_return stack;
+}
+
+Stack::Stack(StackConfig config, MacAddress mac, std::uint16_t mtu)
+    : m_stack_config(std::move(config)), m_device(m_stack_config.device), m_mac(mac), m_mtu(mtu) {}
+
+std::span<const Ipv4Address> Stack::dns_servers() const {
+  if (!m_stack_config.dns_servers.empty()) return m_stack_config.dns_servers;
+  return m_config.dns_servers;
+}
 
 Stack::~Stack() = default;
 
@@ -57,7 +65,7 @@ void Stack::start() {
 }
 
 Task<Result<void>> Stack::configure(Instant deadline) {
-  if (!ipv4_arg.value()) {
+  if (!m_stack_config.ipv4) {
     if (!m_dhcp) {
       m_dhcp.reset(new (std::nothrow) DhcpClient(*this));
       if (!m_dhcp) co_return fail(Errc::no_memory, "DHCP client");
@@ -68,8 +76,8 @@ Task<Result<void>> Stack::configure(Instant deadline) {
     co_return Result<void>{};
   }
   Ipv4Config config;
-  config.address = *ipv4_arg.value();
-  config.gateway = gateway_arg.value();
+  config.address = *m_stack_config.ipv4;
+  config.gateway = m_stack_config.gateway;
   set_config(std::move(config));
   co_return Result<void>{};
 }
@@ -83,14 +91,6 @@ Result<std::unique_ptr<Listener>> Stack::tcp_listen(std::uint16_t port, TcpListe
 Task<Result<std::unique_ptr<Stream>>> Stack::tcp_connect(Endpoint remote, Instant deadline,
                                                          TcpConnectionOptions options) {
   co_return CO_TRY(co_await m_tcp.connect(remote, deadline, options));
-}
-
-Task<Result<std::unique_ptr<Network>>> open_network(Instant deadline) {
-  if (auto host = CO_TRY(platform::host_network())) co_return std::move(host);
-  auto stack = CO_TRY(Stack::create(0));
-  stack->start();
-  CO_TRY(co_await stack->configure(deadline));
-  co_return std::unique_ptr<Network>(std::move(stack));
 }
 
 void Stack::set_config(Ipv4Config config) {

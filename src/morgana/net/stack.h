@@ -10,17 +10,28 @@
 #include "morgana/net/icmp.h"
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
-#include "morgana/net/mac_address.h"
+#include "morgana/core/mac_address.h"
 #include "morgana/net/network.h"
 #include "morgana/net/tcp.h"
 #include "morgana/net/udp.h"
 
 namespace morgana::net {
 
+// The address in use: from StackConfig or DHCP.
 struct Ipv4Config {
   Ipv4Cidr address; // 0.0.0.0/0 until configured
   std::optional<Ipv4Address> gateway;
   std::vector<Ipv4Address> dns_servers;
+};
+
+// How a stack is set up (the boot layer fills it from --ipv4, --ipv4-gateway,
+// --dns-servers and --tcp-msl; tests fill it directly).
+struct StackConfig {
+  std::size_t device = 0;             // platform network device
+  std::optional<Ipv4Cidr> ipv4;       // none: DHCP
+  std::optional<Ipv4Address> gateway; // with ipv4
+  std::vector<Ipv4Address> dns_servers; // used instead of those from DHCP when given
+  TcpConfig tcp;
 };
 
 class DhcpClient;
@@ -29,8 +40,10 @@ class DhcpClient;
 // Layers reach each other through the stack.
 class Stack final : public Network {
 public:
-  // A stack on platform network device `device`.
-  [[nodiscard]] static Result<std::unique_ptr<Stack>> create(std::size_t device = 0);
+  // A stack on the platform network device `config.device`.
+  [[nodiscard]] static Result<std::unique_ptr<Stack>> create(StackConfig config = {});
+  // Creates, starts and configures a stack (DHCP waits until `deadline`).
+  [[nodiscard]] static Task<Result<std::unique_ptr<Stack>>> open(StackConfig config, Instant deadline = far_future);
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
   ~Stack() override;
@@ -38,8 +51,8 @@ public:
   // Starts the receive loop and the protocol timers; they stop when the stack
   // is destroyed.
   void start();
-  // Applies --ipv4 / --ipv4-gateway / --dns-servers, or runs DHCP when no
-  // --ipv4 is given (waiting until a lease is bound or `deadline` passes).
+  // Applies the configured address, or runs DHCP when there is none
+  // (waiting until a lease is bound or `deadline` passes).
   [[nodiscard]] Task<Result<void>> configure(Instant deadline = far_future);
 
   [[nodiscard]] MacAddress mac() const { return m_mac; }
@@ -54,7 +67,8 @@ public:
   [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
                                                                   TcpConnectionOptions options) override;
   [[nodiscard]] Ipv4Address address() const override { return m_config.address.address; }
-  [[nodiscard]] std::span<const Ipv4Address> dns_servers() const override { return m_config.dns_servers; }
+  // The configured servers, else those from DHCP.
+  [[nodiscard]] std::span<const Ipv4Address> dns_servers() const override;
 
   Arp& arp() { return m_arp; }
   Ipv4& ipv4() { return m_ipv4; }
@@ -68,9 +82,10 @@ public:
   void receive_frame(PacketBuffer frame);
 
 private:
-  Stack(std::size_t device, MacAddress mac, std::uint16_t mtu);
+  Stack(StackConfig config, MacAddress mac, std::uint16_t mtu);
   Task<void> receive_loop();
 
+  StackConfig m_stack_config;
   std::size_t m_device;
   MacAddress m_mac;
   std::uint16_t m_mtu;
@@ -79,7 +94,7 @@ private:
   Ipv4 m_ipv4{*this};
   Icmp m_icmp{*this};
   Udp m_udp{*this};
-  Tcp m_tcp{*this};
+  Tcp m_tcp{*this, m_stack_config.tcp};
   // After the layers, so destroyed before them: these use the layers.
   std::unique_ptr<DhcpClient> m_dhcp;
   Task<void> m_dhcp_task;

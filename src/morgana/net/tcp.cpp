@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <new>
 
-#include "morgana/core/args.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
@@ -12,9 +11,6 @@
 
 namespace morgana::net {
 namespace {
-
-args::Option<Duration> msl_arg{"tcp-msl", "maximum segment lifetime; TIME-WAIT lasts twice this",
-                               std::chrono::seconds(30)};
 
 Counter segments_received{"tcp.segments_received", "TCP segments received"};
 Counter malformed{"tcp.malformed", "TCP segments with a bad header or options"};
@@ -75,7 +71,7 @@ void TcpListener::on_closed(TcpConnection* connection) {
 
 // Tcp.
 
-Tcp::Tcp(Stack& stack) : m_stack(stack) {
+Tcp::Tcp(Stack& stack, TcpConfig config) : m_stack(stack), m_config(config) {
   if (!random::fill(std::as_writable_bytes(std::span(m_isn_key))))
     tcp_log.warn("no entropy: initial sequence numbers are predictable");
   m_reaper = reap();
@@ -87,7 +83,7 @@ Tcp::~Tcp() {
   m_owned.clear();
 }
 
-Duration Tcp::time_wait() const { return 2 * msl_arg.value(); }
+Duration Tcp::time_wait() const { return 2 * m_config.msl; }
 
 std::uint16_t Tcp::mss_for_mtu() const {
   return static_cast<std::uint16_t>(m_stack.mtu() - Ipv4Header::minimum_size - TcpHeader::minimum_size);

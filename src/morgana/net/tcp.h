@@ -85,7 +85,7 @@ private:
 // numbers (RFC 6528) and ephemeral ports, and frees finished connections.
 class Tcp {
 public:
-  explicit Tcp(Stack& stack);
+  Tcp(Stack& stack, TcpConfig config);
   ~Tcp();
 
   [[nodiscard]] Result<std::unique_ptr<TcpListener>> listen(std::uint16_t port, TcpListenOptions options = {});
@@ -137,6 +137,7 @@ private:
 
   friend class TcpListener;
   Stack& m_stack;
+  TcpConfig m_config;
   std::unordered_map<std::uint64_t, TcpConnection*> m_connections;
   std::vector<std::unique_ptr<TcpConnection>> m_owned; // every connection not yet freed
   std::vector<TcpListener*> m_listeners;

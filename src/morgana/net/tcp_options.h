@@ -20,4 +20,9 @@ struct TcpListenOptions {
   TcpConnectionOptions connection;
 };
 
+// Settings of one stack's TCP.
+struct TcpConfig {
+  Duration msl = std::chrono::seconds(30); // maximum segment lifetime; TIME-WAIT lasts twice this
+};
+
 } // namespace morgana::net

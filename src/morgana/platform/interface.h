@@ -10,11 +10,8 @@
 #include <string_view>
 
 #include "morgana/core/format.h"
+#include "morgana/core/mac_address.h"
 #include "morgana/core/result.h"
-
-namespace morgana::net {
-class Network;
-}
 
 namespace morgana::platform {
 
@@ -48,16 +45,15 @@ struct MemoryStats {
   std::size_t total; // bytes the allocator manages (or the process may use)
   std::size_t free;  // of those, bytes not allocated; not necessarily in one piece
 };
-// The heap behind operator new, for layers that size their buffers to fit.
+// The heap behind operator new (core/memory.h passes it on to the layers).
 MemoryStats memory_stats();
 
-// Called once after boot arguments are parsed: opens devices chosen by them
-// (hosted: also reads --store's directories). Errc::invalid_argument when an
-// argument's value is refused.
+// Called once after boot arguments are parsed: opens devices chosen by them.
+// Errc::invalid_argument when an argument's value is refused.
 [[nodiscard]] Result<void> start_devices();
 
 struct NetDeviceInfo {
-  std::uint8_t mac[6];
+  MacAddress mac;
   std::uint16_t mtu; // IP MTU, without the Ethernet header
 };
 
@@ -68,9 +64,9 @@ NetDeviceInfo net_device_info(std::size_t device);
 [[nodiscard]] Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer);
 [[nodiscard]] Result<void> net_write(std::size_t device, std::span<const std::byte> frame);
 
-// A network the host provides (hosted --net=socket: the kernel's sockets), or
-// null, in which case applications get Morgana's stack on net_device 0.
-[[nodiscard]] Result<std::unique_ptr<net::Network>> host_network();
+// Whether the image was asked to use the host's own sockets instead of a
+// network device (hosted --net=socket); always false on a hypervisor.
+[[nodiscard]] bool host_sockets();
 
 [[noreturn]] void exit(int status);
 [[noreturn]] void abort(std::string_view why);

@@ -18,17 +18,23 @@ Option<std::uint64_t> bytes_arg{"argtest-bytes", "byte budget", 0};
 Option<std::string_view> name_arg{"argtest-name", "a name", "morgana"};
 Option<std::optional<std::uint16_t>> limit_arg{"argtest-limit", "an optional limit", std::nullopt};
 Flag verbose_flag{"argtest-verbose", "say more", false};
+Option<std::uint16_t> app_port_arg{"argtest-app-port", "an application's port", 8080, Group::application};
 
 struct Parsed {
   Result<void> result;
   std::string diagnostics;
 };
 
-Parsed parse_all(std::vector<std::string_view> arguments) {
+Parsed parse_all(std::vector<std::string_view> arguments, std::vector<std::string_view> configured = {}) {
   StringBuilder<256> diagnostics;
-  auto result = parse(arguments, diagnostics);
+  auto result = parse(configured, arguments, diagnostics);
   return {result, std::string(diagnostics.view())};
 }
+
+struct Sink final : FormatSink {
+  std::string text;
+  void write(std::string_view piece) override { text.append(piece); }
+};
 
 class Args : public ::testing::Test {
 protected:
@@ -186,11 +192,8 @@ TEST_F(Args, ParseValueDirectly) {
 }
 
 TEST_F(Args, HelpListsNamesAndDefaultsSorted) {
-  struct Sink final : FormatSink {
-    std::string text;
-    void write(std::string_view piece) override { text.append(piece); }
-  } sink;
-  print_help(sink);
+  Sink sink;
+  print_help(sink, Group::morgana);
   const auto& help = sink.text;
   EXPECT_NE(help.find("  --argtest-port=VALUE\n      port to listen on (default: 80)\n"), std::string::npos) << help;
   EXPECT_NE(help.find("  --argtest-verbose\n      say more (default: false)\n"), std::string::npos);
@@ -207,18 +210,58 @@ TEST_F(Args, HelpListsNamesAndDefaultsSorted) {
     EXPECT_EQ(help.find(name, at + 1), std::string::npos) << name;
     previous = at;
   }
-  // A value given at boot does not change the listed default.
+  EXPECT_EQ(help.find("--argtest-app-port"), std::string::npos) << "an application setting in the other group";
+  // A value given at boot is listed beside the default.
   ASSERT_TRUE(parse_all({"--argtest-port=1"}).result);
   Sink after;
-  print_help(after);
-  EXPECT_EQ(after.text, help);
+  print_help(after, Group::morgana);
+  EXPECT_NE(after.text.find("  --argtest-port=VALUE\n      port to listen on (default: 80; set: 1)\n"),
+            std::string::npos)
+      << after.text;
+}
+
+TEST_F(Args, HelpListsApplicationSettingsApart) {
+  Sink sink;
+  print_help(sink, Group::application);
+  EXPECT_EQ(sink.text, "  --argtest-app-port=VALUE\n      an application's port (default: 8080)\n");
+}
+
+TEST_F(Args, ConfiguredArgumentsAreDefaultsThatBootArgumentsOverride) {
+  auto parsed = parse_all({"--argtest-port=2"}, {"--argtest-port=1", "--argtest-ttl=5"});
+  ASSERT_TRUE(parsed.result) << parsed.diagnostics;
+  EXPECT_EQ(port_arg.value(), 2);
+  EXPECT_EQ(ttl_arg.value(), 5);
+  EXPECT_TRUE(ttl_arg.given());
+  // Parsing again starts from the built-in defaults.
+  ASSERT_TRUE(parse_all({}).result);
+  EXPECT_EQ(ttl_arg.value(), 64);
+  EXPECT_FALSE(ttl_arg.given());
+}
+
+TEST_F(Args, BadConfiguredArgumentIsNamedAsConfigured) {
+  auto parsed = parse_all({}, {"--argtest-ttl=300"});
+  ASSERT_FALSE(parsed.result);
+  EXPECT_EQ(parsed.diagnostics.find("configured argument '--argtest-ttl=300'"), 0u) << parsed.diagnostics;
+  parsed = parse_all({}, {"--argtest-ttl=1", "--argtest-ttl=2"});
+  ASSERT_FALSE(parsed.result);
+  EXPECT_NE(parsed.diagnostics.find("configured argument '--argtest-ttl' given twice"), std::string::npos);
+}
+
+TEST_F(Args, DefaultsFromText) {
+  EXPECT_EQ(parse_default<std::uint16_t>("443"), 443);
+  EXPECT_EQ(parse_default<std::chrono::nanoseconds>("2min"), std::chrono::minutes(2));
+}
+
+TEST(SplitCommandLine, SplitsAtSpaces) {
+  EXPECT_EQ(split_command_line(""), std::vector<std::string_view>{});
+  EXPECT_EQ(split_command_line("--a=1  --b"), (std::vector<std::string_view>{"--a=1", "--b"}));
 }
 
 TEST_F(Args, EveryDeclaredArgumentIsRegistered) {
   std::size_t found = 0;
   for (auto* a = first(); a; a = a->next())
     if (a->name().starts_with("argtest-")) ++found;
-  EXPECT_EQ(found, 7u);
+  EXPECT_EQ(found, 8u);
 }
 
 } // namespace

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "morgana/net/ipv4_address.h"
-#include "morgana/net/mac_address.h"
+#include "morgana/core/mac_address.h"
 
 namespace morgana::net {
 namespace {

@@ -145,7 +145,7 @@ protected:
     sim::reset();
     random::reset();
     m_device = sim::add_device(client_mac_octets);
-    auto created = Stack::create(m_device);
+    auto created = Stack::create({.device = m_device});
     ASSERT_TRUE(created.has_value());
     stack = std::move(*created);
     stack->start();

@@ -133,7 +133,17 @@ protected:
   void SetUp() override {
     sim::reset();
     m_device = sim::add_device(our_mac_octets);
-    m_stack = MUST(Stack::create(m_device));
+    start_stack({});
+  }
+
+  // A stack with `configured` DNS servers, whose DHCP-style address
+  // configuration names server_one and server_two.
+  void start_stack(std::vector<Ipv4Address> configured) {
+    m_stack.reset();
+    StackConfig stack_config;
+    stack_config.device = m_device;
+    stack_config.dns_servers = std::move(configured);
+    m_stack = MUST(Stack::create(stack_config));
     m_stack->start();
     Ipv4Config config;
     config.address = {our_address, 24};
@@ -145,8 +155,6 @@ protected:
     m_server = {};
     m_stack.reset();
     loop().destroy_spawned();
-    std::vector<std::string_view> none;
-    ASSERT_TRUE(args::parse(none, m_diagnostics)); // --dns-servers back to its default
   }
 
   // Answers ARP for the servers and hands each DNS query to `server`.
@@ -166,7 +174,6 @@ protected:
   }
 
   std::vector<SentQuery> m_queries;
-  StringBuilder<256> m_diagnostics;
   std::unique_ptr<Stack> m_stack;
 
 private:
@@ -435,9 +442,8 @@ TEST_F(DnsResolverTest, NoServersIsUnreachable) {
   EXPECT_EQ(addresses.error(), Errc::unreachable);
 }
 
-TEST_F(DnsResolverTest, BootArgumentOverridesDhcpServers) {
-  std::vector<std::string_view> arguments{"--dns-servers=10.0.0.9"};
-  ASSERT_TRUE(args::parse(arguments, m_diagnostics)) << m_diagnostics.view();
+TEST_F(DnsResolverTest, ConfiguredServersOverrideDhcpServers) {
+  start_stack({stranger});
   serve([](const SentQuery& query) {
     return std::vector<sim::Frame>{reply_frame(query, reply_to(query, {Ipv4Address::from_octets(192, 0, 2, 99)}))};
   });

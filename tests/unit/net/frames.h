@@ -307,7 +307,7 @@ public:
   explicit SimNetwork(std::optional<Ipv4Config> config = default_config(), std::uint16_t mtu = 1500) {
     sim::reset();
     m_device = sim::add_device(our_mac_octets, mtu);
-    m_stack = MUST(Stack::create(m_device));
+    m_stack = MUST(Stack::create({.device = m_device}));
     m_stack->start();
     if (config) {
       m_stack->set_config(*config);

@@ -25,11 +25,8 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
-#include "morgana/net/mac_address.h"
-#include "morgana/net/network.h"
-#include "morgana/platform/hosted/directory_store.h"
+#include "morgana/core/mac_address.h"
 #include "morgana/platform/hosted/fd_wait.h"
-#include "morgana/platform/hosted/socket_network.h"
 #include "morgana/platform/interface.h"
 
 namespace morgana::platform {
@@ -37,7 +34,7 @@ namespace {
 
 args::Option<std::string_view> net_arg{
     "net", "network: a tap interface name (e.g. tap0), 'socket' for the host's own sockets, or empty for none", ""};
-args::Option<std::optional<net::MacAddress>> mac_arg{
+args::Option<std::optional<MacAddress>> mac_arg{
     "mac", "MAC address of the device (random, locally administered, when absent)", std::nullopt};
 args::Option<std::uint16_t> mtu_arg{"mtu", "IP MTU of the device", 1500};
 
@@ -59,6 +56,7 @@ struct FdWatch {
 std::vector<FdWatch> g_watches;
 std::vector<std::string_view> g_arguments;
 volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_stop_signals = 0; // how many arrived
 
 std::int64_t clock_ns(clockid_t clock) {
   timespec ts{};
@@ -79,16 +77,20 @@ Result<TapDevice> open_tap(std::string_view name) {
   }
   TapDevice device{fd, {}};
   if (mac_arg.value()) {
-    std::memcpy(device.info.mac, mac_arg.value()->octets.data(), 6);
+    device.info.mac = *mac_arg.value();
   } else {
-    TRY(entropy(std::as_writable_bytes(std::span(device.info.mac))));
-    device.info.mac[0] = static_cast<std::uint8_t>((device.info.mac[0] & 0xfe) | 0x02);
+    auto& octets = device.info.mac.octets;
+    TRY(entropy(std::as_writable_bytes(std::span(octets))));
+    octets[0] = static_cast<std::uint8_t>((octets[0] & 0xfe) | 0x02);
   }
   device.info.mtu = mtu_arg.value();
   return device;
 }
 
-void on_stop_signal(int signal) { g_stop_signal = signal; }
+void on_stop_signal(int signal) {
+  g_stop_signal = signal;
+  g_stop_signals = g_stop_signals + 1;
+}
 
 [[noreturn]] void stop_on_signal() {
   ConsoleSink console;
@@ -139,8 +141,23 @@ MemoryStats memory_stats() {
   return {total, total > in_use ? total - in_use : 0};
 }
 
+namespace {
+
+// A first signal asks the application to stop (Context::stopped); with
+// nobody waiting for that, or at a second signal, the process ends at once.
+void handle_stop_signals() {
+  if (g_stop_signals == 0) return;
+  if (g_stop_signals > 1 || loop().stop_requests().empty()) stop_on_signal();
+  if (!loop().stop_requested()) {
+    hosted_log.info("stopping on signal {}", static_cast<int>(g_stop_signal));
+    loop().request_stop(128 + g_stop_signal);
+  }
+}
+
+} // namespace
+
 void yield(std::int64_t deadline_ns) {
-  if (g_stop_signal) stop_on_signal();
+  handle_stop_signals();
   std::vector<pollfd> fds;
   fds.reserve(g_devices.size() + g_watches.size());
   for (auto& device : g_devices) fds.push_back({device.fd, POLLIN, 0});
@@ -150,7 +167,7 @@ void yield(std::int64_t deadline_ns) {
   auto wait_ns = deadline_ns - monotonic_ns();
   if (wait_ns > 0) timeout = {static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
   ppoll(fds.data(), fds.size(), deadline_ns == INT64_MAX ? nullptr : &timeout, nullptr);
-  if (g_stop_signal) stop_on_signal();
+  handle_stop_signals();
   // Wake the waiters whose descriptors are ready (errors and hang-ups too: the
   // operation they retry reports them).
   auto watched = std::span(fds).subspan(g_devices.size());
@@ -178,20 +195,14 @@ Task<Result<void>> wait_fd(int fd, short events, Instant deadline) {
 std::span<const std::string_view> boot_arguments() { return g_arguments; }
 
 Result<void> start_devices() {
-  // Before app_main: applications find these stores with kv::store().
-  ConsoleSink console;
-  TRY(hosted::register_directory_stores(console));
   if (net_arg.value().empty() || net_arg.value() == "socket") return {};
   g_devices.push_back(TRY(open_tap(net_arg.value())));
   auto& info = g_devices.back().info;
-  hosted_log.info("tap {} up, MAC {}, MTU {}", net_arg.value(), net::MacAddress::from(info.mac), info.mtu);
+  hosted_log.info("tap {} up, MAC {}, MTU {}", net_arg.value(), info.mac, info.mtu);
   return {};
 }
 
-Result<std::unique_ptr<net::Network>> host_network() {
-  if (net_arg.value() != "socket") return nullptr;
-  return hosted::open_socket_network();
-}
+bool host_sockets() { return net_arg.value() == "socket"; }
 
 std::size_t net_device_count() { return g_devices.size(); }
 NetDeviceInfo net_device_info(std::size_t device) { return g_devices.at(device).info; }

@@ -148,7 +148,7 @@ void yield(std::int64_t deadline_ns) {
 std::span<const std::string_view> boot_arguments() { return {pvh::g_boot.arguments, pvh::g_boot.argument_count}; }
 
 // No host network under a hypervisor: applications use the stack on virtio-net.
-Result<std::unique_ptr<net::Network>> host_network() { return nullptr; }
+bool host_sockets() { return false; }
 
 Result<void> start_devices() {
   using pvh::g_boot;
@@ -175,7 +175,7 @@ std::size_t net_device_count() { return pvh::devices::net_count(); }
 NetDeviceInfo net_device_info(std::size_t device) {
   auto& net = pvh::devices::net(device);
   NetDeviceInfo info{};
-  for (std::size_t i = 0; i < sizeof info.mac; ++i) info.mac[i] = net.mac().octets[i];
+  info.mac = net.mac();
   info.mtu = net.mtu();
   return info;
 }

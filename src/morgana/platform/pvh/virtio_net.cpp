@@ -40,8 +40,8 @@ constexpr std::size_t align_up(std::size_t value, std::size_t alignment) {
 }
 
 // 2.4.1: reads the MAC until the configuration generation is stable around it.
-net::MacAddress read_mac(virtio::Transport& transport) {
-  net::MacAddress mac;
+MacAddress read_mac(virtio::Transport& transport) {
+  MacAddress mac;
   for (int attempt = 0; attempt < config_read_attempts; ++attempt) {
     auto before = transport.config_generation();
     for (std::size_t i = 0; i < mac.octets.size(); ++i) mac.octets[i] = transport.config_read8(config_mac + i);
@@ -52,8 +52,8 @@ net::MacAddress read_mac(virtio::Transport& transport) {
 
 // 5.1.5: without VIRTIO_NET_F_MAC the driver picks a random, locally
 // administered unicast address.
-net::MacAddress random_mac() {
-  net::MacAddress mac;
+MacAddress random_mac() {
+  MacAddress mac;
   if (!random::fill(std::as_writable_bytes(std::span(mac.octets)))) {
     auto tsc = x86::rdtsc();
     for (auto& octet : mac.octets) {

@@ -14,7 +14,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/core/result.h"
-#include "morgana/net/mac_address.h"
+#include "morgana/core/mac_address.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
 
@@ -27,7 +27,7 @@ public:
   [[nodiscard]] static Result<std::unique_ptr<VirtioNet>> create(std::unique_ptr<virtio::Transport> transport,
                                                                  std::uint8_t vector, std::uint8_t apic_id);
 
-  [[nodiscard]] net::MacAddress mac() const { return m_mac; }
+  [[nodiscard]] MacAddress mac() const { return m_mac; }
   // The IP MTU (without the Ethernet header): the device's if it gives one
   // (VIRTIO_NET_F_MTU), else 1500.
   [[nodiscard]] std::uint16_t mtu() const { return m_mtu; }
@@ -55,7 +55,7 @@ private:
 
   std::unique_ptr<virtio::Transport> m_transport;
   bool m_interrupts;
-  net::MacAddress m_mac;
+  MacAddress m_mac;
   std::uint16_t m_mtu = 1500;
   std::size_t m_header_size = 0; // struct virtio_net_hdr: 12 bytes, 10 on legacy (5.1.6.1)
   std::size_t m_buffer_size = 0; // header and the largest frame

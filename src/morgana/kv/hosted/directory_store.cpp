@@ -1,22 +1,15 @@
-#include "morgana/platform/hosted/directory_store.h"
+#include "morgana/kv/hosted/directory_store.h"
 
 #include <set>
 #include <utility>
 #include <vector>
 
-#include "morgana/core/args.h"
 #include "morgana/core/log.h"
-#include "morgana/http/mime.h"
+#include "morgana/kv/mime.h"
 #include "morgana/kv/stores.h"
 
-namespace morgana::platform::hosted {
+namespace morgana::kv {
 namespace {
-
-args::Option<std::string_view> store_arg{
-    "store",
-    "read-only stores read from directories at boot, NAME=DIR[,NAME=DIR...]: kv::store(\"NAME\"), over a store "
-    "crunched in under that name",
-    ""};
 
 log::Source store_log{"store"};
 
@@ -28,8 +21,8 @@ struct DirectoryStore::Contents {
   // Parallel to `files`; the index's string_views and pointers point into them.
   std::vector<std::string> data;
   std::vector<std::string> digests;
-  std::vector<kv::CrunchEntry> entries;
-  kv::CrunchTable table;
+  std::vector<CrunchEntry> entries;
+  CrunchTable table;
   std::uint64_t size = 0;
 };
 
@@ -62,18 +55,18 @@ DirectoryStore::load(std::string name, const std::filesystem::path& directory) {
   for (std::size_t i = 0; i < contents->files.size(); ++i) {
     const auto& key = contents->files[i].key;
     const auto& data = contents->data[i];
-    contents->entries.push_back(kv::CrunchEntry{
+    contents->entries.push_back(CrunchEntry{
         .key = key,
         .data = reinterpret_cast<const std::byte*>(data.data()),
         .size = data.size(),
         .gzip = nullptr,
         .gzip_size = 0,
         .digest = contents->digests[i],
-        .content_type = http::mime_type(key),
+        .content_type = mime_type(key),
         .last_modified = contents->files[i].mtime,
     });
   }
-  contents->table = kv::CrunchTable{contents->name, contents->entries};
+  contents->table = CrunchTable{contents->name, contents->entries};
   return std::shared_ptr<const DirectoryStore>(new DirectoryStore(std::move(contents)));
 }
 
@@ -95,8 +88,7 @@ Result<kv::Value> DirectoryStore::get_encoded(kv::Key key, kv::Encoding encoding
   return get(key);
 }
 
-Result<void> register_directory_stores(FormatSink& diagnostics) {
-  std::string_view value = store_arg.value();
+Result<void> register_directory_stores(std::string_view value, FormatSink& diagnostics) {
   if (value.empty()) return {};
   auto refuse = [&](std::string_view why) {
     format_to(diagnostics, "argument '--store={}': {}\n", value, why);
@@ -131,9 +123,9 @@ Result<void> register_directory_stores(FormatSink& diagnostics) {
   if (loaded.empty()) return refuse("expected NAME=DIR[,NAME=DIR...]");
   for (auto& [name, store, directory] : loaded) {
     store_log.info("store {}: {} files, {} bytes from {}", name, store->file_count(), store->size(), directory);
-    kv::register_store(std::move(name), std::move(store));
+    register_store(std::move(name), std::move(store));
   }
   return {};
 }
 
-} // namespace morgana::platform::hosted
+} // namespace morgana::kv

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-namespace morgana::http {
+namespace morgana::kv {
 
 // The media type for `path` by its extension, compared case-insensitively,
 // with "; charset=utf-8" on textual types; "application/octet-stream" for
@@ -18,4 +18,4 @@ namespace morgana::http {
 // compression, WebAssembly; not images, audio, video or archives.
 [[nodiscard]] bool is_compressible(std::string_view mime);
 
-} // namespace morgana::http
+} // namespace morgana::kv

@@ -1,8 +1,8 @@
-#include "morgana/http/mime.h"
+#include "morgana/kv/mime.h"
 
 #include <gtest/gtest.h>
 
-namespace morgana::http {
+namespace morgana::kv {
 namespace {
 
 TEST(HttpMime, TextTypesCarryCharset) {
@@ -98,4 +98,4 @@ TEST(HttpMime, EveryTypeFromMimeTypeAgreesWithIsCompressible) {
 }
 
 } // namespace
-} // namespace morgana::http
+} // namespace morgana::kv

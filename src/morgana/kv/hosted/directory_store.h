@@ -1,8 +1,8 @@
 #pragma once
 
 // Stores read from directories at boot, the hosted target's counterpart of
-// crunch (like MirageOS's --kv_ro=direct on unix): `--store=site=www` serves
-// www/ as kv::store("site") without rebuilding the image, and TLS keys can be
+// crunch (like MirageOS's --kv_ro=direct on unix): the boot argument
+// `--store=site=www` serves www/ as kv::store("site") without rebuilding the image, and TLS keys can be
 // given at boot instead of baked in. The files are read into memory once, at
 // boot, by crunch's rules (directory_walk.h); later changes need a restart.
 
@@ -16,11 +16,11 @@
 #include "morgana/core/format.h"
 #include "morgana/core/result.h"
 #include "morgana/kv/crunch_store.h"
-#include "morgana/platform/hosted/directory_walk.h"
+#include "morgana/kv/hosted/directory_walk.h"
 
-namespace morgana::platform::hosted {
+namespace morgana::kv {
 
-class DirectoryStore final : public kv::Store {
+class DirectoryStore final : public Store {
 public:
   // Reads every file under `directory`; on failure, a message naming the file
   // or directory at fault.
@@ -48,9 +48,9 @@ private:
   kv::CrunchStore m_index;
 };
 
-// The stores named by --store (NAME=DIR[,NAME=DIR...]), read and registered
-// with kv::register_store. On a bad value, writes a message naming --store to
-// `diagnostics` and registers none.
-[[nodiscard]] Result<void> register_directory_stores(FormatSink& diagnostics);
+// The stores named by a --store value (NAME=DIR[,NAME=DIR...]), read and
+// registered with kv::register_store. On a bad value, writes a message naming
+// --store to `diagnostics` and registers none.
+[[nodiscard]] Result<void> register_directory_stores(std::string_view value, FormatSink& diagnostics);
 
-} // namespace morgana::platform::hosted
+} // namespace morgana::kv

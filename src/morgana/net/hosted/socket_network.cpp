@@ -1,4 +1,4 @@
-#include "morgana/platform/hosted/socket_network.h"
+#include "morgana/net/hosted/socket_network.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -10,16 +10,13 @@
 #include <cerrno>
 #include <new>
 
-#include "morgana/core/args.h"
 #include "morgana/core/log.h"
 #include "morgana/platform/hosted/fd_wait.h"
 
-namespace morgana::platform::hosted {
+namespace morgana::net {
 namespace {
 
-args::Option<net::Ipv4Address> socket_address_arg{
-    "socket-address", "with --net=socket: the host address to bind listeners and UDP sockets to",
-    net::Ipv4Address::any()};
+using platform::hosted::wait_fd;
 
 log::Source socket_log{"socket"};
 
@@ -40,7 +37,7 @@ Error errno_error(std::string_view context) {
   }
 }
 
-sockaddr_in to_sockaddr(net::Endpoint endpoint) {
+sockaddr_in to_sockaddr(Endpoint endpoint) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(endpoint.port);
@@ -48,7 +45,7 @@ sockaddr_in to_sockaddr(net::Endpoint endpoint) {
   return address;
 }
 
-net::Endpoint from_sockaddr(const sockaddr_in& address) {
+Endpoint from_sockaddr(const sockaddr_in& address) {
   return {{ntohl(address.sin_addr.s_addr)}, ntohs(address.sin_port)};
 }
 
@@ -74,16 +71,16 @@ public:
     return socket;
   }
 
-  [[nodiscard]] Result<void> bind(std::uint16_t port) {
+  [[nodiscard]] Result<void> bind(Endpoint local) {
     int one = 1;
     setsockopt(m_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    auto address = to_sockaddr({socket_address_arg.value(), port});
+    auto address = to_sockaddr(local);
     if (::bind(m_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0)
       return std::unexpected(errno_error("bind"));
     return {};
   }
 
-  [[nodiscard]] net::Endpoint name(bool peer) const {
+  [[nodiscard]] Endpoint name(bool peer) const {
     sockaddr_in address{};
     socklen_t length = sizeof address;
     if (peer) getpeername(m_fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -95,7 +92,7 @@ private:
   int m_fd;
 };
 
-class SocketStream final : public net::Stream {
+class SocketStream final : public Stream {
 public:
   explicit SocketStream(std::unique_ptr<Socket> socket) : m_socket(std::move(socket)) {}
 
@@ -147,26 +144,26 @@ public:
     }
   }
 
-  net::Endpoint local() const override { return m_socket->name(false); }
-  net::Endpoint remote() const override { return m_socket->name(true); }
+  Endpoint local() const override { return m_socket->name(false); }
+  Endpoint remote() const override { return m_socket->name(true); }
 
 private:
   std::unique_ptr<Socket> m_socket;
 };
 
-Result<std::unique_ptr<net::Stream>> make_stream(std::unique_ptr<Socket> socket) {
-  std::unique_ptr<net::Stream> stream(new (std::nothrow) SocketStream(std::move(socket)));
+Result<std::unique_ptr<Stream>> make_stream(std::unique_ptr<Socket> socket) {
+  std::unique_ptr<Stream> stream(new (std::nothrow) SocketStream(std::move(socket)));
   if (!stream) return fail(Errc::no_memory, "stream");
   return stream;
 }
 
-class SocketListener final : public net::Listener {
+class SocketListener final : public Listener {
 public:
   SocketListener(std::unique_ptr<Socket> socket, std::uint16_t port) : m_socket(std::move(socket)), m_port(port) {}
 
   std::uint16_t port() const override { return m_port; }
 
-  Task<Result<std::unique_ptr<net::Stream>>> accept(Instant deadline) override {
+  Task<Result<std::unique_ptr<Stream>>> accept(Instant deadline) override {
     while (true) {
       int fd = ::accept4(m_socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
@@ -187,13 +184,13 @@ private:
   std::uint16_t m_port;
 };
 
-class SocketDatagrams final : public net::DatagramSocket {
+class SocketDatagrams final : public DatagramSocket {
 public:
   explicit SocketDatagrams(std::unique_ptr<Socket> socket) : m_socket(std::move(socket)) {}
 
   std::uint16_t local_port() const override { return m_socket->name(false).port; }
 
-  Task<Result<net::Datagram>> receive_from(Instant deadline) override {
+  Task<Result<Datagram>> receive_from(Instant deadline) override {
     std::byte buffer[65536];
     while (true) {
       sockaddr_in from{};
@@ -201,14 +198,14 @@ public:
       auto n = ::recvfrom(m_socket->fd(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
       if (n >= 0) {
         auto payload = CO_TRY(PacketBuffer::copy_of(std::span(buffer, static_cast<std::size_t>(n))));
-        co_return net::Datagram{from_sockaddr(from), m_socket->name(false).address, std::move(payload)};
+        co_return Datagram{from_sockaddr(from), m_socket->name(false).address, std::move(payload)};
       }
       if (errno != EAGAIN && errno != EINTR) co_return std::unexpected(errno_error("recvfrom"));
       CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
     }
   }
 
-  Result<void> send_to(net::Endpoint destination, Bytes payload) override {
+  Result<void> send_to(Endpoint destination, Bytes payload) override {
     auto address = to_sockaddr(destination);
     if (::sendto(m_socket->fd(), payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&address),
                  sizeof address) < 0)
@@ -220,27 +217,29 @@ private:
   std::unique_ptr<Socket> m_socket;
 };
 
-class SocketNetwork final : public net::Network {
+class SocketNetwork final : public Network {
 public:
-  Result<std::unique_ptr<net::DatagramSocket>> udp_bind(std::uint16_t port) override {
+  explicit SocketNetwork(SocketNetworkConfig config) : m_config(std::move(config)) {}
+
+  Result<std::unique_ptr<DatagramSocket>> udp_bind(std::uint16_t port) override {
     std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_DGRAM)));
-    TRY(socket->bind(port));
-    std::unique_ptr<net::DatagramSocket> bound(new (std::nothrow) SocketDatagrams(std::move(socket)));
+    TRY(socket->bind({m_config.bind_address, port}));
+    std::unique_ptr<DatagramSocket> bound(new (std::nothrow) SocketDatagrams(std::move(socket)));
     if (!bound) return fail(Errc::no_memory, "UDP socket");
     return bound;
   }
 
-  Result<std::unique_ptr<net::Listener>> tcp_listen(std::uint16_t port, net::TcpListenOptions options) override {
+  Result<std::unique_ptr<Listener>> tcp_listen(std::uint16_t port, TcpListenOptions options) override {
     std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_STREAM)));
-    TRY(socket->bind(port));
+    TRY(socket->bind({m_config.bind_address, port}));
     if (::listen(socket->fd(), static_cast<int>(options.backlog)) < 0) return std::unexpected(errno_error("listen"));
-    std::unique_ptr<net::Listener> listener(new (std::nothrow) SocketListener(std::move(socket), port));
+    std::unique_ptr<Listener> listener(new (std::nothrow) SocketListener(std::move(socket), port));
     if (!listener) return fail(Errc::no_memory, "listener");
     return listener;
   }
 
-  Task<Result<std::unique_ptr<net::Stream>>> tcp_connect(net::Endpoint remote, Instant deadline,
-                                                         net::TcpConnectionOptions options) override {
+  Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
+                                                         TcpConnectionOptions options) override {
     std::unique_ptr<Socket> socket(CO_TRY(Socket::open(SOCK_STREAM)));
     auto address = to_sockaddr(remote);
     if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
@@ -260,17 +259,20 @@ public:
     co_return stream;
   }
 
-  net::Ipv4Address address() const override { return socket_address_arg.value(); }
-  std::span<const net::Ipv4Address> dns_servers() const override { return {}; }
+  Ipv4Address address() const override { return m_config.bind_address; }
+  std::span<const Ipv4Address> dns_servers() const override { return m_config.dns_servers; }
+
+private:
+  SocketNetworkConfig m_config;
 };
 
 } // namespace
 
-Result<std::unique_ptr<net::Network>> open_socket_network() {
-  std::unique_ptr<net::Network> network(new (std::nothrow) SocketNetwork);
+Result<std::unique_ptr<Network>> open_socket_network(SocketNetworkConfig config) {
+  std::unique_ptr<Network> network(new (std::nothrow) SocketNetwork(std::move(config)));
   if (!network) return fail(Errc::no_memory, "socket network");
   socket_log.info("using the host's sockets (--net=socket)");
   return network;
 }
 
-} // namespace morgana::platform::hosted
+} // namespace morgana::net

@@ -1,11 +1,11 @@
-#include "morgana/http/mime.h"
+#include "morgana/kv/mime.h"
 
 #include <array>
 #include <cstddef>
 
 #include "morgana/core/ascii.h"
 
-namespace morgana::http {
+namespace morgana::kv {
 namespace {
 
 struct Mapping {
@@ -92,4 +92,4 @@ bool is_compressible(std::string_view mime) {
   return false;
 }
 
-} // namespace morgana::http
+} // namespace morgana::kv

@@ -6,8 +6,12 @@
 
 #include "morgana/core/bytes.h"
 #include "morgana/core/format.h"
+#include "morgana/core/result.h"
 
-namespace morgana::net {
+namespace morgana {
+
+// An Ethernet address: what a platform reports for its network device and
+// what the stack puts in frames.
 
 struct MacAddress {
   std::array<std::uint8_t, 6> octets{};
@@ -32,4 +36,4 @@ struct MacAddress {
 // "52:54:00:12:34:56"
 [[nodiscard]] Result<void> parse_value(std::string_view text, MacAddress& out);
 
-} // namespace morgana::net
+} // namespace morgana
