@@ -8,7 +8,6 @@ morgana/app/context.h when it exists, else against a small stub."""
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import harness
 from harness import ROOT
