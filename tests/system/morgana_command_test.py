@@ -144,6 +144,8 @@ def test_refusals(t):
         (("deploy", "examples/echo", "--target", "hosted", "--format", "xen"), "use --target pvh",
          "deploying a hosted build"),
         (("run", "examples/echo", "--forward", "80"), "expected HOSTPORT:GUESTPORT", "a malformed --forward"),
+        (("deploy", "examples/hello", "--format", "xen", "--memory", "0"), "expected a positive number of MiB",
+         "no guest memory"),
         (("configure", "examples/echo"), "--target is required", "configure without a target"),
         (("configure", "examples/echo", "--target", "pvh", "--", "--echo-port=65536"),
          "65536 is out of range for uint16", "a baked setting out of its type's range"),
