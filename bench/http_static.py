@@ -7,8 +7,9 @@ one run, as ratios of requests per second (wrk), with latency percentiles.
 
 The script builds what it measures (the command is printed and recorded):
     scripts/make-test-certs build/bench/http_static/certs
-    ./morgana build examples/static-site --target hosted --preset hosted \\
+    ./morgana configure examples/static-site --target hosted --preset hosted \\
         --crunch tls=build/bench/http_static/certs/tls --crunch site=build/bench/http_static/site
+    ./morgana build examples/static-site --target hosted
 The site is a copy of examples/static-site/site plus large.bin (100 KiB of random
 bytes), so that both servers serve a small page and a larger file.
 
@@ -164,20 +165,22 @@ def prepare_certs(work_dir):
 
 
 def build_static_site(target, preset, certs, site, work_dir):
-    """Builds static-site with the bench's site and keys crunched in; returns (copy of the
-    artifact, the command). The artifact is copied because build/<preset> is shared."""
-    command = ["./morgana", "build", "examples/static-site", "--target", target]
+    """Configures static-site with the bench's site and keys crunched in and builds it; returns (copy of
+    the artifact, the commands). The artifact is copied because the next build replaces it."""
+    configure = ["./morgana", "configure", "examples/static-site", "--target", target]
     if preset:
-        command += ["--preset", preset]
-    command += ["--crunch", f"tls={certs / 'tls'}", "--crunch", f"site={site}"]
-    print("+ " + " ".join(command), flush=True)
-    result = run(command, timeout=1800, cwd=ROOT)
+        configure += ["--preset", preset]
+    configure += ["--crunch", f"tls={certs / 'tls'}", "--crunch", f"site={site}"]
+    build = ["./morgana", "build", "examples/static-site", "--target", target]
+    for command in (configure, build):
+        print("+ " + " ".join(command), flush=True)
+        result = run(command, timeout=1800, cwd=ROOT)
     artifact = Path(result.stdout.strip().splitlines()[-1])
     copy = work_dir / f"{artifact.name}.{target}"
     shutil.copy2(artifact, copy)
-    shown = [str(Path(c).relative_to(ROOT)) if Path(c).is_absolute() and Path(c).is_relative_to(ROOT) else c
-             for c in command]
-    return copy, " ".join(c.replace(str(ROOT) + "/", "") for c in shown)
+
+    shown = " && ".join(" ".join(map(str, c)) for c in (configure, build))
+    return copy, shown.replace(str(ROOT) + "/", "")
 
 
 # --- the servers -------------------------------------------------------------------------------

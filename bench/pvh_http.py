@@ -8,8 +8,9 @@ ratio; and the stripped size of the static-site image with TLS.
 
 The script builds what it measures (the commands are printed and recorded):
     scripts/make-test-certs build/bench/http_static/certs
-    ./morgana build examples/static-site --target pvh \\
+    ./morgana configure examples/static-site --target pvh \\
         --crunch tls=build/bench/http_static/certs/tls --crunch site=build/bench/http_static/site
+    ./morgana build examples/static-site --target pvh
     bench/linux-guest/build.sh build/bench/linux-guest-nginx --nginx CONF SITE TLS
 The site is bench/http_static.py's (the example's site plus a 100 KiB large.bin), and
 nginx's configuration is that script's, with one worker (the guest has one vCPU).

@@ -3,10 +3,11 @@
 # cmake/apps.cmake, so both targets (hosted, pvh) get it.
 #
 # Which directories an application gets:
-#   MORGANA_CRUNCH            "name=dir;name2=dir2", for the application MORGANA_APP
-#                             (./morgana build APP --crunch name=dir)
-#   <app dir>/crunch.defaults lines "NAME=relative/dir" (relative to the app),
-#                             for the names MORGANA_CRUNCH does not give
+#   MORGANA_CRUNCH        "name=dir;name2=dir2", for the application MORGANA_APP
+#                         (./morgana configure APP --crunch name=dir, or build --crunch)
+#   <app dir>/morgana.toml a store's `default`, a directory relative to the
+#                         application (read through tools/appgen/appgen.py --stores),
+#                         for the names MORGANA_CRUNCH does not give
 # Every application links a registry (kv::crunched_stores()), empty without stores.
 
 get_filename_component(morgana_crunch_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
@@ -37,11 +38,8 @@ add_custom_target(morgana_crunch_tool DEPENDS ${morgana_crunch_tool})
 function(morgana_crunch_stores app_dir out_var)
   set(stores)
   set(names)
-  set(selected "")
-  if(MORGANA_APP)
-    get_filename_component(selected "${MORGANA_APP}" ABSOLUTE BASE_DIR ${morgana_crunch_root})
-  endif()
-  if(selected STREQUAL app_dir)
+  morgana_is_selected_app(${app_dir} selected)
+  if(selected)
     foreach(item IN LISTS MORGANA_CRUNCH)
       if(NOT item MATCHES "^([A-Za-z_][A-Za-z0-9_]*)=(.+)$")
         message(FATAL_ERROR "crunch: MORGANA_CRUNCH item '${item}' is not NAME=DIR (NAME a C identifier)")
@@ -55,26 +53,25 @@ function(morgana_crunch_stores app_dir out_var)
       list(APPEND stores "${name}=${dir}")
     endforeach()
   endif()
-  set(defaults ${app_dir}/crunch.defaults)
-  if(EXISTS ${defaults})
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${defaults})
-    file(STRINGS ${defaults} lines)
-    foreach(line IN LISTS lines)
-      string(STRIP "${line}" line)
-      if(line STREQUAL "" OR line MATCHES "^#")
-        continue()
-      endif()
-      if(NOT line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)=(.+)$")
-        message(FATAL_ERROR "crunch: ${defaults}: '${line}' is not NAME=relative/dir")
-      endif()
-      set(name ${CMAKE_MATCH_1})
-      get_filename_component(dir "${CMAKE_MATCH_2}" ABSOLUTE BASE_DIR ${app_dir})
-      if(NOT name IN_LIST names)
-        list(APPEND names ${name})
-        list(APPEND stores "${name}=${dir}")
-      endif()
-    endforeach()
+  # The manifest's defaults (appgen validates the manifest on the way).
+  execute_process(COMMAND ${Python3_EXECUTABLE} ${morgana_appgen} ${app_dir} --stores
+                  OUTPUT_VARIABLE defaults ERROR_VARIABLE error RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "crunch: reading the stores of ${app_dir}: ${error}")
   endif()
+  if(EXISTS ${app_dir}/morgana.toml)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${app_dir}/morgana.toml ${morgana_appgen})
+  endif()
+  string(REPLACE "\n" ";" defaults "${defaults}")
+  foreach(line IN LISTS defaults)
+    if(NOT line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)=(.+)$")
+      continue()
+    endif()
+    if(NOT CMAKE_MATCH_1 IN_LIST names)
+      list(APPEND names ${CMAKE_MATCH_1})
+      list(APPEND stores "${CMAKE_MATCH_1}=${CMAKE_MATCH_2}")
+    endif()
+  endforeach()
   set(${out_var} "${stores}" PARENT_SCOPE)
 endfunction()
 

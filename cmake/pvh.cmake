@@ -60,8 +60,7 @@ set(morgana_pvh_link_flags
 # Portable layers, compiled freestanding.
 file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp
      ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp
-     ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp
-     ${MORGANA_ROOT}/src/morgana/app/*.cpp)
+     ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp ${MORGANA_ROOT}/src/morgana/app/*.cpp)
 add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
@@ -119,7 +118,8 @@ set(morgana_pvh_link_launcher ${Python3_EXECUTABLE} ${morgana_pvh_link} --nm ${M
 list(JOIN morgana_pvh_link_launcher " " morgana_pvh_link_launcher)
 
 # morgana_add_pvh_app(<name> <dir>): the application in <dir> as the image
-# ${CMAKE_BINARY_DIR}/<name>.elf.
+# ${CMAKE_BINARY_DIR}/<name>.elf, with its generated code and crunched stores
+# (cmake/apps.cmake).
 function(morgana_add_pvh_app name dir)
   file(GLOB app_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
   if(NOT app_sources)
@@ -136,9 +136,13 @@ function(morgana_add_pvh_app name dir)
   # Linked twice: the second time with the function symbol table for backtraces.
   set_property(TARGET ${name} PROPERTY RULE_LAUNCH_LINK
                                       "${morgana_pvh_link_launcher} --work ${CMAKE_BINARY_DIR}/CMakeFiles/${name}.dir/symbols --")
+  morgana_app_sources(${name} ${dir})
 endfunction()
 
 include(${MORGANA_ROOT}/cmake/apps.cmake)
 morgana_add_apps(${MORGANA_ROOT} morgana_add_pvh_app)
-# Links the three C libraries for real, for tests/system/pvh_link_test.sh.
-morgana_add_pvh_app(pvh_link_app ${MORGANA_ROOT}/tests/pvh_link_app)
+# Links the three C libraries for real, for tests/system/pvh_link_test.sh
+# (already added when it is MORGANA_APP).
+if(NOT MORGANA_ONLY_APP AND NOT TARGET pvh_link_app)
+  morgana_add_pvh_app(pvh_link_app ${MORGANA_ROOT}/tests/pvh_link_app)
+endif()

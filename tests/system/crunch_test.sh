@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crunch end to end: builds tests/crunch_app with a directory compiled in
-# (./morgana build --crunch data=DIR) for the hosted target and as a PVH image
+# (./morgana configure --crunch data=DIR, then build) for the hosted target and as a PVH image
 # booted in QEMU, and checks what the app dumps of the store against the
 # directory: every key and directory, every byte, SHA-256 digests (sha256sum),
 # media types, modification times, and gzip variants (gunzip gives back the
@@ -49,9 +49,10 @@ make_data
 
 build() {
   local target=$1 log=$work/build-$1.log preset=()
-  # hosted-asan: the preset the system tests have already built.
+  # hosted-asan, as the other system tests.
   [[ $target == hosted ]] && preset=(--preset hosted-asan)
-  ./morgana build tests/crunch_app --target "$target" "${preset[@]}" --crunch "data=$data" 2>"$log" | tail -1
+  ./morgana configure tests/crunch_app --target "$target" "${preset[@]}" --crunch "data=$data" >"$log" 2>&1 &&
+    ./morgana build tests/crunch_app --target "$target" 2>>"$log" | tail -1
 }
 
 echo "crunch_test: building tests/crunch_app (hosted)"
@@ -68,7 +69,8 @@ if [[ ! -f $image ]]; then
   echo "crunch_test: FAIL: building the pvh image failed"
   exit 1
 fi
-tool=build/hosted-asan/crunch-tool/crunch
+# The crunch tool the hosted build used (each build directory has its own).
+tool=$(dirname "$program")/crunch-tool/crunch
 
 # shellcheck source=tests/system/pvh_lib.sh
 source tests/system/pvh_lib.sh

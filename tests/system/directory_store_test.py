@@ -36,9 +36,7 @@ HIDDEN = {".secret": b"dotfiles stay out\n", ".git/config": b"[core]\n"}
 
 def build_static_site():
     """static-site (ASan) without --crunch: the sample site built in, no TLS keys."""
-    result = harness.run([str(ROOT / "morgana"), "build", "examples/static-site", "--target", "hosted",
-                          "--preset", "hosted-asan"], timeout=600)
-    return Path(result.stdout.strip().splitlines()[-1])
+    return harness.build_app("examples/static-site", "hosted", preset="hosted-asan")
 
 
 def make_site(directory):

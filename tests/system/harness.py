@@ -243,6 +243,17 @@ def run(command, check=True, timeout=60):
     return result
 
 
+def build_app(app_dir, target, *configure_options, preset=None, timeout=900):
+    """Configures APP_DIR (relative to the repository) for TARGET with exactly CONFIGURE_OPTIONS
+    (--crunch NAME=DIR, -- BOOT-ARGUMENTS), as a user would, then builds it in its own directory
+    (build/apps/APP-PRESET); returns the artifact's path, build's last line."""
+    morgana, app = str(ROOT / "morgana"), str(ROOT / app_dir)
+    presets = ["--preset", preset] if preset else []
+    run([morgana, "configure", app, "--target", target, *presets, *configure_options])
+    result = run([morgana, "build", app, "--target", target], timeout=timeout)
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
 class Echo:
     """Morgana's examples/echo (or another application given as `binary`),
     running inside a namespace on its tap0."""

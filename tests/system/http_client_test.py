@@ -44,11 +44,8 @@ def free_port():
 def build_fetch(work, name, crunch_dir):
     """Builds examples/fetch (ASan) with `crunch_dir` as the store "ca" (none when None);
     returns a copy of the binary in `work`, since the next build replaces it."""
-    command = [str(ROOT / "morgana"), "build", "examples/fetch", "--target", "hosted", "--preset", "hosted-asan"]
-    if crunch_dir:
-        command += ["--crunch", f"ca={crunch_dir}"]
-    result = harness.run(command, timeout=900)
-    built = Path(result.stdout.strip().splitlines()[-1])
+    crunch = ["--crunch", f"ca={crunch_dir}"] if crunch_dir else []
+    built = harness.build_app("examples/fetch", "hosted", *crunch, preset="hosted-asan")
     copy = work / name
     shutil.copy2(built, copy)
     return copy

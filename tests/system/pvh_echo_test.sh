@@ -20,7 +20,8 @@
 # network namespace this script creates (and removes): microvm and pc.
 #
 # Usage: tests/system/pvh_echo_test.sh [IMAGE]
-#   IMAGE defaults to build/pvh/echo.elf, which is built first (preset pvh).
+#   IMAGE defaults to examples/echo configured and built for pvh by ./morgana
+#   (build/apps/echo-pvh/echo.elf).
 # Needs qemu-system-x86_64 and python3. Logs: build/system-tests/pvh_echo/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

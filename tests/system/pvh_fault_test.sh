@@ -7,7 +7,8 @@
 # aborts 125 (QEMU's 251). --crash=none must exit 0 (QEMU's 1).
 #
 # Usage: tests/system/pvh_fault_test.sh [IMAGE]
-#   IMAGE defaults to build/pvh/crash.elf, which is built first (preset pvh).
+#   IMAGE defaults to examples/crash configured and built for pvh by ./morgana
+#   (build/apps/crash-pvh/crash.elf).
 # Needs qemu-system-x86_64; not root. Logs: build/system-tests/pvh_fault/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

@@ -1,23 +1,27 @@
 # Shared by the tests/system/pvh_*_test.sh scripts; source it after `cd` to the
 # repository root, then call pvh_setup.
 
-# pvh_setup TEST APP [IMAGE]: sets $image (IMAGE, or build/pvh/APP.elf built
-# first with preset pvh) and $log_dir (build/system-tests/TEST, created);
+# pvh_setup TEST APP [IMAGE]: sets $log_dir (build/system-tests/TEST, created)
+# and $image: IMAGE, or APP (examples/APP, else tests/APP) configured for pvh
+# with no options and built by ./morgana (build/apps/APP-pvh/APP.elf);
 # installs a cleanup that kills every QEMU whose PID is in $qemu_pids and then
 # runs the function pvh_extra_cleanup if the script defines one.
 pvh_setup() {
   local test=$1 app=$2
   image=${3:-}
-  if [[ -z $image ]]; then
-    image=build/pvh/$app.elf
-    if [[ ! -f build/pvh/CMakeCache.txt ]]; then
-      cmake --preset pvh >/dev/null || { echo "$test: cmake --preset pvh failed" >&2; exit 1; }
-    fi
-    cmake --build build/pvh --target "$app" >/dev/null || { echo "$test: building $app failed" >&2; exit 1; }
-  fi
-  [[ -f $image ]] || { echo "$test: no image at $image" >&2; exit 1; }
   log_dir=build/system-tests/$test
   mkdir -p "$log_dir"
+  if [[ -z $image ]]; then
+    local dir=examples/$app
+    [[ -d $dir ]] || dir=tests/$app
+    ./morgana configure "$dir" --target pvh >/dev/null 2>"$log_dir/build.log" &&
+      image=$(./morgana build "$dir" --target pvh 2>>"$log_dir/build.log" | tail -1) || {
+      tail -30 "$log_dir/build.log" >&2
+      echo "$test: building $dir failed (log: $log_dir/build.log)" >&2
+      exit 1
+    }
+  fi
+  [[ -f $image ]] || { echo "$test: no image at $image" >&2; exit 1; }
   qemu_pids=()
   failures=0
   trap pvh_cleanup EXIT

@@ -10,8 +10,9 @@
 #      and qsort results against the same computations on the host.
 #
 # Usage: tests/system/pvh_link_test.sh [IMAGE]
-#   IMAGE defaults to build/pvh/pvh_link_app.elf, which is built first (preset
-#   pvh); the objects are taken from IMAGE's build directory.
+#   IMAGE defaults to tests/pvh_link_app configured and built for pvh by
+#   ./morgana (build/apps/pvh_link_app-pvh/pvh_link_app.elf); the objects are
+#   taken from IMAGE's build directory.
 # Needs qemu-system-x86_64 and llvm-nm-19; not root. Logs: build/system-tests/pvh_link/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

@@ -3,10 +3,9 @@ device in a test namespace (harness.py's topology: Linux at 10.0.0.1 on tap0,
 the guest's virtio-net on the same tap)."""
 
 import re
-import subprocess
 
 import harness
-from harness import ECHO_MAC, ROOT, TAP, TestFailure
+from harness import ECHO_MAC, TAP
 
 MACHINES = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 # Under TCG the image serves about 0.1 s after QEMU starts; a loaded host may take longer.
@@ -15,13 +14,10 @@ BOOT_TIMEOUT = 30
 TROUBLE = re.compile(r"morgana abort|CPU exception|stopping|Sanitizer|for want of memory")
 
 
-def build_image(app_dir, *options):
-    """Builds APP_DIR for the pvh target with ./morgana (extra options such as --crunch); returns the image."""
-    command = [str(ROOT / "morgana"), "build", app_dir, "--target", "pvh", *options]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        raise TestFailure(f"'{' '.join(command)}' failed: {result.stderr[-1500:]}")
-    return result.stdout.strip().splitlines()[-1]
+def build_image(app_dir, *configure_options):
+    """Configures APP_DIR for the pvh target (with options such as --crunch NAME=DIR) and builds it; returns
+    the image."""
+    return harness.build_app(app_dir, "pvh", *configure_options)
 
 
 class PvhGuest:

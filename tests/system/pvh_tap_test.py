@@ -21,8 +21,8 @@ Topology of a run in part 2 (all made by the test, removed on every path):
         +--- netimpair --a=packet:tap0 --b=tap0 (impairments, --seed) ---+
 
 Seeds are printed; MORGANA_TEST_SEED replays a run. Needs root, qemu-system-x86_64
-and dnsmasq. Environment: MORGANA_PVH_IMAGE (default build/pvh/echo.elf, built
-first with preset pvh), MORGANA_PVH_TAP_MB (bytes per transfer, default 8),
+and dnsmasq. Environment: MORGANA_PVH_IMAGE (default: examples/echo configured
+and built for pvh by ./morgana, build/apps/echo-pvh/echo.elf), MORGANA_PVH_TAP_MB (bytes per transfer, default 8),
 MORGANA_PVH_TAP_RUNS (default 2), MORGANA_NETIMPAIR and those of harness.py.
 """
 
@@ -37,9 +37,10 @@ from pathlib import Path
 import harness
 import tcp_impaired_test
 import tcp_support
+import pvh_support
 from pvh_support import MACHINES, PvhGuest
 from dhcp_dns_test import BOUND, POOL, start_dnsmasq
-from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX, ROOT, TestFailure
+from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX, TestFailure
 
 MEGABYTES = float(os.environ.get("MORGANA_PVH_TAP_MB", "8"))
 RUNS = int(os.environ.get("MORGANA_PVH_TAP_RUNS", "2"))
@@ -53,15 +54,7 @@ RUN_TIMEOUT = 60 + 2 * SIZE / 100_000
 def image_path():
     if os.environ.get("MORGANA_PVH_IMAGE"):
         return Path(os.environ["MORGANA_PVH_IMAGE"])
-    build_dir = ROOT / "build" / "pvh"
-    commands = [["cmake", "--build", str(build_dir), "--target", "echo"]]
-    if not (build_dir / "CMakeCache.txt").is_file():
-        commands.insert(0, ["cmake", "--preset", "pvh"])
-    for command in commands:
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            raise TestFailure(f"'{' '.join(command)}' failed: {result.stdout[-1500:]}{result.stderr[-1500:]}")
-    return build_dir / "echo.elf"
+    return pvh_support.build_image("examples/echo")
 
 
 def dhcp_and_ping(t, image, machine):

@@ -54,9 +54,8 @@ def site_files():
 
 def build_static_site(t):
     """Builds static-site (ASan) with the sample site and the test keys; returns its path."""
-    result = harness.run([str(ROOT / "morgana"), "build", "examples/static-site", "--target", "hosted",
-                          "--preset", "hosted-asan", "--crunch", f"tls={CERTS / 'tls'}"], timeout=600)
-    return Path(result.stdout.strip().splitlines()[-1])
+    return harness.build_app("examples/static-site", "hosted", "--crunch", f"tls={CERTS / 'tls'}",
+                             preset="hosted-asan")
 
 
 class Curl:

@@ -14,7 +14,7 @@ this test creates:
     certificate for another name, an untrusted one, and an expired one, saying why.
 
 Certificates: tests/unit/tls/testdata (made by its make_certs.sh).
-Environment: MORGANA_TLS_APP (default: built with ./morgana build tests/tls_app --target hosted --preset hosted-asan, the preset the system tests build).
+Environment: MORGANA_TLS_APP (default: tests/tls_app configured for hosted with preset hosted-asan and built by ./morgana).
 """
 
 import os
@@ -38,12 +38,7 @@ def tls_app():
     given = os.environ.get("MORGANA_TLS_APP")
     if given:
         return given
-    result = subprocess.run([str(ROOT / "morgana"), "build", "tests/tls_app", "--target", "hosted",
-                             "--preset", "hosted-asan"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise harness.TestFailure(f"building tests/tls_app failed: {result.stderr[-2000:]}")
-    return result.stdout.strip().splitlines()[-1]
+    return str(harness.build_app("tests/tls_app", "hosted", preset="hosted-asan"))
 
 
 def in_namespace(namespace, command, stdin_text="", timeout=20):
