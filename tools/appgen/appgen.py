@@ -352,6 +352,8 @@ def generate_source(manifest, configured_arguments):
         lines.append("")
     lines += ["} // namespace", "",
               f"const std::string_view morgana::app::description = {cxx_string(manifest.description)};",
+              "// The application's log source, named after its directory.",
+              f"morgana::log::Source morgana::app::app_log{{{cxx_string(manifest.app_dir.name)}}};",
               "// Boot arguments baked in by `./morgana configure ... -- ARGS` (\"\" when none): parsed before the "
               "real ones.",
               f"const std::string_view morgana::app::configured_arguments = {cxx_string(configured_arguments)};", "",
