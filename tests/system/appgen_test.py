@@ -122,11 +122,11 @@ private:
     "morgana/app/entry.h": """#pragma once
 #include <string_view>
 #include "morgana/app/context.h"
-namespace morgana::app {
+namespace morgana::boot {
 extern const std::string_view description;
 extern const std::string_view configured_arguments;
 Task<Result<void>> start(Context& base);
-} // namespace morgana::app
+} // namespace morgana::boot
 """,
     "morgana/core/args.h": """#pragma once
 #include <string_view>
@@ -206,8 +206,8 @@ def test(t):
                 "args::Option<std::optional<morgana::Duration>> wait_setting"]
     for text in defaults:
         t.check(text in source, f"source: has '{text}'", source)
-    for text in ('const std::string_view morgana::app::description = "Every type";',
-                 'const std::string_view morgana::app::configured_arguments = "--port=8080 --name=\\"x\\"";',
+    for text in ('const std::string_view morgana::boot::description = "Every type";',
+                 'const std::string_view morgana::boot::configured_arguments = "--port=8080 --name=\\"x\\"";',
                  'CO_TRY(base.required_store("site", {"index.html", "a/b.css"}))',
                  'CO_TRY(base.optional_store("keys", {}))', "::app::Stores{*site_store, keys_store}",
                  "::app::Settings{flag_setting.value(), small_setting.value(),",

@@ -351,13 +351,13 @@ def generate_source(manifest, configured_arguments):
     if manifest.settings:
         lines.append("")
     lines += ["} // namespace", "",
-              f"const std::string_view morgana::app::description = {cxx_string(manifest.description)};",
+              f"const std::string_view morgana::boot::description = {cxx_string(manifest.description)};",
               "// The application's log source, named after its directory.",
-              f"morgana::log::Source morgana::app::app_log{{{cxx_string(manifest.app_dir.name)}}};",
+              f"morgana::log::Source morgana::boot::app_log{{{cxx_string(manifest.app_dir.name)}}};",
               "// Boot arguments baked in by `./morgana configure ... -- ARGS` (\"\" when none): parsed before the "
               "real ones.",
-              f"const std::string_view morgana::app::configured_arguments = {cxx_string(configured_arguments)};", "",
-              "morgana::Task<morgana::Result<void>> morgana::app::start(morgana::Context& base) {"]
+              f"const std::string_view morgana::boot::configured_arguments = {cxx_string(configured_arguments)};", "",
+              "morgana::Task<morgana::Result<void>> morgana::boot::start(morgana::Context& base) {"]
     for s in manifest.stores:
         keys = "{" + ", ".join(cxx_string(k) for k in s.contains) + "}"
         method = "required_store" if s.required else "optional_store"

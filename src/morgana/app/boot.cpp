@@ -45,7 +45,7 @@ net::StackConfig stack_config() {
 }
 
 void print_help(FormatSink& console) {
-  if (!app::description.empty()) format_to(console, "{}\n\n", app::description);
+  if (!boot::description.empty()) format_to(console, "{}\n\n", boot::description);
   console.write("Settings (--name=VALUE):\n");
   args::print_help(console, args::Group::application);
   console.write("\nPlatform and libraries (--name=VALUE):\n");
@@ -54,7 +54,7 @@ void print_help(FormatSink& console) {
 
 } // namespace
 
-namespace app {
+namespace boot {
 
 // Behind every Context of one run: the network, once opened.
 class Boot {
@@ -88,7 +88,7 @@ private:
   WaitQueue m_opened;
 };
 
-} // namespace app
+} // namespace boot
 
 Task<Result<net::Network*>> Context::network(Instant deadline) { return m_boot->network(deadline); }
 
@@ -100,7 +100,7 @@ Result<const kv::Store*> Context::optional_store(std::string_view name,
   if (!found) return nullptr;
   for (auto key : contains) {
     if (!found->metadata(key)) {
-      app::app_log.error("the store '{}' has no '{}'", name, key);
+      boot::app_log.error("the store '{}' has no '{}'", name, key);
       return fail(Errc::invalid_argument, "a store lacks a file it must hold");
     }
   }
@@ -111,9 +111,9 @@ Result<const kv::Store*> Context::required_store(std::string_view name,
                                                  std::initializer_list<std::string_view> contains) const {
   const kv::Store* found = TRY(optional_store(name, contains));
   if (!found) {
-    app::app_log.error("the application needs the store '{}' (stores here: {}); give it with ./morgana configure "
+    boot::app_log.error("the application needs the store '{}' (stores here: {}); give it with ./morgana configure "
                   "APP-DIR --crunch {}=DIR{}",
-                  name, kv::StoreNames{}, name, app::target::store_hint());
+                  name, kv::StoreNames{}, name, boot::target::store_hint());
     return fail(Errc::invalid_argument, "a required store is missing");
   }
   return found;
@@ -127,13 +127,13 @@ Task<void> Context::stopped() {
 
 bool Context::stop_requested() const { return loop().stop_requested(); }
 
-const log::Source& Context::log() const { return app::app_log; }
+const log::Source& Context::log() const { return boot::app_log; }
 
 namespace boot {
 
 int run() {
   StringBuilder<512> diagnostics;
-  auto configured = args::split_command_line(app::configured_arguments);
+  auto configured = args::split_command_line(configured_arguments);
   if (!args::parse(configured, platform::boot_arguments(), diagnostics)) {
     format_to(diagnostics, "\nmorgana: stopping: bad boot argument\n");
     platform::console_write(diagnostics.view());
@@ -150,7 +150,7 @@ int run() {
               configured_logs.error().context);
     return 2;
   }
-  if (!app::target::prepare(console)) {
+  if (!target::prepare(console)) {
     console.write("morgana: stopping: bad boot argument\n");
     return 2;
   }
@@ -161,11 +161,11 @@ int run() {
               started.error());
     return 2;
   }
-  app::Boot boot;
-  auto context = boot.context();
-  Result<void> result = loop().run(app::start(context));
+  Boot state;
+  auto context = state.context();
+  Result<void> result = loop().run(start(context));
   loop().destroy_spawned();
-  boot.close_network();
+  state.close_network();
   int status = loop().stop_status();
   if (!result) {
     format_to(console, "morgana: the application failed: {}\n", result.error());

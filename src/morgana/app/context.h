@@ -28,7 +28,7 @@
 
 namespace morgana {
 
-namespace app {
+namespace boot {
 class Boot;
 }
 
@@ -63,9 +63,9 @@ protected:
   Context(const Context&) = default;
 
 private:
-  friend class app::Boot;
-  explicit Context(app::Boot& boot) : m_boot(&boot) {}
-  app::Boot* m_boot;
+  friend class boot::Boot;
+  explicit Context(boot::Boot& boot) : m_boot(&boot) {}
+  boot::Boot* m_boot;
 };
 
 // The context of one application: Settings and Stores are its generated

@@ -8,7 +8,7 @@
 #include "morgana/app/context.h"
 #include "morgana/core/log.h"
 
-namespace morgana::app {
+namespace morgana::boot {
 
 // The manifest's one-line description, for --help.
 extern const std::string_view description;
@@ -21,4 +21,4 @@ extern const std::string_view configured_arguments;
 // Checks the declared stores, reads the settings and runs app_main.
 [[nodiscard]] Task<Result<void>> start(Context& base);
 
-} // namespace morgana::app
+} // namespace morgana::boot

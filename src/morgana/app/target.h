@@ -12,7 +12,7 @@
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/network.h"
 
-namespace morgana::app::target {
+namespace morgana::boot::target {
 
 // After the boot arguments are parsed, before devices start: stores read at
 // boot (hosted --store=NAME=DIR). Errc::invalid_argument with a message in
@@ -26,4 +26,4 @@ namespace morgana::app::target {
 // target, for messages: "" or " (or boot with --store=NAME=DIR)".
 [[nodiscard]] std::string_view store_hint();
 
-} // namespace morgana::app::target
+} // namespace morgana::boot::target

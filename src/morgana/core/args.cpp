@@ -73,7 +73,8 @@ Result<void> parse_value(std::string_view text, std::chrono::nanoseconds& out) {
 // One pass over a list of arguments; `source` names the list in messages.
 class Parser {
 public:
-  Parser(FormatSink& diagnostics, std::string_view source) : m_diagnostics(diagnostics), m_source(source) {}
+  Parser(FormatSink& diagnostics, bool configured)
+      : m_diagnostics(diagnostics), m_source(configured ? "configured " : ""), m_configured(configured) {}
 
   Result<void> parse(std::span<const std::string_view> arguments) {
     for (auto* a = g_arguments; a; a = a->next()) a->m_seen = false;
@@ -105,6 +106,7 @@ private:
     }
     argument->m_seen = true;
     argument->m_given = true;
+    argument->m_configured = m_configured;
     return {};
   }
 
@@ -116,6 +118,7 @@ private:
 
   FormatSink& m_diagnostics;
   std::string_view m_source;
+  bool m_configured;
 };
 
 Result<void> parse(std::span<const std::string_view> configured, std::span<const std::string_view> arguments,
@@ -123,9 +126,10 @@ Result<void> parse(std::span<const std::string_view> configured, std::span<const
   for (auto* a = g_arguments; a; a = a->next()) {
     a->reset();
     a->m_given = false;
+    a->m_configured = false;
   }
-  TRY(Parser(diagnostics, "configured ").parse(configured));
-  return Parser(diagnostics, "").parse(arguments);
+  TRY(Parser(diagnostics, true).parse(configured));
+  return Parser(diagnostics, false).parse(arguments);
 }
 
 std::vector<std::string_view> split_command_line(std::string_view text) {
@@ -152,8 +156,8 @@ void print_help(FormatSink& sink, Group group) {
     last = next->name();
     format_to(sink, "  --{}{}\n      {} (default: ", next->name(), next->is_flag() ? "" : "=VALUE", next->help());
     next->format_default(sink);
-    if (next->given()) {
-      sink.write("; set: ");
+    if (next->configured()) {
+      sink.write("; configured: ");
       next->format_current(sink);
     }
     sink.write(")\n");

@@ -39,6 +39,8 @@ public:
   [[nodiscard]] Group group() const { return m_group; }
   // Set by a configured or a boot-time argument.
   [[nodiscard]] bool given() const { return m_given; }
+  // Set by a configured argument (baked in by ./morgana configure).
+  [[nodiscard]] bool configured() const { return m_configured; }
   // A flag takes no value (`--verbose`); others need `--name=value`.
   [[nodiscard]] virtual bool is_flag() const { return false; }
   // The built-in default, and the value now (after parsing).
@@ -59,6 +61,7 @@ private:
   std::string_view m_help;
   Group m_group;
   bool m_given = false;
+  bool m_configured = false;
   bool m_seen = false; // in the list being parsed
   Argument* m_next;
 };
@@ -130,7 +133,7 @@ using Flag = Option<bool>;
 [[nodiscard]] std::vector<std::string_view> split_command_line(std::string_view text);
 
 // Every declared argument of `group` with its help and default, sorted by
-// name; a configured default is shown as such.
+// name; a configured value is shown beside the built-in default.
 void print_help(FormatSink& sink, Group group);
 
 // The registered arguments (for tests and tools).

@@ -211,13 +211,17 @@ TEST_F(Args, HelpListsNamesAndDefaultsSorted) {
     previous = at;
   }
   EXPECT_EQ(help.find("--argtest-app-port"), std::string::npos) << "an application setting in the other group";
-  // A value given at boot is listed beside the default.
+  // A value given at boot does not change the listing; a configured one is listed beside the default.
   ASSERT_TRUE(parse_all({"--argtest-port=1"}).result);
   Sink after;
   print_help(after, Group::morgana);
-  EXPECT_NE(after.text.find("  --argtest-port=VALUE\n      port to listen on (default: 80; set: 1)\n"),
+  EXPECT_EQ(after.text, help);
+  ASSERT_TRUE(parse_all({"--argtest-port=1"}, {"--argtest-port=2"}).result);
+  Sink configured;
+  print_help(configured, Group::morgana);
+  EXPECT_NE(configured.text.find("  --argtest-port=VALUE\n      port to listen on (default: 80; configured: 2)\n"),
             std::string::npos)
-      << after.text;
+      << configured.text;
 }
 
 TEST_F(Args, HelpListsApplicationSettingsApart) {
@@ -232,6 +236,8 @@ TEST_F(Args, ConfiguredArgumentsAreDefaultsThatBootArgumentsOverride) {
   EXPECT_EQ(port_arg.value(), 2);
   EXPECT_EQ(ttl_arg.value(), 5);
   EXPECT_TRUE(ttl_arg.given());
+  EXPECT_TRUE(ttl_arg.configured());
+  EXPECT_FALSE(port_arg.configured());
   // Parsing again starts from the built-in defaults.
   ASSERT_TRUE(parse_all({}).result);
   EXPECT_EQ(ttl_arg.value(), 64);

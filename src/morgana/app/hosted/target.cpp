@@ -7,7 +7,7 @@
 #include "morgana/kv/hosted/directory_store.h"
 #include "morgana/net/hosted/socket_network.h"
 
-namespace morgana::app::target {
+namespace morgana::boot::target {
 namespace {
 
 args::Option<std::string_view> store_arg{
@@ -35,4 +35,4 @@ Result<std::unique_ptr<net::Network>> host_network(std::span<const net::Ipv4Addr
 
 std::string_view store_hint() { return " (or boot with --store=NAME=DIR)"; }
 
-} // namespace morgana::app::target
+} // namespace morgana::boot::target

@@ -3,7 +3,7 @@
 
 #include "morgana/app/target.h"
 
-namespace morgana::app::target {
+namespace morgana::boot::target {
 
 Result<void> prepare(FormatSink&) { return {}; }
 
@@ -13,4 +13,4 @@ Result<std::unique_ptr<net::Network>> host_network(std::span<const net::Ipv4Addr
 
 std::string_view store_hint() { return ""; }
 
-} // namespace morgana::app::target
+} // namespace morgana::boot::target
