@@ -53,10 +53,13 @@ struct TcpStats {
   std::uint32_t send_mss = 0;
 };
 
-// One connection's TCB (RFC 9293 §3.3.1) and its behaviour: the "segment
-// arrives" steps of RFC 9293 §3.10.7 in order, output with Nagle and the
-// windows, and the timers (retransmission, delayed ACK, persist, keep-alive,
-// TIME-WAIT), driven by one coroutine per connection.
+// One connection's TCB (RFC 9293 §3.3.1) and its behaviour, one concern a file
+// as BSD and lwIP split it: opening, state changes and ending
+// (tcp_connection.cpp); the "segment arrives" steps of RFC 9293 §3.10.7 in
+// order (tcp_input.cpp); output with Nagle, the windows and SACK recovery
+// (tcp_output.cpp); the timers (retransmission, delayed ACK, persist,
+// keep-alive, TIME-WAIT), driven by one coroutine per connection
+// (tcp_timers.cpp); and the application's side (tcp_stream.cpp).
 //
 // Owned by Tcp. The application holds it through a TcpStream; Tcp frees it
 // once it is closed and the stream has let go.
@@ -153,6 +156,8 @@ private:
   void on_retransmit_timeout();
   void on_persist_timeout();
   void on_keepalive_timeout();
+  // An orphaned connection in FIN-WAIT-2 waits a while for the peer's FIN, not forever.
+  void start_fin_wait_2_timeout();
   void arm_retransmit();
   void wake_timer();
   [[nodiscard]] Instant next_deadline() const;
