@@ -43,7 +43,7 @@ std::string_view state_name(TcpState state) {
 TcpConnection::TcpConnection(Tcp& tcp, Endpoint local, Endpoint remote, TcpConnectionOptions options)
     : m_tcp(tcp), m_local(local), m_remote(remote), m_options(options), m_created(MonotonicClock::now()) {
   m_last_received = m_created;
-  m_rcv_wscale = window_shift_for(m_options.receive_buffer);
+  m_rcv.wscale = window_shift_for(m_options.receive_buffer);
 }
 
 TcpConnection::~TcpConnection() = default;
@@ -68,19 +68,19 @@ std::uint32_t TcpConnection::timestamp_now() const {
 }
 
 std::uint32_t TcpConnection::unsent_bytes() const {
-  auto data_end = m_snd_una + static_cast<std::uint32_t>(m_send_buffer.size());
-  return data_end > m_snd_nxt ? static_cast<std::uint32_t>(data_end - m_snd_nxt) : 0;
+  auto data_end = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
+  return data_end > m_snd.nxt ? static_cast<std::uint32_t>(data_end - m_snd.nxt) : 0;
 }
 
 // Opening.
 
 Result<void> TcpConnection::open_active() {
-  m_iss = m_tcp.initial_sequence(m_local, m_remote);
-  m_ts_offset = m_iss.value();
-  m_snd_una = m_snd_nxt = m_snd_max = m_iss;
+  m_snd.iss = m_tcp.initial_sequence(m_local, m_remote);
+  m_ts_offset = m_snd.iss.value();
+  m_snd.una = m_snd.nxt = m_snd.max = m_snd.iss;
   set_state(TcpState::syn_sent);
-  send_segment(m_iss, tcp_flag::syn, 0);
-  m_snd_nxt = m_snd_max = m_iss + 1; // after sending: the first SYN is no retransmission
+  send_segment(m_snd.iss, tcp_flag::syn, 0);
+  m_snd.nxt = m_snd.max = m_snd.iss + 1; // after sending: the first SYN is no retransmission
   m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
   m_timer_task = run_timers();
   m_timer_task.start();
@@ -90,17 +90,17 @@ Result<void> TcpConnection::open_active() {
 Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss) {
   m_listener = listener;
   m_released = true; // the listener's until accepted
-  m_irs = syn.sequence;
-  m_receive_buffer.start(m_irs + 1);
-  m_rcv_adv_edge = m_irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+  m_rcv.irs = syn.sequence;
+  m_receive_buffer.start(m_rcv.irs + 1);
+  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
   take_peer_options(syn);
-  m_snd_wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
-  m_iss = iss;
-  m_ts_offset = m_iss.value();
-  m_snd_una = m_snd_nxt = m_snd_max = m_iss;
+  m_snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
+  m_snd.iss = iss;
+  m_ts_offset = m_snd.iss.value();
+  m_snd.una = m_snd.nxt = m_snd.max = m_snd.iss;
   set_state(TcpState::syn_received);
-  send_segment(m_iss, tcp_flag::syn | tcp_flag::ack, 0);
-  m_snd_nxt = m_snd_max = m_iss + 1; // after sending: the first SYN-ACK is no retransmission
+  send_segment(m_snd.iss, tcp_flag::syn | tcp_flag::ack, 0);
+  m_snd.nxt = m_snd.max = m_snd.iss + 1; // after sending: the first SYN-ACK is no retransmission
   m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
   m_timer_task = run_timers();
   m_timer_task.start();
@@ -110,15 +110,15 @@ Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* list
 void TcpConnection::open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener) {
   m_listener = listener;
   m_released = true; // the listener's until accepted
-  m_irs = ack.sequence - 1;
+  m_rcv.irs = ack.sequence - 1;
   m_receive_buffer.start(ack.sequence);
-  m_rcv_adv_edge = ack.sequence;
-  m_rcv_wscale = 0;
+  m_rcv.adv_edge = ack.sequence;
+  m_rcv.wscale = 0;
   m_send_mss = std::min<std::uint32_t>(mss, m_tcp.mss_for_mtu());
-  m_iss = ack.acknowledgment - 1;
-  m_ts_offset = m_iss.value();
-  m_snd_una = m_iss;
-  m_snd_nxt = m_snd_max = m_iss + 1;
+  m_snd.iss = ack.acknowledgment - 1;
+  m_ts_offset = m_snd.iss.value();
+  m_snd.una = m_snd.iss;
+  m_snd.nxt = m_snd.max = m_snd.iss + 1;
   m_state = TcpState::syn_received;
   m_timer_task = run_timers();
   m_timer_task.start();
@@ -127,8 +127,8 @@ void TcpConnection::open_from_cookie(const TcpHeader& ack, std::uint16_t mss, Tc
 void TcpConnection::take_peer_options(const TcpHeader& syn) {
   // A passive side offers an option only when the SYN did (RFC 7323 §1.3, RFC 2018 §2).
   m_window_scaling = syn.window_scale.has_value();
-  m_snd_wscale = m_window_scaling ? *syn.window_scale : 0;
-  if (!m_window_scaling) m_rcv_wscale = 0;
+  m_snd.wscale = m_window_scaling ? *syn.window_scale : 0;
+  if (!m_window_scaling) m_rcv.wscale = 0;
   m_sack_permitted = syn.sack_permitted;
   m_timestamps = syn.timestamps.has_value();
   if (m_timestamps) m_ts_recent = syn.timestamps->value;
@@ -174,7 +174,7 @@ void TcpConnection::set_state(TcpState state) {
   if (was_handshaking && synchronized()) {
     NewReno::Config config;
     config.smss = m_send_mss;
-    config.iss = m_iss;
+    config.iss = m_snd.iss;
     config.loss_recovery = m_sack_permitted ? LossRecovery::sack : LossRecovery::newreno;
     m_congestion.emplace(config);
     if (m_sack_permitted) m_scoreboard.emplace(m_send_mss);
@@ -200,8 +200,8 @@ void TcpConnection::enter_time_wait() {
   // No longer one of the listener's connections: TIME-WAIT does not count against its limit.
   if (m_listener) std::exchange(m_listener, nullptr)->on_closed(this);
   m_retransmit_timer.stop();
-  m_persist_deadline = m_keepalive_deadline = far_future;
-  m_time_wait_deadline = MonotonicClock::now() + m_tcp.time_wait();
+  m_deadlines.persist = m_deadlines.keepalive = far_future;
+  m_deadlines.time_wait = MonotonicClock::now() + m_tcp.time_wait();
   wake_timer();
   free_finished_buffers();
 }
@@ -210,7 +210,7 @@ void TcpConnection::connection_done() {
   if (m_state == TcpState::closed) return;
   set_state(TcpState::closed);
   m_retransmit_timer.stop();
-  m_delayed_ack_deadline = m_persist_deadline = m_keepalive_deadline = m_time_wait_deadline = far_future;
+  m_deadlines = {};
   if (m_listener) m_listener->on_closed(this);
   m_readers.notify_all();
   m_writers.notify_all();

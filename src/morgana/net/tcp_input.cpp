@@ -31,7 +31,7 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   m_keepalive_probes = 0;
   if (m_options.keepalive) {
     // After a probe the timer waits for the probe interval; an idle time shorter than that must wake it.
-    m_keepalive_deadline = m_last_received + *m_options.keepalive;
+    m_deadlines.keepalive = m_last_received + *m_options.keepalive;
     wake_timer();
   }
 
@@ -45,13 +45,13 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   TcpHeader header = received;
   // A repeated SYN in SYN-RECEIVED: the SYN-ACK was lost, or this is a
   // simultaneous open's SYN-ACK. Take the SYN as already counted.
-  if (m_state == TcpState::syn_received && header.has(tcp_flag::syn) && header.sequence == m_irs) {
+  if (m_state == TcpState::syn_received && header.has(tcp_flag::syn) && header.sequence == m_rcv.irs) {
     if (!header.has(tcp_flag::ack)) {
-      send_segment(m_iss, tcp_flag::syn | tcp_flag::ack, 0);
+      send_segment(m_snd.iss, tcp_flag::syn | tcp_flag::ack, 0);
       return;
     }
     header.flags &= static_cast<std::uint8_t>(~tcp_flag::syn);
-    header.sequence = m_irs + 1;
+    header.sequence = m_rcv.irs + 1;
   }
   std::size_t length = payload.size() + (header.has(tcp_flag::syn) ? 1 : 0) + (header.has(tcp_flag::fin) ? 1 : 0);
 
@@ -101,7 +101,7 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
 void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
   (void)payload;
   bool has_ack = header.has(tcp_flag::ack);
-  if (has_ack && (header.acknowledgment <= m_iss || header.acknowledgment > m_snd_max)) {
+  if (has_ack && (header.acknowledgment <= m_snd.iss || header.acknowledgment > m_snd.max)) {
     if (!header.has(tcp_flag::rst)) send_rst_for(header, payload.size());
     return;
   }
@@ -113,17 +113,17 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
     return;
   }
   if (!header.has(tcp_flag::syn)) return;
-  m_irs = header.sequence;
-  m_receive_buffer.start(m_irs + 1);
-  m_rcv_adv_edge = m_irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+  m_rcv.irs = header.sequence;
+  m_receive_buffer.start(m_rcv.irs + 1);
+  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
   take_peer_options(header);
   if (m_timestamps && !header.timestamps) m_timestamps = false;
-  m_snd_wl1 = header.sequence;
-  m_snd_wl2 = header.acknowledgment;
-  m_snd_wnd = header.window;
-  m_max_snd_wnd = m_snd_wnd;
+  m_snd.wl1 = header.sequence;
+  m_snd.wl2 = header.acknowledgment;
+  m_snd.wnd = header.window;
+  m_snd.max_wnd = m_snd.wnd;
   if (has_ack) {
-    m_snd_una = header.acknowledgment;
+    m_snd.una = header.acknowledgment;
     if (!allocate_buffers()) {
       m_tcp.refuse_for_memory(m_remote);
       send_rst_for(header, payload.size());
@@ -137,7 +137,7 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
   }
   // Simultaneous open (RFC 9293 §3.5, figure 8).
   set_state(TcpState::syn_received);
-  send_segment(m_iss, tcp_flag::syn | tcp_flag::ack, 0);
+  send_segment(m_snd.iss, tcp_flag::syn | tcp_flag::ack, 0);
 }
 
 bool TcpConnection::acceptable(const TcpHeader& header, std::size_t length) const {
@@ -174,7 +174,7 @@ void TcpConnection::check_rst(const TcpHeader& header) {
 bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
   auto ack = header.acknowledgment;
   if (m_state == TcpState::syn_received) {
-    if (!(m_snd_una < ack && ack <= m_snd_max)) {
+    if (!(m_snd.una < ack && ack <= m_snd.max)) {
       send_rst_for(header, length);
       return false;
     }
@@ -184,36 +184,36 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
       connection_done();
       return false;
     }
-    m_snd_wl1 = header.sequence;
-    m_snd_wl2 = ack;
-    m_snd_wnd = std::uint32_t{header.window} << m_snd_wscale;
-    m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
-    m_snd_una = ack;
+    m_snd.wl1 = header.sequence;
+    m_snd.wl2 = ack;
+    m_snd.wnd = std::uint32_t{header.window} << m_snd.wscale;
+    m_snd.max_wnd = std::max(m_snd.max_wnd, m_snd.wnd);
+    m_snd.una = ack;
     m_retransmit_timer.stop();
     set_state(TcpState::established);
     if (m_state != TcpState::established) return false;
   }
   // RFC 5961 §5.2: ACKs too old or for data never sent.
-  if (ack > m_snd_max) {
+  if (ack > m_snd.max) {
     bad_acks.increment();
     schedule_ack(true);
     output();
     return false;
   }
-  if (ack < m_snd_una - std::max(m_max_snd_wnd, 1u)) {
+  if (ack < m_snd.una - std::max(m_snd.max_wnd, 1u)) {
     send_challenge_ack();
     return false;
   }
-  bool advanced = ack > m_snd_una;
+  bool advanced = ack > m_snd.una;
   if (advanced) on_new_ack(header);
-  std::uint32_t newly_sacked = m_scoreboard ? m_scoreboard->update(m_snd_una, m_snd_max, header.sack()) : 0;
+  std::uint32_t newly_sacked = m_scoreboard ? m_scoreboard->update(m_snd.una, m_snd.max, header.sack()) : 0;
   // A duplicate ACK: RFC 6675 §2 with SACK (it newly SACKs data), else RFC 5681 §2.
   bool duplicate =
-      !advanced && ack == m_snd_una && bytes_in_flight() > 0 && m_congestion &&
-      (m_scoreboard ? newly_sacked > 0 : length == 0 && (std::uint32_t{header.window} << m_snd_wscale) == m_snd_wnd);
+      !advanced && ack == m_snd.una && bytes_in_flight() > 0 && m_congestion &&
+      (m_scoreboard ? newly_sacked > 0 : length == 0 && (std::uint32_t{header.window} << m_snd.wscale) == m_snd.wnd);
   if (duplicate) {
-    bool lost = m_scoreboard && m_scoreboard->is_lost(m_snd_una);
-    if (m_congestion->on_duplicate_ack(m_snd_una, m_snd_max, lost) == CongestionAction::retransmit_first_unacked) {
+    bool lost = m_scoreboard && m_scoreboard->is_lost(m_snd.una);
+    if (m_congestion->on_duplicate_ack(m_snd.una, m_snd.max, lost) == CongestionAction::retransmit_first_unacked) {
       fast_retransmits.increment();
       ++m_stats.fast_retransmits;
       retransmit_first_unacked();
@@ -243,7 +243,7 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
 
 void TcpConnection::on_new_ack(const TcpHeader& header) {
   auto ack = header.acknowledgment;
-  auto acked = static_cast<std::uint32_t>(ack - m_snd_una);
+  auto acked = static_cast<std::uint32_t>(ack - m_snd.una);
   auto data_acked = acked;
   if (m_fin_sequence && ack > *m_fin_sequence) --data_acked;
   m_send_buffer.consume(data_acked);
@@ -256,11 +256,11 @@ void TcpConnection::on_new_ack(const TcpHeader& header) {
     m_rtt.on_rtt_sample(now - m_rtt_started);
     m_rtt_sequence.reset();
   }
-  m_snd_una = ack;
-  if (m_snd_nxt < m_snd_una) m_snd_nxt = m_snd_una;
+  m_snd.una = ack;
+  if (m_snd.nxt < m_snd.una) m_snd.nxt = m_snd.una;
   m_retries = 0;
   // RFC 6582 §3.2 step 3: a partial ACK retransmits the first unacknowledged segment.
-  if (m_congestion && m_congestion->on_ack(m_snd_una, m_snd_max, acked) == CongestionAction::retransmit_first_unacked)
+  if (m_congestion && m_congestion->on_ack(m_snd.una, m_snd.max, acked) == CongestionAction::retransmit_first_unacked)
     retransmit_first_unacked();
   m_retransmit_timer.on_new_data_acked(now, m_rtt.rto(), bytes_in_flight() > 0);
   wake_timer();
@@ -270,14 +270,14 @@ void TcpConnection::on_new_ack(const TcpHeader& header) {
 
 void TcpConnection::update_window(const TcpHeader& header) {
   // RFC 9293 §3.10.7.4: take the window only from segments not older than the last update.
-  if (!(m_snd_wl1 < header.sequence || (m_snd_wl1 == header.sequence && m_snd_wl2 <= header.acknowledgment))) return;
-  m_snd_wnd = std::uint32_t{header.window} << m_snd_wscale;
-  m_max_snd_wnd = std::max(m_max_snd_wnd, m_snd_wnd);
-  m_snd_wl1 = header.sequence;
-  m_snd_wl2 = header.acknowledgment;
-  if (m_snd_wnd > 0) {
+  if (!(m_snd.wl1 < header.sequence || (m_snd.wl1 == header.sequence && m_snd.wl2 <= header.acknowledgment))) return;
+  m_snd.wnd = std::uint32_t{header.window} << m_snd.wscale;
+  m_snd.max_wnd = std::max(m_snd.max_wnd, m_snd.wnd);
+  m_snd.wl1 = header.sequence;
+  m_snd.wl2 = header.acknowledgment;
+  if (m_snd.wnd > 0) {
     // The window opened: the next zero-window episode probes from the start again.
-    m_persist_deadline = far_future;
+    m_deadlines.persist = far_future;
     m_persist_backoff = Duration{};
   }
 }

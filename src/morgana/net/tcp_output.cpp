@@ -21,7 +21,7 @@ Counter no_memory{"tcp.no_memory", "segments not sent for want of memory"};
 } // namespace
 
 void TcpConnection::output() {
-  if (m_scoreboard && m_congestion && m_congestion->in_recovery() && m_snd_nxt == m_snd_max) {
+  if (m_scoreboard && m_congestion && m_congestion->in_recovery() && m_snd.nxt == m_snd.max) {
     auto sent_before = m_stats.segments_sent;
     output_in_sack_recovery();
     if (m_ack_now && m_stats.segments_sent == sent_before) send_ack();
@@ -32,18 +32,18 @@ void TcpConnection::output() {
   bool sent = false;
   while (can_send_data && m_congestion) {
     auto unsent = unsent_bytes();
-    bool fin_pending = m_fin_sequence && m_snd_nxt == *m_fin_sequence;
+    bool fin_pending = m_fin_sequence && m_snd.nxt == *m_fin_sequence;
     if (unsent == 0 && !fin_pending) break;
     auto now = MonotonicClock::now();
-    auto in_flight = static_cast<std::uint32_t>(m_snd_nxt - m_snd_una);
+    auto in_flight = static_cast<std::uint32_t>(m_snd.nxt - m_snd.una);
     if (in_flight == 0) m_congestion->on_send(now, m_rtt.rto());
-    auto window = std::min(m_snd_wnd, m_congestion->allowed_in_flight());
+    auto window = std::min(m_snd.wnd, m_congestion->allowed_in_flight());
     auto usable = window > in_flight ? window - in_flight : 0;
     auto length = std::min({unsent, m_send_mss, usable});
     if (unsent > 0 && length == 0) {
       // Zero window with nothing in flight: probe it (RFC 9293 §3.8.6.1).
-      if (m_snd_wnd == 0 && in_flight == 0 && m_persist_deadline == far_future) {
-        m_persist_deadline = now + m_rtt.rto();
+      if (m_snd.wnd == 0 && in_flight == 0 && m_deadlines.persist == far_future) {
+        m_deadlines.persist = now + m_rtt.rto();
         wake_timer();
       }
       break;
@@ -52,21 +52,21 @@ void TcpConnection::output() {
     if (unsent > 0 && length < m_send_mss) {
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1).
       bool nagle_holds = !m_options.nodelay && in_flight > 0 && !(last && m_fin_sequence);
-      bool sws_holds = !last && length < m_max_snd_wnd / 2 && in_flight > 0;
+      bool sws_holds = !last && length < m_snd.max_wnd / 2 && in_flight > 0;
       if (nagle_holds || sws_holds) break;
     }
     std::uint8_t flags = tcp_flag::ack;
     if (last) flags |= tcp_flag::psh;
-    if (last && m_fin_sequence && m_snd_nxt + length == *m_fin_sequence) flags |= tcp_flag::fin;
-    if (m_snd_nxt >= m_snd_max && !m_timestamps && !m_rtt_sequence && length) {
-      m_rtt_sequence = m_snd_nxt;
+    if (last && m_fin_sequence && m_snd.nxt + length == *m_fin_sequence) flags |= tcp_flag::fin;
+    if (m_snd.nxt >= m_snd.max && !m_timestamps && !m_rtt_sequence && length) {
+      m_rtt_sequence = m_snd.nxt;
       m_rtt_started = now;
     }
-    send_segment(m_snd_nxt, flags, length);
-    if (m_snd_nxt + length > m_snd_max)
-      m_stats.bytes_sent += static_cast<std::uint32_t>((m_snd_nxt + length) - m_snd_max);
-    m_snd_nxt += length + ((flags & tcp_flag::fin) ? 1 : 0);
-    m_snd_max = seq_max(m_snd_max, m_snd_nxt);
+    send_segment(m_snd.nxt, flags, length);
+    if (m_snd.nxt + length > m_snd.max)
+      m_stats.bytes_sent += static_cast<std::uint32_t>((m_snd.nxt + length) - m_snd.max);
+    m_snd.nxt += length + ((flags & tcp_flag::fin) ? 1 : 0);
+    m_snd.max = seq_max(m_snd.max, m_snd.nxt);
     m_retransmit_timer.on_data_sent(now, m_rtt.rto());
     wake_timer();
     sent = true;
@@ -77,10 +77,10 @@ void TcpConnection::output() {
 
 void TcpConnection::output_in_sack_recovery() {
   while (true) {
-    auto pipe = m_scoreboard->pipe(m_snd_una, m_snd_max, m_high_rxt);
+    auto pipe = m_scoreboard->pipe(m_snd.una, m_snd.max, m_high_rxt);
     if (m_congestion->cwnd() < pipe + m_send_mss) return;
-    auto in_window = static_cast<std::uint32_t>(m_snd_nxt - m_snd_una) < m_snd_wnd;
-    auto next = m_scoreboard->next_seg(m_snd_una, m_high_rxt, unsent_bytes() > 0 && in_window);
+    auto in_window = static_cast<std::uint32_t>(m_snd.nxt - m_snd.una) < m_snd.wnd;
+    auto next = m_scoreboard->next_seg(m_snd.una, m_high_rxt, unsent_bytes() > 0 && in_window);
     if (next.kind == NextSegment::Kind::retransmit) {
       auto covered = retransmit(next.seq, next.length);
       if (covered == 0) return;
@@ -88,23 +88,23 @@ void TcpConnection::output_in_sack_recovery() {
       continue;
     }
     if (next.kind != NextSegment::Kind::new_data) return;
-    auto usable = m_snd_wnd - static_cast<std::uint32_t>(m_snd_nxt - m_snd_una);
+    auto usable = m_snd.wnd - static_cast<std::uint32_t>(m_snd.nxt - m_snd.una);
     auto length = std::min({unsent_bytes(), m_send_mss, usable});
     if (length == 0) return;
-    bool fin = m_fin_sequence && m_snd_nxt + length == *m_fin_sequence;
-    send_segment(m_snd_nxt, tcp_flag::ack | (fin ? tcp_flag::fin : 0), length);
+    bool fin = m_fin_sequence && m_snd.nxt + length == *m_fin_sequence;
+    send_segment(m_snd.nxt, tcp_flag::ack | (fin ? tcp_flag::fin : 0), length);
     m_stats.bytes_sent += length;
-    m_snd_nxt += length + (fin ? 1 : 0);
-    m_snd_max = seq_max(m_snd_max, m_snd_nxt);
+    m_snd.nxt += length + (fin ? 1 : 0);
+    m_snd.max = seq_max(m_snd.max, m_snd.nxt);
     m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
     wake_timer();
   }
 }
 
 std::uint32_t TcpConnection::retransmit(SequenceNumber sequence, std::uint32_t limit) {
-  auto data_end = m_snd_una + static_cast<std::uint32_t>(m_send_buffer.size());
+  auto data_end = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
   auto data = sequence < data_end ? std::min(limit, static_cast<std::uint32_t>(data_end - sequence)) : 0u;
-  bool fin = m_fin_sequence && sequence + data == *m_fin_sequence && *m_fin_sequence < m_snd_max && data < limit;
+  bool fin = m_fin_sequence && sequence + data == *m_fin_sequence && *m_fin_sequence < m_snd.max && data < limit;
   if (data == 0 && !fin) return 0;
   send_segment(sequence, tcp_flag::ack | (fin ? tcp_flag::fin : 0), data);
   // Karn: a retransmitted segment gives no RTT sample.
@@ -113,9 +113,9 @@ std::uint32_t TcpConnection::retransmit(SequenceNumber sequence, std::uint32_t l
 }
 
 void TcpConnection::retransmit_first_unacked() {
-  auto covered = retransmit(m_snd_una, m_send_mss);
+  auto covered = retransmit(m_snd.una, m_send_mss);
   // RFC 6675 §5 step 4.3: HighRxt is the last byte retransmitted.
-  if (m_scoreboard) m_high_rxt = m_snd_una + (covered ? covered - 1 : 0);
+  if (m_scoreboard) m_high_rxt = m_snd.una + (covered ? covered - 1 : 0);
 }
 
 void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, std::size_t data_length) {
@@ -134,7 +134,7 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
     header.mss = m_tcp.mss_for_mtu();
     std::size_t free = m_options.receive_buffer;
     header.window = static_cast<std::uint16_t>(std::min<std::size_t>(free, 0xffff));
-    if (active || m_window_scaling) header.window_scale = m_rcv_wscale;
+    if (active || m_window_scaling) header.window_scale = m_rcv.wscale;
     header.sack_permitted = active || m_sack_permitted;
     if (active || m_timestamps) header.timestamps = TcpTimestamps{timestamp_now(), active ? 0 : m_ts_recent};
     if (!(header.flags & tcp_flag::ack)) header.acknowledgment = SequenceNumber(0);
@@ -161,28 +161,28 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   header.write(writer);
   if (!writer.finish()) return;
   if (data_length)
-    m_send_buffer.copy_out(static_cast<std::uint32_t>(sequence - m_snd_una), packet->data().subspan(header_length));
+    m_send_buffer.copy_out(static_cast<std::uint32_t>(sequence - m_snd.una), packet->data().subspan(header_length));
   m_tcp.transmit_packet(m_local, m_remote, std::move(*packet));
   ++m_stats.segments_sent;
-  if (sequence < m_snd_max && (data_length || (flags & (tcp_flag::syn | tcp_flag::fin)))) ++m_stats.retransmits;
+  if (sequence < m_snd.max && (data_length || (flags & (tcp_flag::syn | tcp_flag::fin)))) ++m_stats.retransmits;
   if (header.flags & tcp_flag::ack) {
     m_last_ack_sent = header.acknowledgment;
     m_ack_now = false;
     m_unacked_segments = 0;
-    m_delayed_ack_deadline = far_future;
+    m_deadlines.delayed_ack = far_future;
   }
 }
 
 std::uint16_t TcpConnection::window_to_advertise() {
   auto rcv_nxt = m_receive_buffer.next();
   std::size_t free = m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer;
-  std::size_t offered = m_rcv_adv_edge > rcv_nxt ? static_cast<std::uint32_t>(m_rcv_adv_edge - rcv_nxt) : 0;
+  std::size_t offered = m_rcv.adv_edge > rcv_nxt ? static_cast<std::uint32_t>(m_rcv.adv_edge - rcv_nxt) : 0;
   // RFC 9293 §3.8.6.2.2: move the right edge only by a useful amount, and never back.
   std::size_t step = std::min<std::size_t>(std::max<std::size_t>(m_receive_buffer.capacity() / 2, 1), m_send_mss);
   std::size_t window = free > offered && free - offered < step ? offered : free;
   window = std::max(window, offered);
-  auto scaled = std::min<std::size_t>(window >> m_rcv_wscale, 0xffff);
-  m_rcv_adv_edge = rcv_nxt + static_cast<std::uint32_t>(scaled << m_rcv_wscale);
+  auto scaled = std::min<std::size_t>(window >> m_rcv.wscale, 0xffff);
+  m_rcv.adv_edge = rcv_nxt + static_cast<std::uint32_t>(scaled << m_rcv.wscale);
   return static_cast<std::uint16_t>(scaled);
 }
 

@@ -26,8 +26,8 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
       auto before = m_receive_buffer.window();
       auto count = m_receive_buffer.read(out);
       // Tell the peer when reading opened the window by a useful amount.
-      auto offered = m_rcv_adv_edge > m_receive_buffer.next()
-                         ? static_cast<std::size_t>(m_rcv_adv_edge - m_receive_buffer.next())
+      auto offered = m_rcv.adv_edge > m_receive_buffer.next()
+                         ? static_cast<std::size_t>(m_rcv.adv_edge - m_receive_buffer.next())
                          : 0;
       auto step = std::min<std::size_t>(m_receive_buffer.capacity() / 2, m_send_mss);
       if (synchronized() && before < m_receive_buffer.window() && m_receive_buffer.window() >= offered + step) {
@@ -66,7 +66,7 @@ Result<void> TcpConnection::shutdown() {
   case TcpState::syn_received: abort(); return {};
   default: return fail(Errc::closed, "connection not open");
   }
-  m_fin_sequence = m_snd_una + static_cast<std::uint32_t>(m_send_buffer.size());
+  m_fin_sequence = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
   output();
   return {};
 }
@@ -77,7 +77,7 @@ void TcpConnection::abort() {
     TcpHeader rst;
     rst.source_port = m_local.port;
     rst.destination_port = m_remote.port;
-    rst.sequence = m_snd_nxt;
+    rst.sequence = m_snd.nxt;
     rst.flags = tcp_flag::rst;
     m_tcp.transmit_header(m_local, m_remote, rst);
   }
@@ -102,7 +102,7 @@ void TcpConnection::release() {
 
 void TcpConnection::set_keepalive(std::optional<Duration> idle) {
   m_options.keepalive = idle;
-  m_keepalive_deadline = idle ? MonotonicClock::now() + *idle : far_future;
+  m_deadlines.keepalive = idle ? MonotonicClock::now() + *idle : far_future;
   wake_timer();
 }
 

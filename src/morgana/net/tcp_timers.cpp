@@ -33,8 +33,8 @@ constexpr Duration max_persist_interval = std::chrono::seconds(60);
 } // namespace
 
 Instant TcpConnection::next_deadline() const {
-  return std::min({m_retransmit_timer.deadline(), m_delayed_ack_deadline, m_persist_deadline, m_keepalive_deadline,
-                   m_time_wait_deadline});
+  return std::min({m_retransmit_timer.deadline(), m_deadlines.delayed_ack, m_deadlines.persist, m_deadlines.keepalive,
+                   m_deadlines.time_wait});
 }
 
 void TcpConnection::wake_timer() {
@@ -47,18 +47,18 @@ Task<void> TcpConnection::run_timers() {
     (void)co_await m_timer_wake.wait(m_armed_deadline);
     m_armed_deadline = far_future;
     auto now = MonotonicClock::now();
-    if (m_time_wait_deadline <= now) {
-      m_time_wait_deadline = far_future;
+    if (m_deadlines.time_wait <= now) {
+      m_deadlines.time_wait = far_future;
       connection_done();
       continue;
     }
     if (m_retransmit_timer.expired(now)) on_retransmit_timeout();
-    if (m_delayed_ack_deadline <= now) {
-      m_delayed_ack_deadline = far_future;
+    if (m_deadlines.delayed_ack <= now) {
+      m_deadlines.delayed_ack = far_future;
       if (m_state != TcpState::closed) send_ack();
     }
-    if (m_persist_deadline <= now) on_persist_timeout();
-    if (m_keepalive_deadline <= now) on_keepalive_timeout();
+    if (m_deadlines.persist <= now) on_persist_timeout();
+    if (m_deadlines.keepalive <= now) on_keepalive_timeout();
   }
 }
 
@@ -67,20 +67,20 @@ void TcpConnection::schedule_ack(bool immediately) {
     m_ack_now = true;
     return;
   }
-  if (m_delayed_ack_deadline == far_future) {
-    m_delayed_ack_deadline = MonotonicClock::now() + delayed_ack_timeout;
+  if (m_deadlines.delayed_ack == far_future) {
+    m_deadlines.delayed_ack = MonotonicClock::now() + delayed_ack_timeout;
     wake_timer();
   }
 }
 
 void TcpConnection::start_fin_wait_2_timeout() {
-  m_time_wait_deadline = MonotonicClock::now() + fin_wait_2_timeout;
+  m_deadlines.time_wait = MonotonicClock::now() + fin_wait_2_timeout;
   wake_timer();
 }
 
 void TcpConnection::on_retransmit_timeout() {
   auto now = MonotonicClock::now();
-  if (m_snd_una == m_snd_max) {
+  if (m_snd.una == m_snd.max) {
     m_retransmit_timer.stop();
     return;
   }
@@ -99,31 +99,31 @@ void TcpConnection::on_retransmit_timeout() {
   m_rtt_sequence.reset();
   m_retransmit_timer.restart(now, m_rtt.rto());
   if (m_state == TcpState::syn_sent) {
-    send_segment(m_iss, tcp_flag::syn, 0);
+    send_segment(m_snd.iss, tcp_flag::syn, 0);
     return;
   }
   if (m_state == TcpState::syn_received) {
-    send_segment(m_iss, tcp_flag::syn | tcp_flag::ack, 0);
+    send_segment(m_snd.iss, tcp_flag::syn | tcp_flag::ack, 0);
     return;
   }
   // RFC 5681 §3.1 / RFC 6298 §5.4: collapse the window, go back to SND.UNA.
-  if (m_congestion) m_congestion->on_retransmit_timeout(m_snd_una, m_snd_max);
+  if (m_congestion) m_congestion->on_retransmit_timeout(m_snd.una, m_snd.max);
   if (m_scoreboard) m_scoreboard->clear();
-  m_snd_nxt = m_snd_una + retransmit(m_snd_una, m_send_mss);
+  m_snd.nxt = m_snd.una + retransmit(m_snd.una, m_send_mss);
 }
 
 void TcpConnection::on_persist_timeout() {
-  m_persist_deadline = far_future;
-  if (m_snd_wnd != 0 || unsent_bytes() == 0 || !synchronized()) return;
+  m_deadlines.persist = far_future;
+  if (m_snd.wnd != 0 || unsent_bytes() == 0 || !synchronized()) return;
   // A window probe: an old sequence number makes the peer answer with its window.
-  send_segment(m_snd_una - 1, tcp_flag::ack, 0);
+  send_segment(m_snd.una - 1, tcp_flag::ack, 0);
   m_persist_backoff =
       std::min<Duration>(m_persist_backoff == Duration{} ? m_rtt.rto() : m_persist_backoff * 2, max_persist_interval);
-  m_persist_deadline = MonotonicClock::now() + m_persist_backoff;
+  m_deadlines.persist = MonotonicClock::now() + m_persist_backoff;
 }
 
 void TcpConnection::on_keepalive_timeout() {
-  m_keepalive_deadline = far_future;
+  m_deadlines.keepalive = far_future;
   if (!m_options.keepalive || !synchronized() || m_state == TcpState::time_wait) return;
   if (m_keepalive_probes >= keepalive_max_probes) {
     m_error = Errc::timed_out;
@@ -131,8 +131,8 @@ void TcpConnection::on_keepalive_timeout() {
     return;
   }
   ++m_keepalive_probes;
-  send_segment(m_snd_una - 1, tcp_flag::ack, 0);
-  m_keepalive_deadline = MonotonicClock::now() + keepalive_interval;
+  send_segment(m_snd.una - 1, tcp_flag::ack, 0);
+  m_deadlines.keepalive = MonotonicClock::now() + keepalive_interval;
 }
 
 } // namespace morgana::net
