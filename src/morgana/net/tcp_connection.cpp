@@ -74,54 +74,53 @@ std::uint32_t TcpConnection::unsent_bytes() const {
 
 // Opening.
 
-Result<void> TcpConnection::open_active() {
-  m_snd.iss = m_tcp.initial_sequence(m_local, m_remote);
-  m_ts_offset = m_snd.iss.value();
-  m_snd.una = m_snd.nxt = m_snd.max = m_snd.iss;
+void TcpConnection::open_active() {
+  start_send_sequence(m_tcp.initial_sequence(m_local, m_remote));
   set_state(TcpState::syn_sent);
-  send_segment(m_snd.iss, tcp_flag::syn, 0);
-  m_snd.nxt = m_snd.max = m_snd.iss + 1; // after sending: the first SYN is no retransmission
-  m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
-  m_timer_task = run_timers();
-  m_timer_task.start();
-  return {};
+  send_first_syn(tcp_flag::syn);
 }
 
-Result<void> TcpConnection::open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss) {
-  m_listener = listener;
+void TcpConnection::open_passive(const TcpHeader& syn, TcpListener& listener, SequenceNumber iss) {
+  m_listener = &listener;
+  m_listener->on_syn_received(this);
   m_released = true; // the listener's until accepted
-  m_rcv.irs = syn.sequence;
-  m_receive_buffer.start(m_rcv.irs + 1);
-  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+  start_receive_sequence(syn.sequence);
   take_peer_options(syn);
   m_snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
+  start_send_sequence(iss);
+  set_state(TcpState::syn_received);
+  send_first_syn(tcp_flag::syn | tcp_flag::ack);
+}
+
+void TcpConnection::open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener& listener) {
+  m_listener = &listener;
+  m_released = true; // the listener's until accepted
+  start_receive_sequence(ack.sequence - 1);
+  m_rcv.wscale = 0;
+  m_send_mss = std::min<std::uint32_t>(mss, m_tcp.mss_for_mtu());
+  start_send_sequence(ack.acknowledgment - 1);
+  m_snd.nxt = m_snd.max = m_snd.iss + 1; // the SYN-ACK went out with the cookie
+  m_state = TcpState::syn_received;
+  start_timers();
+}
+
+void TcpConnection::start_send_sequence(SequenceNumber iss) {
   m_snd.iss = iss;
   m_ts_offset = m_snd.iss.value();
   m_snd.una = m_snd.nxt = m_snd.max = m_snd.iss;
-  set_state(TcpState::syn_received);
-  send_segment(m_snd.iss, tcp_flag::syn | tcp_flag::ack, 0);
-  m_snd.nxt = m_snd.max = m_snd.iss + 1; // after sending: the first SYN-ACK is no retransmission
-  m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
-  m_timer_task = run_timers();
-  m_timer_task.start();
-  return {};
 }
 
-void TcpConnection::open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener) {
-  m_listener = listener;
-  m_released = true; // the listener's until accepted
-  m_rcv.irs = ack.sequence - 1;
-  m_receive_buffer.start(ack.sequence);
-  m_rcv.adv_edge = ack.sequence;
-  m_rcv.wscale = 0;
-  m_send_mss = std::min<std::uint32_t>(mss, m_tcp.mss_for_mtu());
-  m_snd.iss = ack.acknowledgment - 1;
-  m_ts_offset = m_snd.iss.value();
-  m_snd.una = m_snd.iss;
-  m_snd.nxt = m_snd.max = m_snd.iss + 1;
-  m_state = TcpState::syn_received;
-  m_timer_task = run_timers();
-  m_timer_task.start();
+void TcpConnection::start_receive_sequence(SequenceNumber irs) {
+  m_rcv.irs = irs;
+  m_receive_buffer.start(m_rcv.irs + 1);
+  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+}
+
+void TcpConnection::send_first_syn(std::uint8_t flags) {
+  send_segment(m_snd.iss, flags, 0);
+  m_snd.nxt = m_snd.max = m_snd.iss + 1; // after sending: the first SYN is no retransmission
+  m_retransmit_timer.on_data_sent(MonotonicClock::now(), m_rtt.rto());
+  start_timers();
 }
 
 void TcpConnection::take_peer_options(const TcpHeader& syn) {

@@ -71,14 +71,14 @@ public:
   ~TcpConnection();
 
   // Active open (RFC 9293 §3.10.1): sends SYN, enters SYN-SENT.
-  [[nodiscard]] Result<void> open_active();
+  void open_active();
   // Passive open from a SYN that reached a listener, with the ISS Tcp chose:
-  // SYN-RECEIVED, sends SYN-ACK.
-  [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss);
+  // one of the listener's half-open connections in SYN-RECEIVED, sends SYN-ACK.
+  void open_passive(const TcpHeader& syn, TcpListener& listener, SequenceNumber iss);
   // From the ACK that returned a valid SYN cookie: the TCB as it was in
   // SYN-RECEIVED, with the cookie's MSS and no other options; the caller then
   // passes the ACK to segment_arrives.
-  void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener);
+  void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener& listener);
   // RFC 9293 §3.10.7.3 / §3.10.7.4.
   void segment_arrives(const TcpHeader& header, Bytes payload);
   // In TIME-WAIT: whether `syn` (SYN alone) may open a new incarnation of this
@@ -111,6 +111,8 @@ public:
   [[nodiscard]] bool released() const { return m_released; }
   [[nodiscard]] TcpListener* listener() const { return m_listener; }
   void forget_listener() { m_listener = nullptr; }
+  // accept() handed the connection to the application: the listener's no more.
+  void on_accepted() { m_released = false; }
   void set_nodelay(bool nodelay) { m_options.nodelay = nodelay; }
   void set_keepalive(std::optional<Duration> idle);
   // Until established: when the listener's half-open queue overflowed.
@@ -126,6 +128,12 @@ private:
   void process_fin();
   void on_new_ack(const TcpHeader& header);
   void update_window(const TcpHeader& header);
+  // The initial sequence numbers: ours (SND.UNA = SND.NXT = SND.MAX = ISS, and
+  // the timestamp clock's offset), the peer's (RCV.NXT = IRS + 1).
+  void start_send_sequence(SequenceNumber iss);
+  void start_receive_sequence(SequenceNumber irs);
+  // Sends the SYN or SYN-ACK from ISS and starts the timers.
+  void send_first_syn(std::uint8_t flags);
   void take_peer_options(const TcpHeader& syn);
   [[nodiscard]] Result<void> allocate_buffers();
   // Frees the rings and SACK state once data transfer is over in that direction
@@ -161,6 +169,7 @@ private:
   void arm_retransmit();
   void wake_timer();
   [[nodiscard]] Instant next_deadline() const;
+  void start_timers();
   Task<void> run_timers();
 
   [[nodiscard]] std::uint32_t unsent_bytes() const;
@@ -248,9 +257,6 @@ private:
   WaitQueue m_state_waiters;
   WaitQueue m_timer_wake;
   Task<void> m_timer_task;
-
-  friend class Tcp;
-  friend class TcpListener;
 };
 
 } // namespace morgana::net

@@ -113,9 +113,7 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
     return;
   }
   if (!header.has(tcp_flag::syn)) return;
-  m_rcv.irs = header.sequence;
-  m_receive_buffer.start(m_rcv.irs + 1);
-  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+  start_receive_sequence(header.sequence);
   take_peer_options(header);
   if (m_timestamps && !header.timestamps) m_timestamps = false;
   m_snd.wl1 = header.sequence;

@@ -12,6 +12,8 @@ namespace morgana::net {
 
 // The application's side of a connection: what TcpStream calls.
 
+TcpStream::~TcpStream() { m_connection->release(); }
+
 Task<Result<void>> TcpConnection::wait_established(Instant deadline) {
   while (m_state == TcpState::syn_sent || m_state == TcpState::syn_received)
     CO_TRY(co_await m_state_waiters.wait(deadline));

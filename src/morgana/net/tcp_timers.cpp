@@ -41,6 +41,11 @@ void TcpConnection::wake_timer() {
   if (next_deadline() < m_armed_deadline) m_timer_wake.notify_one();
 }
 
+void TcpConnection::start_timers() {
+  m_timer_task = run_timers();
+  m_timer_task.start();
+}
+
 Task<void> TcpConnection::run_timers() {
   while (true) {
     m_armed_deadline = next_deadline();
