@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "morgana/core/log.h"
-#include "morgana/net/stack.h"
 #include "morgana/net/tcp.h"
 
 namespace morgana::net {

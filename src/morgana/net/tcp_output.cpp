@@ -4,8 +4,6 @@
 #include <utility>
 
 #include "morgana/core/counter.h"
-#include "morgana/core/log.h"
-#include "morgana/net/stack.h"
 #include "morgana/net/tcp.h"
 
 namespace morgana::net {

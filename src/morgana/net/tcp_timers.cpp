@@ -1,11 +1,9 @@
 #include "morgana/net/tcp_connection.h"
 
 #include <algorithm>
-#include <utility>
 
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
-#include "morgana/net/stack.h"
 #include "morgana/net/tcp.h"
 
 namespace morgana::net {
