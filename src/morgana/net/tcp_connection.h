@@ -166,7 +166,6 @@ private:
   void on_keepalive_timeout();
   // An orphaned connection in FIN-WAIT-2 waits a while for the peer's FIN, not forever.
   void start_fin_wait_2_timeout();
-  void arm_retransmit();
   void wake_timer();
   [[nodiscard]] Instant next_deadline() const;
   void start_timers();
