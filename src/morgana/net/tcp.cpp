@@ -30,47 +30,6 @@ constexpr std::uint16_t first_ephemeral = 49152;
 
 } // namespace
 
-// TcpStream and TcpListener.
-
-TcpStream::~TcpStream() { m_connection->release(); }
-
-TcpListener::~TcpListener() {
-  // Connections nobody accepted go; accepted ones live on without us.
-  while (!m_half_open.empty()) m_half_open.front()->abort();
-  while (!m_ready.empty()) m_ready.front()->abort();
-  for (auto* owned : m_tcp.listener_connections(this)) owned->forget_listener();
-  std::erase(m_tcp.m_listeners, this);
-}
-
-Task<Result<std::unique_ptr<Stream>>> TcpListener::accept(Instant deadline) {
-  while (m_ready.empty()) CO_TRY(co_await m_acceptors.wait(deadline));
-  auto* connection = m_ready.front();
-  m_ready.pop_front();
-  connection->m_released = false;
-  std::unique_ptr<TcpStream> stream(new (std::nothrow) TcpStream(*connection));
-  if (!stream) {
-    connection->m_released = true;
-    connection->abort();
-    co_return fail(Errc::no_memory, "TCP stream");
-  }
-  co_return std::unique_ptr<Stream>(std::move(stream));
-}
-
-void TcpListener::on_established(TcpConnection* connection) {
-  std::erase(m_half_open, connection);
-  m_ready.push_back(connection);
-  ++m_established;
-  m_acceptors.notify_one();
-}
-
-void TcpListener::on_closed(TcpConnection* connection) {
-  if (std::erase(m_half_open, connection)) return;
-  std::erase(m_ready, connection);
-  --m_established;
-}
-
-// Tcp.
-
 Tcp::Tcp(Stack& stack, TcpConfig config) : m_stack(stack), m_config(config) {
   if (!random::fill(std::as_writable_bytes(std::span(m_isn_key))))
     tcp_log.warn("no entropy: initial sequence numbers are predictable");
@@ -104,13 +63,6 @@ TcpListener* Tcp::find_listener(std::uint16_t port) const {
   return nullptr;
 }
 
-std::vector<TcpConnection*> Tcp::listener_connections(const TcpListener* listener) const {
-  std::vector<TcpConnection*> found;
-  for (const auto& owned : m_owned)
-    if (owned->listener() == listener) found.push_back(owned.get());
-  return found;
-}
-
 std::size_t Tcp::count_in_state(TcpState state) const {
   return static_cast<std::size_t>(
       std::count_if(m_owned.begin(), m_owned.end(), [&](const auto& owned) { return owned->state() == state; }));
@@ -131,6 +83,21 @@ SequenceNumber Tcp::initial_sequence(Endpoint local, Endpoint remote) {
   std::uint32_t hash = load_be32(reinterpret_cast<const std::byte*>(block));
   auto ticks = MonotonicClock::now().time_since_epoch().count() / 4000;
   return SequenceNumber(hash + static_cast<std::uint32_t>(ticks));
+}
+
+TcpConnection* Tcp::create_connection(Endpoint local, Endpoint remote, const TcpConnectionOptions& wanted) {
+  auto sized = size_for_memory(wanted, memory_stats());
+  std::unique_ptr<TcpConnection> owned;
+  if (sized) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *sized));
+  if (!owned) {
+    m_memory_refusals.refused(remote);
+    return nullptr;
+  }
+  auto* connection = owned.get();
+  m_owned.push_back(std::move(owned));
+  m_connections[key(local.port, remote)] = connection;
+  connections_opened.increment();
+  return connection;
 }
 
 Result<std::unique_ptr<TcpListener>> Tcp::listen(std::uint16_t port, TcpListenOptions options) {
@@ -157,18 +124,9 @@ Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant d
   if (remote.address.is_broadcast() || remote.address.is_multicast() || remote.port == 0)
     co_return fail(Errc::invalid_argument, "not a unicast destination");
   auto port = CO_TRY(ephemeral_port(remote));
-  auto sized = size_for_memory(options, platform::memory_stats());
-  std::unique_ptr<TcpConnection> owned;
-  if (sized) owned.reset(new (std::nothrow) TcpConnection(*this, {local_address, port}, remote, *sized));
-  if (!owned) {
-    m_memory_refusals.refused(remote);
-    co_return fail(Errc::no_memory, "TCP connection");
-  }
-  auto* connection = owned.get();
-  m_owned.push_back(std::move(owned));
-  m_connections[key(port, remote)] = connection;
-  connections_opened.increment();
-  CO_TRY(connection->open_active());
+  auto* connection = create_connection({local_address, port}, remote, options);
+  if (!connection) co_return fail(Errc::no_memory, "TCP connection");
+  connection->open_active();
   auto established = co_await connection->wait_established(deadline);
   if (!established) {
     connection->abort();
@@ -240,9 +198,7 @@ bool Tcp::reopen_time_wait(TcpConnection& previous, Endpoint local, Endpoint rem
   if (!listener || !previous.admits_new_incarnation(syn)) return false;
   // Only when the listener has room for the SYN with state: a SYN cookie cannot
   // carry the ISS RFC 1122 §4.2.2.13 asks for; a full listener keeps TIME-WAIT.
-  if (listener->m_established >= listener->m_options.max_connections ||
-      listener->m_half_open.size() + listener->m_ready.size() >= listener->m_options.backlog)
-    return false;
+  if (listener->admission() != TcpAdmission::connection) return false;
   accept_syn(*listener, local, remote, syn, &previous);
   return true;
 }
@@ -256,35 +212,14 @@ void Tcp::accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, con
     previous->end_time_wait();
     time_wait_reopened.increment();
   }
-  if (listener.m_established >= listener.m_options.max_connections) {
-    syn_dropped.increment();
-    return;
-  }
-  if (listener.m_ready.size() >= listener.m_options.backlog) {
-    // Nobody accepts: let the client retry later.
-    syn_dropped.increment();
-    return;
-  }
-  if (listener.m_half_open.size() + listener.m_ready.size() >= listener.m_options.backlog) {
-    // Backlog full (a SYN flood, or a burst): answer without keeping state
-    // (RFC 4987 §3.6); the client's ACK brings the connection back.
-    send_cookie(local, remote, syn);
-    return;
+  switch (listener.admission()) {
+  case TcpAdmission::full: syn_dropped.increment(); return;
+  case TcpAdmission::syn_cookie: send_cookie(local, remote, syn); return;
+  case TcpAdmission::connection: break;
   }
   // Refused for memory, the SYN is dropped: the client retries, perhaps once memory is free.
-  auto options = size_for_memory(listener.m_options.connection, platform::memory_stats());
-  std::unique_ptr<TcpConnection> owned;
-  if (options) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *options));
-  if (!owned) {
-    m_memory_refusals.refused(remote);
-    return;
-  }
-  auto* connection = owned.get();
-  m_owned.push_back(std::move(owned));
-  m_connections[key(local.port, remote)] = connection;
-  connections_opened.increment();
-  listener.m_half_open.push_back(connection);
-  if (!connection->open_passive(syn, &listener, iss)) connection->connection_done();
+  if (auto* connection = create_connection(local, remote, listener.connection_options()))
+    connection->open_passive(syn, listener, iss);
 }
 
 // SYN cookies (RFC 4987 §3.6). The ISN of a stateless SYN-ACK carries:
@@ -333,25 +268,15 @@ bool Tcp::accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, 
   auto period = cookie >> 27;
   auto age = (cookie_period() - period) & 31;
   if (age > 1 || (cookie & 0xffffff) != cookie_hash(local, remote, period, ack.sequence - 1)) return false;
-  if (listener.m_established >= listener.m_options.max_connections ||
-      listener.m_ready.size() >= listener.m_options.backlog) {
+  if (listener.admission() == TcpAdmission::full) {
     syn_dropped.increment();
     return true; // valid, but no room: dropped silently, the client retries
   }
   // Refused for memory, the ACK is dropped: the client's next segment carries the cookie again.
-  auto options = size_for_memory(listener.m_options.connection, platform::memory_stats());
-  std::unique_ptr<TcpConnection> owned;
-  if (options) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *options));
-  if (!owned) {
-    m_memory_refusals.refused(remote);
-    return true;
-  }
-  auto* connection = owned.get();
-  m_owned.push_back(std::move(owned));
-  m_connections[key(local.port, remote)] = connection;
-  connections_opened.increment();
+  auto* connection = create_connection(local, remote, listener.connection_options());
+  if (!connection) return true;
   cookies_accepted.increment();
-  connection->open_from_cookie(ack, cookie_mss[(cookie >> 24) & 7], &listener);
+  connection->open_from_cookie(ack, cookie_mss[(cookie >> 24) & 7], listener);
   connection->segment_arrives(ack, payload);
   return true;
 }
@@ -391,6 +316,12 @@ void Tcp::remove(TcpConnection* connection) {
   auto it = m_connections.find(key(connection->local().port, connection->remote()));
   if (it != m_connections.end() && it->second == connection) m_connections.erase(it);
   if (connection->released() && connection->state() == TcpState::closed) m_reap_wake.notify_one();
+}
+
+void Tcp::remove_listener(TcpListener* listener) {
+  for (const auto& owned : m_owned)
+    if (owned->listener() == listener) owned->forget_listener();
+  std::erase(m_listeners, listener);
 }
 
 Task<void> Tcp::reap() {

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -12,73 +11,13 @@
 #include "morgana/net/ipv4_header.h"
 #include "morgana/net/network.h"
 #include "morgana/net/tcp_connection.h"
+#include "morgana/net/tcp_listener.h"
 #include "morgana/net/tcp_memory.h"
+#include "morgana/net/tcp_stream.h"
 
 namespace morgana::net {
 
 class Stack;
-class Tcp;
-
-// An application's handle on one connection. Destroying it closes the
-// connection gracefully (or resets it when unread data remains); the
-// connection finishes its shutdown on its own.
-class TcpStream final : public Stream {
-public:
-  explicit TcpStream(TcpConnection& connection) : m_connection(&connection) {}
-  TcpStream(const TcpStream&) = delete;
-  TcpStream& operator=(const TcpStream&) = delete;
-  ~TcpStream() override;
-
-  [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) override {
-    return m_connection->read(out, deadline);
-  }
-  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) override {
-    return m_connection->write(data, deadline);
-  }
-  // FIN follows the queued data.
-  [[nodiscard]] Result<void> shutdown() override { return m_connection->shutdown(); }
-  void abort() override { m_connection->abort(); }
-
-  void set_nodelay(bool nodelay) override { m_connection->set_nodelay(nodelay); }
-  void set_keepalive(std::optional<Duration> idle) override { m_connection->set_keepalive(idle); }
-  [[nodiscard]] Endpoint local() const override { return m_connection->local(); }
-  [[nodiscard]] Endpoint remote() const override { return m_connection->remote(); }
-  [[nodiscard]] TcpState state() const { return m_connection->state(); }
-  [[nodiscard]] TcpStats stats() const { return m_connection->stats(); }
-
-private:
-  TcpConnection* m_connection;
-};
-
-// A listening port. Beyond the backlog of half-open connections, SYNs are
-// answered with SYN cookies and no state, so a SYN flood cannot exhaust memory
-// nor lock out real clients.
-class TcpListener final : public Listener {
-public:
-  TcpListener(Tcp& tcp, std::uint16_t port, TcpListenOptions options) : m_tcp(tcp), m_port(port), m_options(options) {}
-  TcpListener(const TcpListener&) = delete;
-  TcpListener& operator=(const TcpListener&) = delete;
-  ~TcpListener() override;
-
-  // The next established connection.
-  [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> accept(Instant deadline = far_future) override;
-  [[nodiscard]] std::uint16_t port() const override { return m_port; }
-  [[nodiscard]] std::size_t half_open() const { return m_half_open.size(); }
-
-private:
-  friend class Tcp;
-  friend class TcpConnection;
-  void on_established(TcpConnection* connection);
-  void on_closed(TcpConnection* connection);
-
-  Tcp& m_tcp;
-  std::uint16_t m_port;
-  TcpListenOptions m_options;
-  std::deque<TcpConnection*> m_half_open;
-  std::deque<TcpConnection*> m_ready;
-  std::size_t m_established = 0;
-  WaitQueue m_acceptors;
-};
 
 // The TCP layer: demultiplexes segments to connections and listeners, answers
 // segments for nothing with RST (RFC 9293 §3.10.7.1), picks initial sequence
@@ -111,6 +50,8 @@ public:
   void send_reset(Endpoint local, Endpoint remote, const TcpHeader& header, std::size_t length);
   // Takes a closed connection out of the table; frees it once the application let go.
   void remove(TcpConnection* connection);
+  // For a listener that goes: its connections live on without it.
+  void remove_listener(TcpListener* listener);
   // Counts and logs (rate-limited) a connection refused for want of memory.
   void refuse_for_memory(Endpoint remote) { m_memory_refusals.refused(remote); }
   [[nodiscard]] SequenceNumber initial_sequence(Endpoint local, Endpoint remote);
@@ -119,6 +60,9 @@ private:
   static std::uint64_t key(std::uint16_t local_port, Endpoint remote);
   TcpConnection* find(std::uint16_t local_port, Endpoint remote) const;
   TcpListener* find_listener(std::uint16_t port) const;
+  // Every connection is made here: its rings sized for the free memory, and
+  // entered in the tables. nullptr (counted, logged) when memory is short.
+  [[nodiscard]] TcpConnection* create_connection(Endpoint local, Endpoint remote, const TcpConnectionOptions& wanted);
   // `previous` is the connection in TIME-WAIT the SYN replaces (RFC 6191), if any.
   void accept_syn(TcpListener& listener, Endpoint local, Endpoint remote, const TcpHeader& syn,
                   TcpConnection* previous = nullptr);
@@ -131,11 +75,9 @@ private:
   [[nodiscard]] std::uint32_t cookie_hash(Endpoint local, Endpoint remote, std::uint32_t period,
                                           SequenceNumber client_isn) const;
   [[nodiscard]] std::uint32_t cookie_period() const;
-  [[nodiscard]] std::vector<TcpConnection*> listener_connections(const TcpListener* listener) const;
   Task<void> reap();
   [[nodiscard]] Result<std::uint16_t> ephemeral_port(Endpoint remote);
 
-  friend class TcpListener;
   Stack& m_stack;
   TcpConfig m_config;
   std::unordered_map<std::uint64_t, TcpConnection*> m_connections;

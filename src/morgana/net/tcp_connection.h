@@ -53,10 +53,13 @@ struct TcpStats {
   std::uint32_t send_mss = 0;
 };
 
-// One connection's TCB (RFC 9293 §3.3.1) and its behaviour: the "segment
-// arrives" steps of RFC 9293 §3.10.7 in order, output with Nagle and the
-// windows, and the timers (retransmission, delayed ACK, persist, keep-alive,
-// TIME-WAIT), driven by one coroutine per connection.
+// One connection's TCB (RFC 9293 §3.3.1) and its behaviour, one concern a file
+// as BSD and lwIP split it: opening, state changes and ending
+// (tcp_connection.cpp); the "segment arrives" steps of RFC 9293 §3.10.7 in
+// order (tcp_input.cpp); output with Nagle, the windows and SACK recovery
+// (tcp_output.cpp); the timers (retransmission, delayed ACK, persist,
+// keep-alive, TIME-WAIT), driven by one coroutine per connection
+// (tcp_timers.cpp); and the application's side (tcp_stream.cpp).
 //
 // Owned by Tcp. The application holds it through a TcpStream; Tcp frees it
 // once it is closed and the stream has let go.
@@ -68,14 +71,14 @@ public:
   ~TcpConnection();
 
   // Active open (RFC 9293 §3.10.1): sends SYN, enters SYN-SENT.
-  [[nodiscard]] Result<void> open_active();
+  void open_active();
   // Passive open from a SYN that reached a listener, with the ISS Tcp chose:
-  // SYN-RECEIVED, sends SYN-ACK.
-  [[nodiscard]] Result<void> open_passive(const TcpHeader& syn, TcpListener* listener, SequenceNumber iss);
+  // one of the listener's half-open connections in SYN-RECEIVED, sends SYN-ACK.
+  void open_passive(const TcpHeader& syn, TcpListener& listener, SequenceNumber iss);
   // From the ACK that returned a valid SYN cookie: the TCB as it was in
   // SYN-RECEIVED, with the cookie's MSS and no other options; the caller then
   // passes the ACK to segment_arrives.
-  void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener* listener);
+  void open_from_cookie(const TcpHeader& ack, std::uint16_t mss, TcpListener& listener);
   // RFC 9293 §3.10.7.3 / §3.10.7.4.
   void segment_arrives(const TcpHeader& header, Bytes payload);
   // In TIME-WAIT: whether `syn` (SYN alone) may open a new incarnation of this
@@ -102,12 +105,14 @@ public:
   [[nodiscard]] Endpoint remote() const { return m_remote; }
   [[nodiscard]] TcpStats stats() const;
   // SND.MAX: one past the highest sequence number ever sent.
-  [[nodiscard]] SequenceNumber send_max() const { return m_snd_max; }
+  [[nodiscard]] SequenceNumber send_max() const { return m_snd.max; }
   // Bytes held by the send and receive rings (freed once the connection no longer needs them).
   [[nodiscard]] std::size_t buffer_bytes() const { return m_send_buffer.capacity() + m_receive_buffer.capacity(); }
   [[nodiscard]] bool released() const { return m_released; }
   [[nodiscard]] TcpListener* listener() const { return m_listener; }
   void forget_listener() { m_listener = nullptr; }
+  // accept() handed the connection to the application: the listener's no more.
+  void on_accepted() { m_released = false; }
   void set_nodelay(bool nodelay) { m_options.nodelay = nodelay; }
   void set_keepalive(std::optional<Duration> idle);
   // Until established: when the listener's half-open queue overflowed.
@@ -123,6 +128,12 @@ private:
   void process_fin();
   void on_new_ack(const TcpHeader& header);
   void update_window(const TcpHeader& header);
+  // The initial sequence numbers: ours (SND.UNA = SND.NXT = SND.MAX = ISS, and
+  // the timestamp clock's offset), the peer's (RCV.NXT = IRS + 1).
+  void start_send_sequence(SequenceNumber iss);
+  void start_receive_sequence(SequenceNumber irs);
+  // Sends the SYN or SYN-ACK from ISS and starts the timers.
+  void send_first_syn(std::uint8_t flags);
   void take_peer_options(const TcpHeader& syn);
   [[nodiscard]] Result<void> allocate_buffers();
   // Frees the rings and SACK state once data transfer is over in that direction
@@ -132,7 +143,7 @@ private:
   // Output.
   void output();
   void send_segment(SequenceNumber sequence, std::uint8_t flags, std::size_t data_length);
-  void send_ack() { send_segment(m_snd_nxt, tcp_flag::ack, 0); }
+  void send_ack() { send_segment(m_snd.nxt, tcp_flag::ack, 0); }
   // Sends again up to `limit` bytes of sequence space from `sequence` (data,
   // and our FIN if it falls there); returns the sequence space covered.
   std::uint32_t retransmit(SequenceNumber sequence, std::uint32_t limit);
@@ -153,14 +164,16 @@ private:
   void on_retransmit_timeout();
   void on_persist_timeout();
   void on_keepalive_timeout();
-  void arm_retransmit();
+  // An orphaned connection in FIN-WAIT-2 waits a while for the peer's FIN, not forever.
+  void start_fin_wait_2_timeout();
   void wake_timer();
   [[nodiscard]] Instant next_deadline() const;
+  void start_timers();
   Task<void> run_timers();
 
   [[nodiscard]] std::uint32_t unsent_bytes() const;
-  [[nodiscard]] std::uint32_t bytes_in_flight() const { return static_cast<std::uint32_t>(m_snd_max - m_snd_una); }
-  [[nodiscard]] bool fin_acked() const { return m_fin_sequence && m_snd_una > *m_fin_sequence; }
+  [[nodiscard]] std::uint32_t bytes_in_flight() const { return static_cast<std::uint32_t>(m_snd.max - m_snd.una); }
+  [[nodiscard]] bool fin_acked() const { return m_fin_sequence && m_snd.una > *m_fin_sequence; }
   [[nodiscard]] bool synchronized() const;
 
   Tcp& m_tcp;
@@ -173,27 +186,34 @@ private:
   bool m_released = false;
   std::optional<Errc> m_error; // why the connection failed, once it has
 
-  // Send sequence space (RFC 9293 §3.3.1); SND.MAX is the highest ever sent.
-  SequenceNumber m_iss;
-  SequenceNumber m_snd_una;
-  SequenceNumber m_snd_nxt;
-  SequenceNumber m_snd_max;
-  std::uint32_t m_snd_wnd = 0; // scaled
-  std::uint32_t m_max_snd_wnd = 0;
-  SequenceNumber m_snd_wl1;
-  SequenceNumber m_snd_wl2;
-  std::uint8_t m_snd_wscale = 0; // the peer's shift
-  std::uint8_t m_rcv_wscale = 0; // ours
+  // Send sequence variables (RFC 9293 §3.3.1), with SND.MAX, one past the
+  // highest ever sent, and the peer's window shift (RFC 7323 §2.2).
+  struct SendSequence {
+    SequenceNumber iss;
+    SequenceNumber una;
+    SequenceNumber nxt;
+    SequenceNumber max;
+    std::uint32_t wnd = 0;     // scaled
+    std::uint32_t max_wnd = 0; // the largest the peer offered
+    SequenceNumber wl1;
+    SequenceNumber wl2;
+    std::uint8_t wscale = 0;
+  };
+  SendSequence m_snd;
   bool m_window_scaling = false;
   std::uint32_t m_send_mss = 536;
   std::optional<SequenceNumber> m_fin_sequence; // our FIN, once the application shut down
   RingBuffer m_send_buffer;                     // bytes from SND.UNA on
 
-  // Receive sequence space.
-  SequenceNumber m_irs;
-  TcpReceiveBuffer m_receive_buffer; // holds RCV.NXT
-  std::uint32_t m_rcv_adv = 0;       // right edge we advertised, relative to RCV.NXT at the time
-  SequenceNumber m_rcv_adv_edge;
+  // Receive sequence variables (RFC 9293 §3.3.1); RCV.NXT and RCV.WND are
+  // m_receive_buffer's.
+  struct ReceiveSequence {
+    SequenceNumber irs;
+    std::uint8_t wscale = 0; // our window shift
+    SequenceNumber adv_edge; // the right edge we advertised (RFC 9293 §3.8.6.2.2)
+  };
+  ReceiveSequence m_rcv;
+  TcpReceiveBuffer m_receive_buffer;
   std::optional<SequenceNumber> m_peer_fin; // the peer's FIN, held until in order
   bool m_peer_fin_received = false;
 
@@ -204,7 +224,7 @@ private:
   SequenceNumber m_last_ack_sent;
   std::uint32_t m_ts_offset = 0;
 
-  // Timers and estimators.
+  // Estimators and loss recovery.
   RttEstimator m_rtt;
   RetransmissionTimer m_retransmit_timer;
   std::optional<NewReno> m_congestion;
@@ -213,16 +233,22 @@ private:
   std::optional<SequenceNumber> m_rtt_sequence; // timed segment (Karn) when timestamps are off
   Instant m_rtt_started;
   std::uint32_t m_retries = 0;
+
+  // The timers besides retransmission, far_future when off; run_timers waits
+  // for the earliest of them all (m_armed_deadline).
+  struct TimerDeadlines {
+    Instant delayed_ack = far_future;
+    Instant persist = far_future;
+    Instant keepalive = far_future;
+    Instant time_wait = far_future; // also an orphan's FIN-WAIT-2 timeout
+  };
+  TimerDeadlines m_deadlines;
+  Instant m_armed_deadline = far_future;
   int m_unacked_segments = 0; // full segments received since our last ACK
-  Instant m_delayed_ack_deadline = far_future;
-  Instant m_persist_deadline = far_future;
-  Instant m_keepalive_deadline = far_future;
-  Instant m_time_wait_deadline = far_future;
+  bool m_ack_now = false;
   int m_keepalive_probes = 0;
   Duration m_persist_backoff{};
   Instant m_last_received;
-  Instant m_armed_deadline = far_future;
-  bool m_ack_now = false;
 
   TcpStats m_stats;
   WaitQueue m_readers;
@@ -230,9 +256,6 @@ private:
   WaitQueue m_state_waiters;
   WaitQueue m_timer_wake;
   Task<void> m_timer_task;
-
-  friend class Tcp;
-  friend class TcpListener;
 };
 
 } // namespace morgana::net

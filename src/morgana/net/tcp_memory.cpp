@@ -23,7 +23,7 @@ std::size_t ring_size(std::size_t wanted, std::size_t free) {
 
 } // namespace
 
-std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted, platform::MemoryStats memory) {
+std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted, MemoryStats memory) {
   auto smallest =
       std::min(wanted.send_buffer, tcp_minimum_buffer) + std::min(wanted.receive_buffer, tcp_minimum_buffer);
   if (memory.free < smallest + tcp_memory_reserve) return std::nullopt;
@@ -36,7 +36,7 @@ void TcpMemoryRefusals::refused(Endpoint remote) {
   refused_connections.increment();
   ++m_unreported;
   if (!m_report_limit.try_now()) return;
-  auto memory = platform::memory_stats();
+  auto memory = memory_stats();
   tcp_log.warn("refused a connection with {} for want of memory ({} KiB free of {} KiB); {} refused since the "
                "last report, {} in all",
                remote, memory.free / 1024, memory.total / 1024, m_unreported, refused_connections.value());

@@ -13,7 +13,7 @@
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/tcp_options.h"
-#include "morgana/platform/interface.h"
+#include "morgana/core/memory.h"
 
 namespace morgana::net {
 
@@ -27,7 +27,7 @@ inline constexpr std::size_t tcp_memory_reserve = 64 * 1024;
 // it is above 1/16 of the free memory, down to tcp_minimum_buffer. nullopt when
 // the free memory cannot hold the smallest rings and the reserve.
 [[nodiscard]] std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted,
-                                                                  platform::MemoryStats memory);
+                                                                  MemoryStats memory);
 
 // Connections refused for want of memory: counted (tcp.no_memory_connections)
 // and logged at warning level, at most once a second, with how many were
