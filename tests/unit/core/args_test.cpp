@@ -216,7 +216,7 @@ TEST_F(Args, HelpListsNamesAndDefaultsSorted) {
   Sink after;
   print_help(after, Group::morgana);
   EXPECT_EQ(after.text, help);
-  ASSERT_TRUE(parse_all({"--argtest-port=1"}, {"--argtest-port=2"}).result);
+  ASSERT_TRUE(parse_all({}, {"--argtest-port=2"}).result);
   Sink configured;
   print_help(configured, Group::morgana);
   EXPECT_NE(configured.text.find("  --argtest-port=VALUE\n      port to listen on (default: 80; configured: 2)\n"),

@@ -21,6 +21,7 @@
 #include "morgana/net/stack.h"
 #include "morgana/net/udp.h"
 #include "sim.h"
+#include "morgana/platform/interface.h"
 
 namespace morgana::net::frames {
 
