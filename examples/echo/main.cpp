@@ -44,8 +44,10 @@ Task<Result<void>> app_main(app::Context& context) {
   auto& settings = context.settings;
   auto& network = *CO_TRY(co_await context.network());
   auto udp = CO_TRY(network.udp_bind(settings.echo_port));
-  auto echo = CO_TRY(net::TcpService::start(network, settings.echo_port, [](auto s) { return read_all(std::move(s), true); }));
-  auto discard = CO_TRY(net::TcpService::start(network, settings.discard_port, [](auto s) { return read_all(std::move(s), false); }));
+  auto echo =
+      CO_TRY(net::TcpService::start(network, settings.echo_port, [](auto s) { return read_all(std::move(s), true); }));
+  auto discard = CO_TRY(
+      net::TcpService::start(network, settings.discard_port, [](auto s) { return read_all(std::move(s), false); }));
   auto source = CO_TRY(net::TcpService::start(network, settings.source_port, tcp_source));
   context.log().info("serving on {}: echo {} (UDP, TCP), discard {}, source {}", network.address(), settings.echo_port,
                      settings.discard_port, settings.source_port);
@@ -55,7 +57,8 @@ Task<Result<void>> app_main(app::Context& context) {
     net::DnsResolver resolver(network);
     auto addresses = co_await resolver.resolve(*settings.resolve, MonotonicClock::now() + std::chrono::seconds(30));
     if (!addresses) context.log().error("cannot resolve {}: {}", *settings.resolve, addresses.error());
-    else for (auto address : *addresses) context.log().info("resolved {} to {}", *settings.resolve, address);
+    else
+      for (auto address : *addresses) context.log().info("resolved {} to {}", *settings.resolve, address);
   }
   co_await context.stopped();
   co_return Result<void>{};

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "morgana/kv/mime.h"
 #include "morgana/kv/hosted/directory_walk.h"
+#include "morgana/kv/mime.h"
 
 namespace {
 

@@ -26,8 +26,8 @@ args::Flag help_arg{"help", "print every boot argument with its default, then ex
 args::Option<std::string_view> logs_arg{"logs", "log levels per source, e.g. arp:debug,*:info", "*:info"};
 args::Flag counters_arg{"counters", "print all counters, also those at zero, at exit", false};
 
-args::Option<std::optional<net::Ipv4Cidr>> ipv4_arg{
-    "ipv4", "address and prefix, e.g. 10.0.0.2/24 (DHCP when absent)", std::nullopt};
+args::Option<std::optional<net::Ipv4Cidr>> ipv4_arg{"ipv4", "address and prefix, e.g. 10.0.0.2/24 (DHCP when absent)",
+                                                    std::nullopt};
 args::Option<std::optional<net::Ipv4Address>> gateway_arg{"ipv4-gateway", "default gateway", std::nullopt};
 args::Option<net::DnsServerList> dns_servers_arg{
     "dns-servers", "DNS servers to ask, e.g. 10.0.0.1,10.0.0.2 (those from DHCP when absent)", {}};
@@ -112,8 +112,8 @@ Result<const kv::Store*> Context::required_store(std::string_view name,
   const kv::Store* found = TRY(optional_store(name, contains));
   if (!found) {
     boot::app_log.error("the application needs the store '{}' (stores here: {}); give it with ./morgana configure "
-                  "APP-DIR --crunch {}=DIR{}",
-                  name, kv::StoreNames{}, name, boot::target::store_hint());
+                        "APP-DIR --crunch {}=DIR{}",
+                        name, kv::StoreNames{}, name, boot::target::store_hint());
     return fail(Errc::invalid_argument, "a required store is missing");
   }
   return found;

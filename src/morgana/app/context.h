@@ -46,10 +46,10 @@ public:
   // For generated code: the store `name` holding every key of `contains`;
   // a missing store or key is an error, logged with how to give it.
   [[nodiscard]] Result<const kv::Store*> required_store(std::string_view name,
-                                                       std::initializer_list<std::string_view> contains) const;
+                                                        std::initializer_list<std::string_view> contains) const;
   // Null when absent; an error when present without a key of `contains`.
   [[nodiscard]] Result<const kv::Store*> optional_store(std::string_view name,
-                                                       std::initializer_list<std::string_view> contains) const;
+                                                        std::initializer_list<std::string_view> contains) const;
 
   // Completes when the image is asked to stop (SIGTERM or SIGINT on hosted;
   // hypervisors have no such request yet, so there it waits for ever).

@@ -4,9 +4,9 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/rate_limiter.h"
 #include "morgana/http/response_writer.h"
-#include "morgana/core/memory.h"
 
 namespace morgana::http {
 

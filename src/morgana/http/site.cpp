@@ -82,8 +82,7 @@ Result<std::unique_ptr<Site>> Site::start(net::Network& network, Handler handler
 
 Site::~Site() = default;
 
-Result<void> Site::listen(net::Network& network, Handler handler, const kv::Store* keys,
-                          const SiteOptions& options) {
+Result<void> Site::listen(net::Network& network, Handler handler, const kv::Store* keys, const SiteOptions& options) {
   m_http_port = options.http_port;
   m_https_port = options.https_port.value_or(keys ? 443 : 0);
   if (m_https_port != 0 && !keys) {

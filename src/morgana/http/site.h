@@ -26,11 +26,11 @@
 namespace morgana::http {
 
 struct SiteOptions {
-  std::uint16_t http_port = 80;                // 0: no plain HTTP
-  std::optional<std::uint16_t> https_port;     // 0: none; absent: 443 when there are keys, else none
-  std::optional<std::uint16_t> redirect_port;  // the HTTPS port redirects name (behind a port forward)
-  std::size_t max_connections = 1024;          // per port
-  std::string hsts = "max-age=31536000";       // Strict-Transport-Security on HTTPS; empty: none
+  std::uint16_t http_port = 80;               // 0: no plain HTTP
+  std::optional<std::uint16_t> https_port;    // 0: none; absent: 443 when there are keys, else none
+  std::optional<std::uint16_t> redirect_port; // the HTTPS port redirects name (behind a port forward)
+  std::size_t max_connections = 1024;         // per port
+  std::string hsts = "max-age=31536000";      // Strict-Transport-Security on HTTPS; empty: none
 };
 
 // The TLS server configuration from a store holding server.pem (the chain,
@@ -43,7 +43,7 @@ public:
   // is on. Failures are logged with what to change (no keys for HTTPS,
   // nothing to serve, a port in use) and returned.
   [[nodiscard]] static Result<std::unique_ptr<Site>> start(net::Network& network, Handler handler,
-                                                          const kv::Store* keys, const SiteOptions& options);
+                                                           const kv::Store* keys, const SiteOptions& options);
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
   ~Site();

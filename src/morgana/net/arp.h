@@ -5,11 +5,11 @@
 #include <optional>
 #include <vector>
 
+#include "morgana/core/mac_address.h"
 #include "morgana/core/packet.h"
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
-#include "morgana/core/mac_address.h"
 
 namespace morgana::net {
 

@@ -7,8 +7,8 @@
 
 #include "morgana/core/bytes.h"
 #include "morgana/core/format.h"
-#include "morgana/net/ipv4_address.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/net/ipv4_address.h"
 
 namespace morgana::net {
 

@@ -5,12 +5,12 @@
 #include <optional>
 #include <vector>
 
+#include "morgana/core/mac_address.h"
 #include "morgana/core/task.h"
 #include "morgana/net/arp.h"
 #include "morgana/net/icmp.h"
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
-#include "morgana/core/mac_address.h"
 #include "morgana/net/network.h"
 #include "morgana/net/tcp.h"
 #include "morgana/net/udp.h"
@@ -27,9 +27,9 @@ struct Ipv4Config {
 // How a stack is set up (the boot layer fills it from --ipv4, --ipv4-gateway,
 // --dns-servers and --tcp-msl; tests fill it directly).
 struct StackConfig {
-  std::size_t device = 0;             // platform network device
-  std::optional<Ipv4Cidr> ipv4;       // none: DHCP
-  std::optional<Ipv4Address> gateway; // with ipv4
+  std::size_t device = 0;               // platform network device
+  std::optional<Ipv4Cidr> ipv4;         // none: DHCP
+  std::optional<Ipv4Address> gateway;   // with ipv4
   std::vector<Ipv4Address> dns_servers; // used instead of those from DHCP when given
   TcpConfig tcp;
 };

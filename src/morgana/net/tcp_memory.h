@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <optional>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/rate_limiter.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/tcp_options.h"
-#include "morgana/core/memory.h"
 
 namespace morgana::net {
 
@@ -26,8 +26,7 @@ inline constexpr std::size_t tcp_memory_reserve = 64 * 1024;
 // `wanted` with its rings sized for `memory`: each ring as asked, halved while
 // it is above 1/16 of the free memory, down to tcp_minimum_buffer. nullopt when
 // the free memory cannot hold the smallest rings and the reserve.
-[[nodiscard]] std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted,
-                                                                  MemoryStats memory);
+[[nodiscard]] std::optional<TcpConnectionOptions> size_for_memory(TcpConnectionOptions wanted, MemoryStats memory);
 
 // Connections refused for want of memory: counted (tcp.no_memory_connections)
 // and logged at warning level, at most once a second, with how many were

@@ -12,8 +12,8 @@ log::Source service_log{"service"};
 
 } // namespace
 
-Result<std::unique_ptr<TcpService>> TcpService::start(Network& network, std::uint16_t port,
-                                                      ConnectionHandler handler, TcpListenOptions options) {
+Result<std::unique_ptr<TcpService>> TcpService::start(Network& network, std::uint16_t port, ConnectionHandler handler,
+                                                      TcpListenOptions options) {
   auto listener = network.tcp_listen(port, options);
   if (!listener) {
     service_log.error("cannot listen on TCP port {}: {}", port, listener.error());

@@ -22,9 +22,8 @@ class TcpService {
 public:
   // Listens on `port` (Errc::in_use and the like when it cannot) and accepts
   // until the service is destroyed or accepting fails (logged).
-  [[nodiscard]] static Result<std::unique_ptr<TcpService>> start(Network& network, std::uint16_t port,
-                                                                ConnectionHandler handler,
-                                                                TcpListenOptions options = {});
+  [[nodiscard]] static Result<std::unique_ptr<TcpService>>
+  start(Network& network, std::uint16_t port, ConnectionHandler handler, TcpListenOptions options = {});
   TcpService(const TcpService&) = delete;
   TcpService& operator=(const TcpService&) = delete;
   ~TcpService();

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "morgana/net/ipv4_address.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/net/ipv4_address.h"
 
 namespace morgana::net {
 namespace {

@@ -20,8 +20,8 @@
 #include "morgana/net/ipv4_header.h"
 #include "morgana/net/stack.h"
 #include "morgana/net/udp.h"
-#include "sim.h"
 #include "morgana/platform/interface.h"
+#include "sim.h"
 
 namespace morgana::net::frames {
 

@@ -7,7 +7,6 @@
 #include "morgana/core/boot.h"
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
-#include "morgana/net/network.h"
 #include "morgana/platform/interface.h"
 #include "morgana/platform/pvh/clock.h"
 #include "morgana/platform/pvh/descriptor_tables.h"

@@ -13,8 +13,8 @@
 #include <span>
 
 #include "morgana/core/format.h"
-#include "morgana/core/result.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/core/result.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
 
