@@ -1,6 +1,7 @@
 #include "morgana/core/mac_address.h"
 
 #include "morgana/core/args.h"
+#include "morgana/core/bytes.h"
 #include "morgana/core/ascii.h"
 
 namespace morgana {

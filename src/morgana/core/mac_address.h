@@ -4,11 +4,15 @@
 #include <cstdint>
 #include <string_view>
 
-#include "morgana/core/bytes.h"
 #include "morgana/core/format.h"
 #include "morgana/core/result.h"
 
 namespace morgana {
+
+// Kept out of this header: the platform interface includes it, and the pvh C
+// library must not see <cstring>.
+class ByteReader;
+class ByteWriter;
 
 // An Ethernet address: what a platform reports for its network device and
 // what the stack puts in frames.
