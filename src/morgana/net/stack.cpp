@@ -1,12 +1,12 @@
 #include "morgana/net/stack.h"
 
 #include <cstring>
-#include <new>
 
 #include "morgana/core/args.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/net/dhcp_client.h"
 #include "morgana/net/ethernet.h"
 #include "morgana/platform/interface.h"
@@ -38,9 +38,7 @@ constexpr int frames_per_turn = 64;
 Result<std::unique_ptr<Stack>> Stack::create(std::size_t device) {
   if (device >= platform::net_device_count()) return fail(Errc::not_found, "no such network device (--net)");
   auto info = platform::net_device_info(device);
-  std::unique_ptr<Stack> stack(new (std::nothrow) Stack(device, MacAddress::from(info.mac), info.mtu));
-  if (!stack) return fail(Errc::no_memory, "network stack");
-  return stack;
+  return try_make_unique<Stack>("network stack", device, MacAddress::from(info.mac), info.mtu);
 }
 
 Stack::Stack(std::size_t device, MacAddress mac, std::uint16_t mtu) : m_device(device), m_mac(mac), m_mtu(mtu) {}
@@ -58,10 +56,7 @@ void Stack::start() {
 
 Task<Result<void>> Stack::configure(Instant deadline) {
   if (!ipv4_arg.value()) {
-    if (!m_dhcp) {
-      m_dhcp.reset(new (std::nothrow) DhcpClient(*this));
-      if (!m_dhcp) co_return fail(Errc::no_memory, "DHCP client");
-    }
+    if (!m_dhcp) m_dhcp = CO_TRY(try_make_unique<DhcpClient>("DHCP client", *this));
     CO_TRY(co_await m_dhcp->acquire(deadline));
     m_dhcp_task = m_dhcp->maintain();
     m_dhcp_task.start();

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/task.h"
 #include "morgana/net/arp.h"
 #include "morgana/net/icmp.h"
@@ -69,6 +70,7 @@ public:
 
 private:
   Stack(std::size_t device, MacAddress mac, std::uint16_t mtu);
+  friend struct morgana::NothrowNew;
   Task<void> receive_loop();
 
   std::size_t m_device;

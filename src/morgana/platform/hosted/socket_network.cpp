@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <new>
 
 #include "morgana/core/args.h"
+#include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/platform/hosted/fd_wait.h"
 
 namespace morgana::platform::hosted {
@@ -22,6 +23,7 @@ args::Option<net::Ipv4Address> socket_address_arg{
     net::Ipv4Address::any()};
 
 log::Source socket_log{"socket"};
+Counter refused_for_memory{"socket.no_memory", "accepted connections closed at once: no memory for their stream"};
 
 Error errno_error(std::string_view context) {
   switch (errno) {
@@ -63,15 +65,17 @@ public:
   }
   [[nodiscard]] int fd() const { return m_fd; }
 
-  static Result<Socket*> open(int type) {
+  // Owns `fd` at once: closed when the Socket cannot be allocated.
+  static Result<std::unique_ptr<Socket>> adopt(int fd) {
+    auto socket = try_make_unique<Socket>("socket", fd);
+    if (!socket) ::close(fd);
+    return socket;
+  }
+
+  static Result<std::unique_ptr<Socket>> open(int type) {
     int fd = ::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::unexpected(errno_error("socket"));
-    auto* socket = new (std::nothrow) Socket(fd);
-    if (!socket) {
-      ::close(fd);
-      return fail(Errc::no_memory, "socket");
-    }
-    return socket;
+    return adopt(fd);
   }
 
   [[nodiscard]] Result<void> bind(std::uint16_t port) {
@@ -155,9 +159,7 @@ private:
 };
 
 Result<std::unique_ptr<net::Stream>> make_stream(std::unique_ptr<Socket> socket) {
-  std::unique_ptr<net::Stream> stream(new (std::nothrow) SocketStream(std::move(socket)));
-  if (!stream) return fail(Errc::no_memory, "stream");
-  return stream;
+  return TRY(try_make_unique<SocketStream>("stream", std::move(socket)));
 }
 
 class SocketListener final : public net::Listener {
@@ -170,12 +172,12 @@ public:
     while (true) {
       int fd = ::accept4(m_socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
-        std::unique_ptr<Socket> socket(new (std::nothrow) Socket(fd));
-        if (!socket) {
-          ::close(fd);
-          co_return fail(Errc::no_memory, "accept");
-        }
-        co_return make_stream(std::move(socket));
+        // A connection without memory for its stream is closed; the listener goes on.
+        auto socket = Socket::adopt(fd);
+        auto stream = socket ? make_stream(std::move(*socket)) : std::unexpected(socket.error());
+        if (stream) co_return std::move(*stream);
+        refused_for_memory.increment();
+        continue;
       }
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) co_return std::unexpected(errno_error("accept"));
       CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
@@ -223,25 +225,21 @@ private:
 class SocketNetwork final : public net::Network {
 public:
   Result<std::unique_ptr<net::DatagramSocket>> udp_bind(std::uint16_t port) override {
-    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_DGRAM)));
+    auto socket = TRY(Socket::open(SOCK_DGRAM));
     TRY(socket->bind(port));
-    std::unique_ptr<net::DatagramSocket> bound(new (std::nothrow) SocketDatagrams(std::move(socket)));
-    if (!bound) return fail(Errc::no_memory, "UDP socket");
-    return bound;
+    return TRY(try_make_unique<SocketDatagrams>("UDP socket", std::move(socket)));
   }
 
   Result<std::unique_ptr<net::Listener>> tcp_listen(std::uint16_t port, net::TcpListenOptions options) override {
-    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_STREAM)));
+    auto socket = TRY(Socket::open(SOCK_STREAM));
     TRY(socket->bind(port));
     if (::listen(socket->fd(), static_cast<int>(options.backlog)) < 0) return std::unexpected(errno_error("listen"));
-    std::unique_ptr<net::Listener> listener(new (std::nothrow) SocketListener(std::move(socket), port));
-    if (!listener) return fail(Errc::no_memory, "listener");
-    return listener;
+    return TRY(try_make_unique<SocketListener>("listener", std::move(socket), port));
   }
 
   Task<Result<std::unique_ptr<net::Stream>>> tcp_connect(net::Endpoint remote, Instant deadline,
                                                          net::TcpConnectionOptions options) override {
-    std::unique_ptr<Socket> socket(CO_TRY(Socket::open(SOCK_STREAM)));
+    auto socket = CO_TRY(Socket::open(SOCK_STREAM));
     auto address = to_sockaddr(remote);
     if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
       if (errno != EINPROGRESS) co_return std::unexpected(errno_error("connect"));
@@ -267,8 +265,7 @@ public:
 } // namespace
 
 Result<std::unique_ptr<net::Network>> open_socket_network() {
-  std::unique_ptr<net::Network> network(new (std::nothrow) SocketNetwork);
-  if (!network) return fail(Errc::no_memory, "socket network");
+  auto network = TRY(try_make_unique<SocketNetwork>("socket network"));
   socket_log.info("using the host's sockets (--net=socket)");
   return network;
 }
