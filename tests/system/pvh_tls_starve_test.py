@@ -4,7 +4,10 @@ memory, its heap starved by TLS handshakes (docs/DESIGN-memory.md):
 
   - a few keep-alive HTTPS connections are opened first and kept;
   - then many clients start TLS handshakes at once and hold their
-    connections open, more than the heap can hold;
+    connections open, more than the heap can hold; every third one then
+    announces a 1 MiB request body (Content-Length, the parser's limit) and
+    sends none of it, which a server that reserves the body up front pays
+    for in memory;
   - the image is still running (no abort), the kept connections still get
     byte-exact pages while the flood holds its memory, the log shows the
     refusals (TLS, TCP or HTTP, each rate-limited), and once the flood lets
@@ -30,6 +33,7 @@ SITE = ROOT / "examples" / "static-site" / "site"
 CERTS = ROOT / "build" / "test-certs"
 HOST = "static-site.test"
 MEMORY_MB = int(os.environ.get("MORGANA_STARVE_MEMORY", "8"))
+LARGE_BODY = 1024 * 1024  # ParserLimits::max_body: announced, never sent
 FLOOD = int(os.environ.get("MORGANA_STARVE_FLOOD", "120"))
 KEPT = 3
 TIMEOUT = 20  # a TLS handshake under TCG while the guest works through the flood
@@ -82,18 +86,30 @@ class Flood:
         self.outcomes = []
         self.lock = threading.Lock()
         self.sockets = []
-        self.threads = [threading.Thread(target=self._client, args=(ns, context), daemon=True) for _ in range(count)]
+        self.threads = [threading.Thread(target=self._client, args=(ns, context, number % 3 == 2), daemon=True)
+                        for number in range(count)]
         for thread in self.threads:
             thread.start()
 
-    def _client(self, ns, context):
+    def _client(self, ns, context, large_body):
         connection = None
         try:
             connection = open_https(ns, context)
             with self.lock:
                 self.sockets.append(connection)
-            status, _ = get(connection)
-            outcome = "served" if status == 200 else f"status {status}"
+            if large_body:
+                connection.sendall(f"POST / HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {LARGE_BODY}\r\n\r\n"
+                                   .encode())
+                # A server that took the body's memory waits for it; one that had none answers 503.
+                connection.settimeout(3)
+                try:
+                    answer = connection.recv(100)
+                    outcome = f"body: {answer[9:12].decode(errors='replace')}" if answer else "body: closed"
+                except socket.timeout:
+                    outcome = "body: waiting"
+            else:
+                status, _ = get(connection)
+                outcome = "served" if status == 200 else f"status {status}"
         except (OSError, TestFailure) as error:
             outcome = f"refused: {type(error).__name__}"
         with self.lock:
@@ -149,11 +165,14 @@ def part_starve(t):
         flood = Flood(ns, context, FLOOD)
         outcomes = flood.wait_outcomes(timeout=35)
         served = outcomes.count("served")
-        refused = len(outcomes) - served
-        print(f"  ..    flood of {FLOOD}: {served} served, {refused} refused, "
+        bodies = {outcome: outcomes.count(outcome) for outcome in outcomes if outcome.startswith("body")}
+        refused = len([outcome for outcome in outcomes if outcome.startswith("refused")])
+        print(f"  ..    flood of {FLOOD}: {served} served, {refused} refused, large bodies {bodies}, "
               f"{FLOOD - len(outcomes)} still waiting after {time.monotonic() - started:.0f} s", flush=True)
-        t.check(guest.process.poll() is None, "the image is still running during the flood",
-                f"QEMU exited with {guest.process.poll()}")
+        # The rest would only time out against a stopped image.
+        stopped = [line for line in guest.log().splitlines() if TROUBLE.search(line)]
+        t.require(guest.process.poll() is None, "the image is still running during the flood",
+                  f"QEMU exited with {guest.process.poll()}: {stopped[:3]}")
         t.check(refused + (FLOOD - len(outcomes)) > 0, "the flood asked for more than the heap holds",
                 "every flood connection was served: raise MORGANA_STARVE_FLOOD or lower MORGANA_STARVE_MEMORY")
         # The flood still holds every connection it got: memory is short now.
