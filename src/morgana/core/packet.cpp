@@ -1,15 +1,15 @@
 #include "morgana/core/packet.h"
 
 #include <cstdint>
-#include <new>
+
+#include "morgana/core/memory.h"
 
 namespace morgana {
 
 Result<PacketBuffer> PacketBuffer::create(std::size_t length, std::size_t headroom) {
   PacketBuffer packet;
   if (length > SIZE_MAX - headroom) return fail(Errc::no_memory, "packet buffer size");
-  packet.m_storage.reset(new (std::nothrow) std::byte[headroom + length]);
-  if (!packet.m_storage) return fail(Errc::no_memory, "packet buffer");
+  packet.m_storage = TRY(try_make_unique<std::byte[]>("packet buffer", headroom + length));
   packet.m_capacity = headroom + length;
   packet.m_start = headroom;
   packet.m_length = length;

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <new>
+
+#include "morgana/core/memory.h"
 
 namespace morgana {
 
 Result<void> RingBuffer::allocate(std::size_t capacity) {
-  m_storage.reset(new (std::nothrow) std::byte[capacity]);
-  if (!m_storage) return fail(Errc::no_memory, "ring buffer");
+  m_storage = TRY(try_make_unique<std::byte[]>("ring buffer", capacity));
   m_capacity = capacity;
   m_start = m_size = 0;
   return {};

@@ -6,6 +6,7 @@
 #include "morgana/core/ascii.h"
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/tls/client.h"
 
 namespace morgana::http {
@@ -251,7 +252,10 @@ Task<Result<std::unique_ptr<ClientConnection>>> Client::connect(const Url& url, 
   limits.max_body = m_options.max_body_size;
   auto parser = MessageParser::create(MessageParser::Kind::response, limits);
   if (!parser) co_return failure(parser.error(), "{}: no memory for the response parser", url.authority());
-  co_return std::make_unique<ClientConnection>(url, std::move(transport), std::move(*parser), remote);
+  auto connection = try_make_unique<ClientConnection>("http client connection", url, std::move(transport),
+                                                      std::move(*parser), remote);
+  if (!connection) co_return failure(connection.error(), "{}: no memory for the connection", url.authority());
+  co_return std::move(*connection);
 }
 
 Task<Result<Client::Head>> Client::send_and_read_head(ClientConnection& connection, std::string_view method,

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <new>
 
 #include "morgana/core/ascii.h"
+#include "morgana/core/memory.h"
 
 namespace morgana::http {
 namespace {
@@ -107,8 +107,7 @@ MessageParser::MessageParser(Kind kind, ParserLimits limits, std::unique_ptr<std
 
 Result<MessageParser> MessageParser::create(Kind kind, ParserLimits limits) {
   std::size_t capacity = limits.max_start_line + 2 + limits.max_header_section + 2 + body_room;
-  std::unique_ptr<std::byte[]> buffer(new (std::nothrow) std::byte[capacity]);
-  if (!buffer) return fail(Errc::no_memory, "http parser buffer");
+  auto buffer = TRY(try_make_unique<std::byte[]>("http parser buffer", capacity));
   return MessageParser(kind, limits, std::move(buffer), capacity);
 }
 

@@ -1,5 +1,8 @@
 #include "morgana/http/server.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "morgana/core/ascii.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
@@ -34,12 +37,25 @@ Counter write_error{"http.write_error", "HTTP responses that could not be sent (
 Counter bad_response{"http.bad_response", "HTTP responses replaced by 500: a handler set an unsafe field"};
 Counter keepalive_shed{"http.keepalive_shed", "HTTP connections closed after a response because the server is busy"};
 Counter no_memory{"http.no_memory", "HTTP connections closed at once: too little free memory to serve them"};
+Counter body_no_memory{"http.body_no_memory", "HTTP requests refused (503): too little free memory for their body"};
 
 // Free memory below which new connections are closed at once: a connection's
 // parser buffer, coroutine frames, a response in flight and a TLS engine
-// (33 KiB) with room to spare, so an image short of memory sheds load instead
-// of failing an allocation (which stops it).
+// (33 KiB) with room to spare. Frames, headers and response strings are small
+// allocations that stop the image when they fail (docs/DESIGN-memory.md): this
+// reserve is what keeps them from failing.
 constexpr std::size_t accept_memory_reserve = 256 * 1024;
+
+// Whether a request body may take `bytes` more and leave the reserve free.
+bool body_fits(std::size_t bytes) { return platform::memory_stats().free >= accept_memory_reserve + bytes; }
+
+// Whether `body` may grow by `more` bytes: a vector that reallocates holds its
+// old and its new storage at once.
+bool body_fits(const std::vector<std::byte>& body, std::size_t more) {
+  std::size_t size = body.size() + more;
+  if (size <= body.capacity()) return true;
+  return body_fits(body.size() + std::max(size, 2 * body.capacity()));
+}
 
 void count_reject(Status status) {
   switch (status) {
@@ -50,6 +66,7 @@ void count_reject(Status status) {
   case Status::not_implemented: not_implemented.increment(); break;
   case Status::http_version_not_supported: version_not_supported.increment(); break;
   case Status::expectation_failed: expectation_failed.increment(); break;
+  case Status::service_unavailable: body_no_memory.increment(); break;
   default: other_reject.increment(); break;
   }
 }
@@ -122,7 +139,10 @@ ParseResult<void> Connection::take_head(Request& request) {
     request.path = std::move(*path);
   }
   if (m_parser.framing().kind == BodyFraming::Kind::length) {
-    request.body.reserve(static_cast<std::size_t>(m_parser.framing().length));
+    // The length is the client's word, up to limits.max_body: held only when memory allows.
+    auto length = static_cast<std::size_t>(m_parser.framing().length);
+    if (!body_fits(length)) return http::reject(Status::service_unavailable, "no memory for the request body");
+    request.body.reserve(length);
   }
   return {};
 }
@@ -195,6 +215,10 @@ Task<Connection::Outcome> Connection::read_request(Request& request, bool first)
       break;
     }
     case MessageParser::Event::Type::body:
+      if (!body_fits(request.body, event->data.size())) {
+        co_await reject(ParseError{Status::service_unavailable, "no memory for the request body"});
+        co_return Outcome::failed;
+      }
       request.body.insert(request.body.end(), event->data.begin(), event->data.end());
       break;
     case MessageParser::Event::Type::end: co_return Outcome::request;
@@ -323,8 +347,11 @@ void Server::accept(std::unique_ptr<net::Stream> stream) {
 
 Task<Result<void>> Server::serve(net::Listener& listener) {
   for (;;) {
-    auto stream = CO_TRY(co_await listener.accept());
-    accept(std::move(stream));
+    auto stream = co_await listener.accept();
+    // One connection the listener closed for want of memory; it goes on.
+    if (!stream && stream.error() == Errc::no_memory) continue;
+    if (!stream) co_return std::unexpected(stream.error());
+    accept(std::move(*stream));
   }
 }
 

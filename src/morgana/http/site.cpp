@@ -1,12 +1,12 @@
 #include "morgana/http/site.h"
 
-#include <new>
 #include <string_view>
 
 #include "morgana/core/ascii.h"
 #include "morgana/core/bytes.h"
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 
 namespace morgana::http {
 namespace {
@@ -73,8 +73,7 @@ Result<std::unique_ptr<tls::ServerContext>> tls_from_store(const kv::Store& keys
 
 Result<std::unique_ptr<Site>> Site::start(net::Network& network, Handler handler, const kv::Store* keys,
                                           const SiteOptions& options) {
-  std::unique_ptr<Site> site(new (std::nothrow) Site);
-  if (!site) return fail(Errc::no_memory, "site");
+  auto site = TRY(try_make_unique<Site>("site"));
   TRY(site->listen(network, std::move(handler), keys, options));
   site_log.debug("listening on {}: http {}, https {}", network.address(), site->m_http_port, site->m_https_port);
   return site;
@@ -113,17 +112,14 @@ Result<void> Site::listen(net::Network& network, Handler handler, const kv::Stor
     Handler plain = m_https_port != 0
                         ? redirect_to_https(options.redirect_port.value_or(m_https_port), network.address())
                         : handler;
-    m_plain.reset(new (std::nothrow) Server(std::move(plain), server_options));
-    if (!m_plain) return fail(Errc::no_memory, "HTTP server");
+    m_plain = TRY(try_make_unique<Server>("HTTP server", std::move(plain), server_options));
     m_plain_listener = TRY(listen_on(m_http_port));
   }
   if (m_https_port != 0) {
     server_options.secure = true;
-    m_secure.reset(new (std::nothrow) Server(with_hsts(std::move(handler), options.hsts), server_options));
-    if (!m_secure) return fail(Errc::no_memory, "HTTPS server");
+    m_secure = TRY(try_make_unique<Server>("HTTPS server", with_hsts(std::move(handler), options.hsts), server_options));
     auto tcp = TRY(listen_on(m_https_port));
-    m_secure_listener.reset(new (std::nothrow) tls::Listener(std::move(tcp), *m_tls));
-    if (!m_secure_listener) return fail(Errc::no_memory, "HTTPS listener");
+    m_secure_listener = TRY(try_make_unique<tls::Listener>("HTTPS listener", std::move(tcp), *m_tls));
   }
   if (m_plain) {
     m_plain_task = serve(*m_plain, *m_plain_listener, "HTTP");

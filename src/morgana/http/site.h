@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/result.h"
 #include "morgana/core/task.h"
 #include "morgana/http/request.h"
@@ -52,6 +53,7 @@ public:
   [[nodiscard]] std::uint16_t https_port() const { return m_https_port; }
 
 private:
+  friend struct morgana::NothrowNew;
   Site() = default;
   [[nodiscard]] Result<void> listen(net::Network& network, Handler handler, const kv::Store* keys,
                                     const SiteOptions& options);

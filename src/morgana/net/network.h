@@ -59,7 +59,9 @@ class Listener {
 public:
   virtual ~Listener() = default;
   [[nodiscard]] virtual std::uint16_t port() const = 0;
-  // The next established connection.
+  // The next established connection. Errc::no_memory: one connection was
+  // closed for want of memory (and counted), and the listener goes on; call
+  // again. Any other error ends the listener, or is the deadline.
   [[nodiscard]] virtual Task<Result<std::unique_ptr<Stream>>> accept(Instant deadline = far_future) = 0;
 };
 

@@ -1,11 +1,11 @@
 #include "morgana/net/stack.h"
 
 #include <cstring>
-#include <new>
 
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/net/dhcp_client.h"
 #include "morgana/net/ethernet.h"
 #include "morgana/platform/interface.h"
@@ -33,9 +33,7 @@ constexpr int frames_per_turn = 64;
 Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
   if (config.device >= platform::net_device_count()) return fail(Errc::not_found, "no such network device (--net)");
   auto info = platform::net_device_info(config.device);
-  std::unique_ptr<Stack> stack(new (std::nothrow) Stack(std::move(config), info.mac, info.mtu));
-  if (!stack) return fail(Errc::no_memory, "network stack");
-  return stack;
+  return try_make_unique<Stack>("network stack", std::move(config), info.mac, info.mtu);
 }
 
 Task<Result<std::unique_ptr<Stack>>> Stack::open(StackConfig config, Instant deadline) {
@@ -66,10 +64,7 @@ void Stack::start() {
 
 Task<Result<void>> Stack::configure(Instant deadline) {
   if (!m_stack_config.ipv4) {
-    if (!m_dhcp) {
-      m_dhcp.reset(new (std::nothrow) DhcpClient(*this));
-      if (!m_dhcp) co_return fail(Errc::no_memory, "DHCP client");
-    }
+    if (!m_dhcp) m_dhcp = CO_TRY(try_make_unique<DhcpClient>("DHCP client", *this));
     CO_TRY(co_await m_dhcp->acquire(deadline));
     m_dhcp_task = m_dhcp->maintain();
     m_dhcp_task.start();

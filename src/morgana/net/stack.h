@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "morgana/core/mac_address.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/task.h"
 #include "morgana/net/arp.h"
 #include "morgana/net/icmp.h"
@@ -83,6 +84,7 @@ public:
 
 private:
   Stack(StackConfig config, MacAddress mac, std::uint16_t mtu);
+  friend struct morgana::NothrowNew;
   Task<void> receive_loop();
 
   StackConfig m_stack_config;

@@ -87,14 +87,14 @@ SequenceNumber Tcp::initial_sequence(Endpoint local, Endpoint remote) {
 
 TcpConnection* Tcp::create_connection(Endpoint local, Endpoint remote, const TcpConnectionOptions& wanted) {
   auto sized = size_for_memory(wanted, memory_stats());
-  std::unique_ptr<TcpConnection> owned;
-  if (sized) owned.reset(new (std::nothrow) TcpConnection(*this, local, remote, *sized));
+  auto owned = sized ? try_make_unique<TcpConnection>("TCP connection", *this, local, remote, *sized)
+                     : fail(Errc::no_memory, "TCP connection");
   if (!owned) {
     m_memory_refusals.refused(remote);
     return nullptr;
   }
-  auto* connection = owned.get();
-  m_owned.push_back(std::move(owned));
+  auto* connection = owned->get();
+  m_owned.push_back(std::move(*owned));
   m_connections[key(local.port, remote)] = connection;
   connections_opened.increment();
   return connection;
@@ -103,8 +103,7 @@ TcpConnection* Tcp::create_connection(Endpoint local, Endpoint remote, const Tcp
 Result<std::unique_ptr<TcpListener>> Tcp::listen(std::uint16_t port, TcpListenOptions options) {
   if (port == 0) return fail(Errc::invalid_argument, "TCP port 0");
   if (find_listener(port)) return fail(Errc::in_use, "TCP port already listening");
-  std::unique_ptr<TcpListener> listener(new (std::nothrow) TcpListener(*this, port, options));
-  if (!listener) return fail(Errc::no_memory, "TCP listener");
+  auto listener = TRY(try_make_unique<TcpListener>("TCP listener", *this, port, options));
   m_listeners.push_back(listener.get());
   return listener;
 }
@@ -133,11 +132,11 @@ Task<Result<std::unique_ptr<TcpStream>>> Tcp::connect(Endpoint remote, Instant d
     connection->release();
     co_return std::unexpected(established.error());
   }
-  std::unique_ptr<TcpStream> stream(new (std::nothrow) TcpStream(*connection));
+  auto stream = try_make_unique<TcpStream>("TCP stream", *connection);
   if (!stream) {
     connection->abort();
     connection->release();
-    co_return fail(Errc::no_memory, "TCP stream");
+    co_return std::unexpected(stream.error());
   }
   co_return stream;
 }

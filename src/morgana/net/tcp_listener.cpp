@@ -19,13 +19,14 @@ Task<Result<std::unique_ptr<Stream>>> TcpListener::accept(Instant deadline) {
   while (m_ready.empty()) CO_TRY(co_await m_acceptors.wait(deadline));
   auto* connection = m_ready.front();
   m_ready.pop_front();
-  std::unique_ptr<TcpStream> stream(new (std::nothrow) TcpStream(*connection));
+  auto stream = try_make_unique<TcpStream>("TCP stream", *connection);
   if (!stream) {
+    // The listener goes on; this connection is refused (DESIGN-memory.md).
     connection->abort();
-    co_return fail(Errc::no_memory, "TCP stream");
+    co_return std::unexpected(stream.error());
   }
   connection->on_accepted();
-  co_return std::unique_ptr<Stream>(std::move(stream));
+  co_return std::unique_ptr<Stream>(std::move(*stream));
 }
 
 TcpAdmission TcpListener::admission() const {

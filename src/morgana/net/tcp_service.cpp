@@ -1,9 +1,8 @@
 #include "morgana/net/tcp_service.h"
 
-#include <new>
-
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 
 namespace morgana::net {
 namespace {
@@ -19,8 +18,7 @@ Result<std::unique_ptr<TcpService>> TcpService::start(Network& network, std::uin
     service_log.error("cannot listen on TCP port {}: {}", port, listener.error());
     return std::unexpected(listener.error());
   }
-  std::unique_ptr<TcpService> service(new (std::nothrow) TcpService(std::move(*listener), std::move(handler)));
-  if (!service) return fail(Errc::no_memory, "TCP service");
+  auto service = TRY(try_make_unique<TcpService>("TCP service", std::move(*listener), std::move(handler)));
   service->m_accepting = service->accept_loop();
   service->m_accepting.start();
   return service;
@@ -34,6 +32,7 @@ TcpService::~TcpService() = default;
 Task<void> TcpService::accept_loop() {
   while (true) {
     auto stream = co_await m_listener->accept();
+    if (!stream && stream.error() == Errc::no_memory) continue; // that connection was refused; go on
     if (!stream) {
       service_log.error("accepting on TCP port {} failed: {}", m_listener->port(), stream.error());
       co_return;

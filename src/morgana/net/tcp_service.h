@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/result.h"
 #include "morgana/core/task.h"
 #include "morgana/net/network.h"
@@ -31,6 +32,7 @@ public:
   [[nodiscard]] std::uint16_t port() const { return m_listener->port(); }
 
 private:
+  friend struct morgana::NothrowNew;
   TcpService(std::unique_ptr<Listener> listener, ConnectionHandler handler);
   Task<void> accept_loop();
 

@@ -1,9 +1,8 @@
 #include "morgana/net/udp.h"
 
-#include <new>
-
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/random.h"
 #include "morgana/net/stack.h"
 #include "morgana/net/transport_checksum.h"
@@ -96,8 +95,7 @@ Result<std::unique_ptr<UdpSocket>> Udp::bind(std::uint16_t port) {
   } else if (find(port)) {
     return fail(Errc::in_use, "UDP port already bound");
   }
-  std::unique_ptr<UdpSocket> socket(new (std::nothrow) UdpSocket(*this, port));
-  if (!socket) return fail(Errc::no_memory, "UDP socket");
+  auto socket = TRY(try_make_unique<UdpSocket>("UDP socket", *this, port));
   socket->m_next = m_sockets;
   m_sockets = socket.get();
   return socket;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/tls/errors.h"
 #include "morgana/tls/suites.h"
 
@@ -29,8 +30,11 @@ X509Time x509_time(std::int64_t unix_seconds) {
 
 class ClientStream final : public Stream {
 public:
-  ClientStream(std::unique_ptr<net::Stream> transport, ClientConfig config);
+  explicit ClientStream(ClientConfig config);
   ~ClientStream() override { close_on_destroy(); }
+
+  // Takes the transport and readies the engine; on failure the transport is aborted.
+  [[nodiscard]] Result<void> start(std::unique_ptr<net::Stream> transport);
 
 private:
   void on_handshake_done() override;
@@ -43,8 +47,8 @@ private:
   bool m_offered_session = false;
 };
 
-ClientStream::ClientStream(std::unique_ptr<net::Stream> transport, ClientConfig config)
-    : Stream(std::move(transport), m_client.eng, config.buffer_size), m_config(std::move(config)) {
+ClientStream::ClientStream(ClientConfig config)
+    : Stream(m_client.eng, config.buffer_size), m_config(std::move(config)) {
   br_ssl_client_zero(&m_client);
   configure_engine(m_client.eng);
   br_ssl_engine_add_flags(&m_client.eng, BR_OPT_NO_RENEGOTIATION);
@@ -65,12 +69,16 @@ ClientStream::ClientStream(std::unique_ptr<net::Stream> transport, ClientConfig 
   if (!m_alpn_names.empty()) {
     br_ssl_engine_set_protocol_names(&m_client.eng, m_alpn_names.data(), m_alpn_names.size());
   }
-  if (!prepare_engine()) return;
+}
+
+Result<void> ClientStream::start(std::unique_ptr<net::Stream> transport) {
+  TRY(prepare_engine(std::move(transport)));
   m_offered_session = m_config.session != nullptr && m_config.session->valid;
   if (m_offered_session) br_ssl_engine_set_session_parameters(&m_client.eng, &m_config.session->parameters);
   if (!br_ssl_client_reset(&m_client, m_config.server_name.c_str(), m_offered_session ? 1 : 0)) {
-    fail_with(bearssl_error(br_ssl_engine_last_error(&m_client.eng)));
+    return fail_start(bearssl_error(br_ssl_engine_last_error(&m_client.eng)));
   }
+  return {};
 }
 
 void ClientStream::on_handshake_done() {
@@ -106,7 +114,13 @@ Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> trans
   for (const auto& name : config.alpn) {
     if (name.empty() || name.size() > 255) co_return fail(Errc::invalid_argument, "ALPN protocol name length");
   }
-  std::unique_ptr<Stream> stream = std::make_unique<ClientStream>(std::move(transport), std::move(config));
+  auto client = try_make_unique<ClientStream>("TLS: no memory for a client connection", std::move(config));
+  if (!client) {
+    transport->abort();
+    co_return std::unexpected(client.error());
+  }
+  CO_TRY((*client)->start(std::move(transport)));
+  std::unique_ptr<Stream> stream = std::move(*client);
   if (auto done = co_await stream->handshake(deadline); !done) {
     stream->abort();
     co_return std::unexpected(done.error());

@@ -38,7 +38,9 @@ struct ClientConfig {
 // Errc::invalid_argument "certificate expired or not yet valid
 // (BR_ERR_X509_EXPIRED)", "certificate chain is not trusted: no trust anchor
 // signs it (BR_ERR_X509_NOT_TRUSTED)", "certificate is for another host name
-// (BR_ERR_X509_BAD_SERVER_NAME)"; Errc::timed_out at the deadline.
+// (BR_ERR_X509_BAD_SERVER_NAME)"; Errc::timed_out at the deadline;
+// Errc::no_memory when the engine and its buffer (~40 KiB) cannot be had.
+// The transport is aborted on failure.
 [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> transport, ClientConfig config,
                                                             Instant deadline = far_future);
 

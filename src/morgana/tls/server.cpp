@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/random.h"
+#include "morgana/platform/interface.h"
 #include "morgana/tls/errors.h"
 #include "morgana/tls/suites.h"
 
@@ -11,10 +13,15 @@ namespace morgana::tls {
 
 Counter server_handshakes{"tls.server.handshakes", "TLS handshakes completed by our server"};
 Counter server_resumptions{"tls.server.resumptions", "TLS server handshakes that resumed a cached session"};
+Counter server_no_memory{"tls.server.no_memory",
+                         "TLS connections closed at once: no memory for their engine and its buffer"};
 
 namespace {
 
 log::Source tls_log{"tls"};
+
+// Free memory a new connection's engine must leave for everything else.
+constexpr std::size_t memory_reserve = 64 * 1024;
 
 // The signature hash for the ServerKeyExchange (RFC 5246 §7.4.1.4.1): the
 // client's bits are `id` for RSA and `8 + id` for ECDSA.
@@ -41,8 +48,11 @@ std::uint16_t choose_suite(const br_suite_translated* suites, std::size_t count,
 // picks credentials by SNI once the ClientHello is in.
 class ServerStream final : public Stream {
 public:
-  ServerStream(std::unique_ptr<net::Stream> transport, ServerContext& context);
+  explicit ServerStream(ServerContext& context);
   ~ServerStream() override { close_on_destroy(); }
+
+  // Takes the transport and readies the engine; on failure the transport is aborted.
+  [[nodiscard]] Result<void> start(std::unique_ptr<net::Stream> transport);
 
 private:
   // BearSSL's policy object: a vtable pointer first, then us.
@@ -73,8 +83,8 @@ const br_ssl_server_policy_class ServerStream::policy_class = {
     ServerStream::do_sign,
 };
 
-ServerStream::ServerStream(std::unique_ptr<net::Stream> transport, ServerContext& context)
-    : Stream(std::move(transport), m_server.eng, context.m_config.buffer_size), m_context(context) {
+ServerStream::ServerStream(ServerContext& context)
+    : Stream(m_server.eng, context.m_config.buffer_size), m_context(context) {
   br_ssl_server_zero(&m_server);
   configure_engine(m_server.eng);
   br_ssl_engine_add_flags(&m_server.eng, BR_OPT_NO_RENEGOTIATION);
@@ -83,8 +93,12 @@ ServerStream::ServerStream(std::unique_ptr<net::Stream> transport, ServerContext
   if (!context.m_alpn_names.empty()) {
     br_ssl_engine_set_protocol_names(&m_server.eng, context.m_alpn_names.data(), context.m_alpn_names.size());
   }
-  if (!prepare_engine()) return;
-  if (!br_ssl_server_reset(&m_server)) fail_with(bearssl_error(br_ssl_engine_last_error(&m_server.eng)));
+}
+
+Result<void> ServerStream::start(std::unique_ptr<net::Stream> transport) {
+  TRY(prepare_engine(std::move(transport)));
+  if (!br_ssl_server_reset(&m_server)) return fail_start(bearssl_error(br_ssl_engine_last_error(&m_server.eng)));
+  return {};
 }
 
 int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl_server_context* server,
@@ -180,16 +194,45 @@ Result<std::unique_ptr<ServerContext>> ServerContext::create(ServerConfig config
   }
   std::byte probe[32];
   if (!random::fill(probe)) return fail(Errc::no_entropy, "TLS needs entropy: the platform has no entropy source");
-  return std::unique_ptr<ServerContext>(new ServerContext(std::move(config)));
+  return try_make_unique<ServerContext>("TLS server context", std::move(config));
 }
 
-std::unique_ptr<Stream> accept(std::unique_ptr<net::Stream> transport, ServerContext& context) {
-  return std::make_unique<ServerStream>(std::move(transport), context);
+void ServerContext::refused_for_memory(net::Endpoint remote) {
+  server_no_memory.increment();
+  ++m_unreported_refusals;
+  if (!m_refusal_report.try_now()) return;
+  tls_log.warn("closed a TLS connection from {}: no memory for its engine; {} closed since the last report, {} in all",
+               remote, m_unreported_refusals, server_no_memory.value());
+  m_unreported_refusals = 0;
+}
+
+Result<std::unique_ptr<Stream>> accept(std::unique_ptr<net::Stream> transport, ServerContext& context) {
+  net::Endpoint remote = transport->remote();
+  // Refused also when the engine fits but would eat into the reserve that the
+  // small allocations of connections already served rely on (docs/DESIGN-memory.md).
+  Result<std::unique_ptr<ServerStream>> stream = fail(Errc::no_memory, "TLS: too little free memory for a connection");
+  if (platform::memory_stats().free >= sizeof(ServerStream) + context.config().buffer_size + memory_reserve)
+    stream = try_make_unique<ServerStream>("TLS: no memory for a server connection", context);
+  if (!stream) {
+    transport->abort();
+    context.refused_for_memory(remote);
+    return std::unexpected(stream.error());
+  }
+  if (auto started = (*stream)->start(std::move(transport)); !started) {
+    // start() aborted the transport.
+    if (started.error() == Errc::no_memory) context.refused_for_memory(remote);
+    return std::unexpected(started.error());
+  }
+  return std::unique_ptr<Stream>(std::move(*stream));
 }
 
 Task<Result<std::unique_ptr<net::Stream>>> Listener::accept(Instant deadline) {
-  auto transport = CO_TRY(co_await m_tcp->accept(deadline));
-  co_return tls::accept(std::move(transport), m_context);
+  for (;;) {
+    auto transport = CO_TRY(co_await m_tcp->accept(deadline));
+    // A connection that cannot start (no memory, no entropy) is closed and counted; the listener goes on.
+    auto stream = tls::accept(std::move(transport), m_context);
+    if (stream) co_return std::unique_ptr<net::Stream>(std::move(*stream));
+  }
 }
 
 } // namespace morgana::tls

@@ -12,11 +12,14 @@
 // br_ec_all_m31 for ECDHE (P-256, X25519) and ECDSA: details in suites.cpp.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "morgana/core/counter.h"
+#include "morgana/core/memory.h"
+#include "morgana/core/rate_limiter.h"
 #include "morgana/net/network.h"
 #include "morgana/tls/credentials.h"
 #include "morgana/tls/stream.h"
@@ -42,29 +45,37 @@ public:
   // Errc::invalid_argument without credentials; Errc::no_entropy ("TLS needs
   // entropy") where the platform has none.
   [[nodiscard]] static Result<std::unique_ptr<ServerContext>> create(ServerConfig config);
-
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
 
   [[nodiscard]] const ServerConfig& config() const { return m_config; }
 
+  // A connection closed for want of memory: counted (tls.server.no_memory) and
+  // logged at warning level, at most once a second, with how many since.
+  void refused_for_memory(net::Endpoint remote);
+
 private:
   explicit ServerContext(ServerConfig config);
   friend class ServerStream;
+  friend struct morgana::NothrowNew;
 
   ServerConfig m_config;
   std::vector<const char*> m_alpn_names; // into m_config.alpn
   std::vector<unsigned char> m_session_store;
   br_ssl_session_cache_lru m_session_cache{};
+  RateLimiter m_refusal_report{std::chrono::seconds(1)};
+  std::uint64_t m_unreported_refusals = 0;
 };
 
 // The TLS server side of `transport`. The handshake happens inside the first
 // read() or write() (so an accept loop never waits for a slow client); the
-// caller's deadlines bound it. `context` must outlive the stream. Failures to
-// start (no memory, no entropy) show at the first read or write.
-[[nodiscard]] std::unique_ptr<Stream> accept(std::unique_ptr<net::Stream> transport, ServerContext& context);
+// caller's deadlines bound it. `context` must outlive the stream. A
+// connection that cannot start is aborted: Errc::no_memory (the engine and its
+// buffer, ~37 KiB; counted, see refused_for_memory), Errc::no_entropy.
+[[nodiscard]] Result<std::unique_ptr<Stream>> accept(std::unique_ptr<net::Stream> transport, ServerContext& context);
 
-// A TCP listener whose connections speak TLS.
+// A TCP listener whose connections speak TLS. Connections that cannot start
+// (see accept above) are closed and accepting goes on.
 class Listener final : public net::Listener {
 public:
   // `context` must outlive the listener and its connections.
@@ -78,9 +89,11 @@ private:
   ServerContext& m_context;
 };
 
-// Counters: "tls.server.handshakes", "tls.server.resumptions" (failures are
-// counted per BearSSL code under "tls.handshake_failed.*", see errors.h).
+// Counters: "tls.server.handshakes", "tls.server.resumptions",
+// "tls.server.no_memory" (failures are counted per BearSSL code under
+// "tls.handshake_failed.*", see errors.h).
 extern Counter server_handshakes;
 extern Counter server_resumptions;
+extern Counter server_no_memory;
 
 } // namespace morgana::tls

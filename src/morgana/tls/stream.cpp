@@ -2,29 +2,27 @@
 
 #include <algorithm>
 #include <cstring>
-#include <new>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/random.h"
 #include "morgana/tls/errors.h"
 
 namespace morgana::tls {
 
-Stream::Stream(std::unique_ptr<net::Stream> transport, br_ssl_engine_context& engine, std::size_t buffer_size)
-    : m_transport(std::move(transport)), m_engine(&engine), m_buffer_size(buffer_size) {}
+Stream::Stream(br_ssl_engine_context& engine, std::size_t buffer_size)
+    : m_engine(&engine), m_buffer_size(buffer_size) {}
 
 Stream::~Stream() = default;
 
-bool Stream::prepare_engine() {
-  m_buffer.reset(new (std::nothrow) unsigned char[m_buffer_size]);
-  if (!m_buffer) {
-    fail_with(Error{Errc::no_memory, "TLS: no memory for the connection's buffer"});
-    return false;
-  }
+Result<void> Stream::prepare_engine(std::unique_ptr<net::Stream> transport) {
+  m_transport = std::move(transport);
+  auto buffer = try_make_unique<unsigned char[]>("TLS: no memory for the connection's buffer", m_buffer_size);
+  if (!buffer) return fail_start(buffer.error());
+  m_buffer = std::move(*buffer);
   br_ssl_engine_set_buffer(m_engine, m_buffer.get(), m_buffer_size, m_buffer_size >= BR_SSL_BUFSIZE_BIDI ? 1 : 0);
   std::byte seed[32];
   if (auto filled = random::fill(seed); !filled) {
-    fail_with(Error{Errc::no_entropy, "TLS needs entropy: random::fill failed"});
-    return false;
+    return fail_start(Error{Errc::no_entropy, "TLS needs entropy: random::fill failed"});
   }
   // Our random::fill is the only seed: BearSSL's own OS seeder (open/read of
   // /dev/urandom) does not exist on every target and would make fuzzing
@@ -33,13 +31,15 @@ bool Stream::prepare_engine() {
   m_engine->rng_os_rand_done = 1;
   br_ssl_engine_inject_entropy(m_engine, seed, sizeof seed);
   std::memset(seed, 0, sizeof seed);
-  return true;
+  return {};
 }
 
-void Stream::fail_with(Error error) {
+std::unexpected<Error> Stream::fail_start(Error error) {
   m_failure = error;
   m_handshake_failed = true;
   on_handshake_failed(error);
+  m_transport->abort();
+  return std::unexpected(error);
 }
 
 void Stream::close_on_destroy() {

@@ -23,7 +23,9 @@
 //   plus 3.2 KiB of X.509 validator for a client) and the I/O buffer:
 //   BR_SSL_BUFSIZE_BIDI (33178 bytes) by default, full duplex;
 //   BR_SSL_BUFSIZE_MONO (16709 bytes) works half-duplex (a write then waits
-//   while received data is unread).
+//   while received data is unread). Both are allocated fallibly
+//   (docs/DESIGN-memory.md): a connection without memory is refused with
+//   Errc::no_memory, never the image stopped.
 
 #include <bearssl.h>
 
@@ -67,14 +69,16 @@ public:
   [[nodiscard]] int last_error() const { return br_ssl_engine_last_error(m_engine); }
 
 protected:
-  // `engine` lives in the derived object; its buffer is allocated here
-  // (`buffer_size` bytes; full duplex from BR_SSL_BUFSIZE_BIDI up).
-  Stream(std::unique_ptr<net::Stream> transport, br_ssl_engine_context& engine, std::size_t buffer_size);
-  // Gives the engine its buffer and 32 bytes from random::fill; false (and the
-  // stream failed) when either is missing. Call before the engine's reset.
-  [[nodiscard]] bool prepare_engine();
-  // Marks the stream failed before any I/O (e.g. a reset that failed).
-  void fail_with(Error error);
+  // `engine` lives in the derived object; prepare_engine() gives it the rest.
+  Stream(br_ssl_engine_context& engine, std::size_t buffer_size);
+  // Takes the transport and gives the engine its buffer (`buffer_size` bytes;
+  // full duplex from BR_SSL_BUFSIZE_BIDI up) and 32 bytes from random::fill.
+  // Call once, before the engine's reset. Errc::no_memory or Errc::no_entropy
+  // end the stream as fail_start() does.
+  [[nodiscard]] Result<void> prepare_engine(std::unique_ptr<net::Stream> transport);
+  // Ends a stream that could not start (e.g. a reset that failed): the
+  // transport is aborted and `error` returned, for the caller to pass on.
+  std::unexpected<Error> fail_start(Error error);
   // Derived destructors call this first: queues close_notify while the engine still exists.
   void close_on_destroy();
 

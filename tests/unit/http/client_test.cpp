@@ -83,7 +83,7 @@ Task<void> serve(std::unique_ptr<net::Listener> listener, Script& script, tls::S
     if (index < script.connections.size()) connection = script.connections[index];
     else connection.end = ConnectionScript::End::close;
     std::unique_ptr<net::Stream> transport = std::move(*stream);
-    if (tls) transport = tls::accept(std::move(transport), *tls);
+    if (tls) transport = MUST(tls::accept(std::move(transport), *tls));
     loop().spawn(serve_connection(std::move(transport), script, std::move(connection)));
   }
 }

@@ -25,12 +25,12 @@ class BearSslClient final : public Stream {
 public:
   BearSslClient(std::unique_ptr<net::Stream> transport, const TrustAnchors& anchors, unsigned version_min,
                 unsigned version_max, const std::vector<std::uint16_t>& suites)
-      : Stream(std::move(transport), m_client.eng, BR_SSL_BUFSIZE_BIDI) {
+      : Stream(m_client.eng, BR_SSL_BUFSIZE_BIDI) {
     br_ssl_client_init_full(&m_client, &m_x509, anchors.anchors().data(), anchors.size());
     br_ssl_engine_set_versions(&m_client.eng, version_min, version_max);
     if (!suites.empty()) br_ssl_engine_set_suites(&m_client.eng, suites.data(), suites.size());
-    if (!prepare_engine()) return;
-    if (!br_ssl_client_reset(&m_client, "localhost", 0)) fail_with(bearssl_error(last_error()));
+    MUST(prepare_engine(std::move(transport)));
+    if (!br_ssl_client_reset(&m_client, "localhost", 0)) (void)fail_start(bearssl_error(last_error()));
   }
   ~BearSslClient() override { close_on_destroy(); }
 
@@ -61,7 +61,7 @@ protected:
 
   Outcome run(unsigned version_min, unsigned version_max, const std::vector<std::uint16_t>& suites = {}) {
     auto pair = test::make_stream_pair();
-    auto server_stream = accept(std::move(pair.server), *server);
+    auto server_stream = MUST(accept(std::move(pair.server), *server));
     BearSslClient client(std::move(pair.client), anchors, version_min, version_max, suites);
     std::byte buffer[10];
     auto deadline = MonotonicClock::now() + 10s;

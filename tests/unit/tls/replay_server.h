@@ -39,7 +39,7 @@ inline std::unique_ptr<Stream> fresh_server(std::unique_ptr<net::Stream>& client
   random::reset();
   auto pair = test::make_stream_pair(256 * 1024);
   client = std::move(pair.client);
-  return accept(std::move(pair.server), server);
+  return MUST(accept(std::move(pair.server), server));
 }
 
 struct Outcome {

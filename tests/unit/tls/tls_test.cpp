@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_network.h"
 #include "memory_stream.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/random.h"
@@ -126,7 +127,7 @@ protected:
   // Starts an echo server on one end of a fresh pair; returns the client end.
   std::unique_ptr<net::Stream> start_echo(ServerContext& context, EchoOutcome& outcome) {
     auto pair = test::make_stream_pair();
-    loop().spawn(echo(accept(std::move(pair.server), context), outcome));
+    loop().spawn(echo(MUST(accept(std::move(pair.server), context)), outcome));
     return std::move(pair.client);
   }
 
@@ -310,7 +311,7 @@ TEST_F(TlsTest, TransportEndWithoutCloseNotifyIsTruncation) {
   auto server = server_with({{ec_server_pem, ec_server_key}});
   auto pair = test::make_stream_pair();
   EchoOutcome outcome;
-  loop().spawn(echo(accept(std::make_unique<Borrowed>(*pair.server), *server), outcome));
+  loop().spawn(echo(MUST(accept(std::make_unique<Borrowed>(*pair.server), *server)), outcome));
   auto client = loop().run(connect(std::move(pair.client), client_config(), MonotonicClock::now() + 10s));
   ASSERT_TRUE(client.has_value()) << describe(client.error());
   MUST(pair.server->shutdown()); // TCP FIN under the server's TLS, no close_notify
@@ -333,7 +334,7 @@ TEST_F(TlsTest, HandshakeWaitsForTheCallersDeadline) {
   // The server side: a read bounded by its deadline while the client says nothing.
   auto server = server_with({{ec_server_pem, ec_server_key}});
   auto quiet = test::make_stream_pair();
-  auto stream = accept(std::move(quiet.server), *server);
+  auto stream = MUST(accept(std::move(quiet.server), *server));
   std::byte buffer[10];
   auto read = loop().run(stream->read(buffer, MonotonicClock::now() + 2s));
   EXPECT_EQ(read.error(), Errc::timed_out);
@@ -344,7 +345,7 @@ TEST_F(TlsTest, GarbageFromTheClientFailsTheHandshakeCleanly) {
   for (std::string garbage : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), std::string(5000, '\x16'),
                               std::string("\x16\x03\x01\x00\x05hello", 10), std::string(1, '\x80')}) {
     auto pair = test::make_stream_pair();
-    auto stream = accept(std::move(pair.server), *server);
+    auto stream = MUST(accept(std::move(pair.server), *server));
     MUST(loop().run(pair.client->write(as_bytes(garbage))));
     MUST(pair.client->shutdown());
     std::byte buffer[100];
@@ -369,6 +370,57 @@ TEST_F(TlsTest, ServerNeedsEntropy) {
   auto client = loop().run(connect(std::move(pair.client), client_config(), MonotonicClock::now() + 1s));
   ASSERT_FALSE(client.has_value());
   EXPECT_EQ(client.error(), Errc::no_entropy);
+}
+
+// More than any heap holds (tests/unit/asan_options.cpp lets ASan say so with null).
+constexpr std::size_t unaffordable_buffer = std::size_t{1} << 52;
+
+TEST_F(TlsTest, AServerConnectionWithoutMemoryForItsEngineIsClosedAndCounted) {
+  ServerConfig config;
+  config.credentials.push_back(MUST(Credentials::from_pem(ec_server_pem, ec_server_key)));
+  config.buffer_size = unaffordable_buffer;
+  auto server = MUST(ServerContext::create(std::move(config)));
+  auto before = server_no_memory.value();
+  auto pair = test::make_stream_pair();
+  auto stream = accept(std::move(pair.server), *server);
+  ASSERT_FALSE(stream.has_value());
+  EXPECT_EQ(stream.error(), Errc::no_memory);
+  EXPECT_EQ(server_no_memory.value(), before + 1);
+  std::byte buffer[10];
+  auto read = loop().run(pair.client->read(buffer, MonotonicClock::now() + 1s));
+  ASSERT_FALSE(read.has_value()) << "the transport is aborted";
+  EXPECT_EQ(read.error(), Errc::closed);
+}
+
+TEST_F(TlsTest, TheListenerClosesConnectionsWithoutMemoryAndGoesOn) {
+  ServerConfig config;
+  config.credentials.push_back(MUST(Credentials::from_pem(ec_server_pem, ec_server_key)));
+  config.buffer_size = unaffordable_buffer;
+  auto server = MUST(ServerContext::create(std::move(config)));
+  test::FakeNetwork network;
+  net::Endpoint endpoint{network.address(), 443};
+  Listener listener(network.listen(endpoint), *server);
+  auto first = loop().run(network.tcp_connect(endpoint, MonotonicClock::now() + 1s));
+  auto second = loop().run(network.tcp_connect(endpoint, MonotonicClock::now() + 1s));
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  auto before = server_no_memory.value();
+  auto accepted = loop().run(listener.accept(MonotonicClock::now() + 1s));
+  ASSERT_FALSE(accepted.has_value());
+  EXPECT_EQ(accepted.error(), Errc::timed_out) << "not the no_memory of one connection";
+  EXPECT_EQ(server_no_memory.value(), before + 2);
+}
+
+TEST_F(TlsTest, AClientWithoutMemoryForItsEngineFailsWithNoMemory) {
+  auto config = client_config();
+  config.buffer_size = unaffordable_buffer;
+  auto pair = test::make_stream_pair();
+  auto client = loop().run(connect(std::move(pair.client), std::move(config), MonotonicClock::now() + 1s));
+  ASSERT_FALSE(client.has_value());
+  EXPECT_EQ(client.error(), Errc::no_memory);
+  std::byte buffer[10];
+  auto read = loop().run(pair.server->read(buffer, MonotonicClock::now() + 1s));
+  ASSERT_FALSE(read.has_value()) << "the transport is aborted";
+  EXPECT_EQ(read.error(), Errc::closed);
 }
 
 TEST_F(TlsTest, ServerNeedsCredentials) {

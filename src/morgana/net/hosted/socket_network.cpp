@@ -8,9 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <new>
 
+#include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/platform/hosted/fd_wait.h"
 
 namespace morgana::net {
@@ -19,6 +20,7 @@ namespace {
 using platform::hosted::wait_fd;
 
 log::Source socket_log{"socket"};
+Counter refused_for_memory{"socket.no_memory", "accepted connections closed at once: no memory for their stream"};
 
 Error errno_error(std::string_view context) {
   switch (errno) {
@@ -60,15 +62,17 @@ public:
   }
   [[nodiscard]] int fd() const { return m_fd; }
 
-  static Result<Socket*> open(int type) {
+  // Owns `fd` at once: closed when the Socket cannot be allocated.
+  static Result<std::unique_ptr<Socket>> adopt(int fd) {
+    auto socket = try_make_unique<Socket>("socket", fd);
+    if (!socket) ::close(fd);
+    return socket;
+  }
+
+  static Result<std::unique_ptr<Socket>> open(int type) {
     int fd = ::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::unexpected(errno_error("socket"));
-    auto* socket = new (std::nothrow) Socket(fd);
-    if (!socket) {
-      ::close(fd);
-      return fail(Errc::no_memory, "socket");
-    }
-    return socket;
+    return adopt(fd);
   }
 
   [[nodiscard]] Result<void> bind(Endpoint local) {
@@ -152,9 +156,7 @@ private:
 };
 
 Result<std::unique_ptr<Stream>> make_stream(std::unique_ptr<Socket> socket) {
-  std::unique_ptr<Stream> stream(new (std::nothrow) SocketStream(std::move(socket)));
-  if (!stream) return fail(Errc::no_memory, "stream");
-  return stream;
+  return TRY(try_make_unique<SocketStream>("stream", std::move(socket)));
 }
 
 class SocketListener final : public Listener {
@@ -167,12 +169,12 @@ public:
     while (true) {
       int fd = ::accept4(m_socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
-        std::unique_ptr<Socket> socket(new (std::nothrow) Socket(fd));
-        if (!socket) {
-          ::close(fd);
-          co_return fail(Errc::no_memory, "accept");
-        }
-        co_return make_stream(std::move(socket));
+        // A connection without memory for its stream is closed; the listener goes on.
+        auto socket = Socket::adopt(fd);
+        auto stream = socket ? make_stream(std::move(*socket)) : std::unexpected(socket.error());
+        if (stream) co_return std::move(*stream);
+        refused_for_memory.increment();
+        continue;
       }
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) co_return std::unexpected(errno_error("accept"));
       CO_TRY(co_await wait_fd(m_socket->fd(), POLLIN, deadline));
@@ -222,25 +224,21 @@ public:
   explicit SocketNetwork(SocketNetworkConfig config) : m_config(std::move(config)) {}
 
   Result<std::unique_ptr<DatagramSocket>> udp_bind(std::uint16_t port) override {
-    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_DGRAM)));
+    auto socket = TRY(Socket::open(SOCK_DGRAM));
     TRY(socket->bind({m_config.bind_address, port}));
-    std::unique_ptr<DatagramSocket> bound(new (std::nothrow) SocketDatagrams(std::move(socket)));
-    if (!bound) return fail(Errc::no_memory, "UDP socket");
-    return bound;
+    return TRY(try_make_unique<SocketDatagrams>("UDP socket", std::move(socket)));
   }
 
   Result<std::unique_ptr<Listener>> tcp_listen(std::uint16_t port, TcpListenOptions options) override {
-    std::unique_ptr<Socket> socket(TRY(Socket::open(SOCK_STREAM)));
+    auto socket = TRY(Socket::open(SOCK_STREAM));
     TRY(socket->bind({m_config.bind_address, port}));
     if (::listen(socket->fd(), static_cast<int>(options.backlog)) < 0) return std::unexpected(errno_error("listen"));
-    std::unique_ptr<Listener> listener(new (std::nothrow) SocketListener(std::move(socket), port));
-    if (!listener) return fail(Errc::no_memory, "listener");
-    return listener;
+    return TRY(try_make_unique<SocketListener>("listener", std::move(socket), port));
   }
 
   Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
-                                                    TcpConnectionOptions options) override {
-    std::unique_ptr<Socket> socket(CO_TRY(Socket::open(SOCK_STREAM)));
+                                                         TcpConnectionOptions options) override {
+    auto socket = CO_TRY(Socket::open(SOCK_STREAM));
     auto address = to_sockaddr(remote);
     if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
       if (errno != EINPROGRESS) co_return std::unexpected(errno_error("connect"));
@@ -269,8 +267,7 @@ private:
 } // namespace
 
 Result<std::unique_ptr<Network>> open_socket_network(SocketNetworkConfig config) {
-  std::unique_ptr<Network> network(new (std::nothrow) SocketNetwork(std::move(config)));
-  if (!network) return fail(Errc::no_memory, "socket network");
+  auto network = TRY(try_make_unique<SocketNetwork>("socket network", std::move(config)));
   socket_log.info("using the host's sockets (--net=socket)");
   return network;
 }

@@ -19,9 +19,16 @@ namespace {
 
 using morgana::pvh::heap;
 
+// The throwing operator new cannot throw (no exceptions): it stops the image.
+// Allocations that outside input drives use try_make_unique (core/memory.h),
+// which reaches the nothrow variants below and returns Errc::no_memory.
 [[noreturn]] void out_of_memory(std::size_t size) {
-  morgana::StringBuilder<96> message;
-  morgana::format_to(message, "out of memory: operator new({}) failed", size);
+  morgana::StringBuilder<256> message;
+  auto memory = morgana::platform::memory_stats();
+  morgana::format_to(message,
+                     "out of memory: operator new({} bytes) failed ({} KiB free of {} KiB); without exceptions it "
+                     "can only stop the image (fallible allocations use try_make_unique, docs/DESIGN-memory.md)",
+                     size, memory.free / 1024, memory.total / 1024);
   morgana::platform::abort(message.view());
 }
 
@@ -49,6 +56,7 @@ void* operator new(std::size_t size, std::align_val_t alignment) {
 void* operator new[](std::size_t size, std::align_val_t alignment) {
   return allocate_or_abort(size, static_cast<std::size_t>(alignment));
 }
+// The nothrow variants return null when the heap has no room, as malloc does.
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return heap().allocate(size); }
 void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return heap().allocate(size); }
 void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
@@ -140,7 +148,7 @@ const nothrow_t nothrow{};
 bool _Sp_make_shared_tag::_S_eq(const type_info& type) noexcept { return &type == &_Sp_make_shared_tag::_S_ti(); }
 
 void __throw_bad_exception() { stop_with("std::bad_exception", nullptr); }
-void __throw_bad_alloc() { stop_with("std::bad_alloc", "out of memory"); }
+void __throw_bad_alloc() { stop_with("std::bad_alloc", "out of memory; without exceptions the image stops"); }
 void __throw_bad_array_new_length() { stop_with("std::bad_array_new_length", nullptr); }
 void __throw_bad_cast() { stop_with("std::bad_cast", nullptr); }
 void __throw_bad_typeid() { stop_with("std::bad_typeid", nullptr); }

@@ -1,10 +1,10 @@
 #include "morgana/platform/pvh/virtio.h"
 
-#include <new>
 #include <optional>
 
 #include "morgana/core/ascii.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/platform/pvh/acpi.h"
 #include "morgana/platform/pvh/ioapic.h"
 #include "morgana/platform/pvh/pci.h"
@@ -366,11 +366,15 @@ void discover_pci(std::vector<std::unique_ptr<Transport>>& transports) {
     pci::enable(function.address);
     std::unique_ptr<Transport> transport;
     // A transitional device that has the modern structures is driven through them.
-    if (auto layout = ModernPciTransport::find_layout(function.address))
-      transport.reset(new (std::nothrow) ModernPciTransport(function.address, *layout, type));
-    else if (auto bar0 = pci::bar(function.address, 0); bar0 && bar0->is_ports())
-      transport.reset(new (std::nothrow) LegacyPciTransport(function.address, *bar0, type));
-    else virtio_log.warn("pci {}: virtio device {} without usable registers", function.address, type);
+    if (auto layout = ModernPciTransport::find_layout(function.address)) {
+      if (auto made = try_make_unique<ModernPciTransport>("virtio-pci transport", function.address, *layout, type))
+        transport = std::move(*made);
+    } else if (auto bar0 = pci::bar(function.address, 0); bar0 && bar0->is_ports()) {
+      if (auto made = try_make_unique<LegacyPciTransport>("virtio-pci transport", function.address, *bar0, type))
+        transport = std::move(*made);
+    } else {
+      virtio_log.warn("pci {}: virtio device {} without usable registers", function.address, type);
+    }
     if (transport) transports.push_back(std::move(transport));
   }
 }
@@ -435,8 +439,8 @@ void add_mmio(std::vector<std::unique_ptr<Transport>>& transports, std::uint64_t
   auto registers = Registers::memory(base);
   auto version = MmioTransport::probe(registers);
   if (!version) return;
-  std::unique_ptr<Transport> transport(new (std::nothrow) MmioTransport(registers, *version, interrupt));
-  if (transport) transports.push_back(std::move(transport));
+  if (auto transport = try_make_unique<MmioTransport>("virtio-mmio transport", registers, *version, interrupt))
+    transports.push_back(std::move(*transport));
 }
 
 void discover_mmio(std::vector<std::unique_ptr<Transport>>& transports, std::span<const std::string_view> arguments) {

@@ -1,10 +1,10 @@
 #include "morgana/platform/pvh/virtio_net.h"
 
 #include <cstring>
-#include <new>
 
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/random.h"
 #include "morgana/platform/pvh/x86.h"
 
@@ -97,8 +97,7 @@ Result<std::unique_ptr<VirtioNet>> VirtioNet::create(std::unique_ptr<virtio::Tra
   }
   auto features = TRY(virtio::negotiate_features(*transport, wanted));
 
-  std::unique_ptr<VirtioNet> device(new (std::nothrow) VirtioNet(std::move(transport), routed.has_value()));
-  if (!device) return fail(Errc::no_memory, "virtio-net");
+  auto device = TRY(try_make_unique<VirtioNet>("virtio-net", std::move(transport), routed.has_value()));
   if (auto started = device->start(features); !started)
     return virtio::fail_device(*device->m_transport, started.error());
   return device;
@@ -116,8 +115,7 @@ Result<void> VirtioNet::start(std::uint64_t features) {
   m_transmit_queue = TRY(virtio::Virtqueue::create(transport, transmitq, wanted_queue_size));
   m_receive_buffers = TRY(virtio::DmaMemory::allocate(m_receive_queue->size() * m_buffer_size, 4096));
   m_transmit_buffers = TRY(virtio::DmaMemory::allocate(m_transmit_queue->size() * m_buffer_size, 4096));
-  m_free_transmit.reset(new (std::nothrow) std::uint16_t[m_transmit_queue->size()]);
-  if (!m_free_transmit) return fail(Errc::no_memory, "virtio-net transmit list");
+  m_free_transmit = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit list", m_transmit_queue->size()));
 
   // 5.1.6.3: the receive queue full of buffers; transmit buffers' headers stay
   // zero (no checksum offload, no GSO: 5.1.6.2).

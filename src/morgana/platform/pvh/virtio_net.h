@@ -14,6 +14,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/result.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
@@ -50,6 +51,7 @@ public:
 
 private:
   VirtioNet(std::unique_ptr<virtio::Transport> transport, bool interrupts);
+  friend struct morgana::NothrowNew;
   [[nodiscard]] Result<void> start(std::uint64_t features);
   void refill(std::uint16_t id);
 

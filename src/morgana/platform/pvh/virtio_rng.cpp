@@ -1,8 +1,8 @@
 #include "morgana/platform/pvh/virtio_rng.h"
 
 #include <cstring>
-#include <new>
 
+#include "morgana/core/memory.h"
 #include "morgana/platform/pvh/clock.h"
 #include "morgana/platform/pvh/x86.h"
 
@@ -26,8 +26,7 @@ Result<std::unique_ptr<VirtioRng>> VirtioRng::create(std::unique_ptr<virtio::Tra
     return virtio::fail_device(*transport, Error{Errc::unsupported, "modern transport without VIRTIO_F_VERSION_1"});
   TRY(virtio::negotiate_features(*transport, wanted));
 
-  std::unique_ptr<VirtioRng> device(new (std::nothrow) VirtioRng(std::move(transport)));
-  if (!device) return fail(Errc::no_memory, "virtio-rng");
+  auto device = TRY(try_make_unique<VirtioRng>("virtio-rng", std::move(transport)));
   auto& rng = *device;
   auto queue = virtio::Virtqueue::create(*rng.m_transport, requestq, 1);
   if (!queue) return virtio::fail_device(*rng.m_transport, queue.error());

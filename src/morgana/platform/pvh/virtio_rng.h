@@ -10,6 +10,7 @@
 #include <span>
 
 #include "morgana/core/format.h"
+#include "morgana/core/memory.h"
 #include "morgana/core/result.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
@@ -27,6 +28,7 @@ public:
 
 private:
   explicit VirtioRng(std::unique_ptr<virtio::Transport> transport);
+  friend struct morgana::NothrowNew;
 
   std::unique_ptr<virtio::Transport> m_transport;
   std::unique_ptr<virtio::Virtqueue> m_queue;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <new>
 
 #include "morgana/core/counter.h"
+#include "morgana/core/memory.h"
 #include "morgana/platform/pvh/heap.h"
 
 namespace morgana::pvh::virtio {
@@ -95,8 +95,7 @@ Result<std::unique_ptr<Virtqueue>> Virtqueue::create(Transport& transport, std::
   auto layout = layout_for(size);
   auto memory = TRY(DmaMemory::allocate(layout.total, queue_alignment));
   QueueAreas areas{memory.address(), memory.address(layout.available_offset), memory.address(layout.used_offset)};
-  std::unique_ptr<Virtqueue> queue(new (std::nothrow) Virtqueue(transport, index, size, std::move(memory)));
-  if (!queue) return fail(Errc::no_memory, "virtqueue");
+  auto queue = TRY(try_make_unique<Virtqueue>("virtqueue", transport, index, size, std::move(memory)));
   TRY(transport.activate_queue(index, size, areas));
   return queue;
 }

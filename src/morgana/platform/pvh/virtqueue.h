@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "morgana/core/memory.h"
 #include "morgana/core/result.h"
 #include "morgana/platform/pvh/virtio.h"
 
@@ -71,6 +72,7 @@ public:
 
 private:
   Virtqueue(Transport& transport, std::uint16_t index, std::uint16_t size, DmaMemory memory);
+  friend struct morgana::NothrowNew;
 
   Transport& m_transport;
   std::uint16_t m_index;
