@@ -47,7 +47,7 @@ Counter body_no_memory{"http.body_no_memory", "HTTP requests refused (503): too 
 constexpr std::size_t accept_memory_reserve = 256 * 1024;
 
 // Whether a request body may take `bytes` more and leave the reserve free.
-bool body_fits(std::size_t bytes) { return platform::memory_stats().free >= accept_memory_reserve + bytes; }
+bool body_fits(std::size_t bytes) { return memory_stats().free >= accept_memory_reserve + bytes; }
 
 // Whether `body` may grow by `more` bytes: a vector that reallocates holds its
 // old and its new storage at once.

@@ -5,7 +5,6 @@
 #include "morgana/core/log.h"
 #include "morgana/core/memory.h"
 #include "morgana/core/random.h"
-#include "morgana/platform/interface.h"
 #include "morgana/tls/errors.h"
 #include "morgana/tls/suites.h"
 
@@ -211,7 +210,7 @@ Result<std::unique_ptr<Stream>> accept(std::unique_ptr<net::Stream> transport, S
   // Refused also when the engine fits but would eat into the reserve that the
   // small allocations of connections already served rely on (docs/DESIGN-memory.md).
   Result<std::unique_ptr<ServerStream>> stream = fail(Errc::no_memory, "TLS: too little free memory for a connection");
-  if (platform::memory_stats().free >= sizeof(ServerStream) + context.config().buffer_size + memory_reserve)
+  if (memory_stats().free >= sizeof(ServerStream) + context.config().buffer_size + memory_reserve)
     stream = try_make_unique<ServerStream>("TLS: no memory for a server connection", context);
   if (!stream) {
     transport->abort();
