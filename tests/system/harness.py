@@ -246,7 +246,7 @@ def run(command, check=True, timeout=60):
 def build_app(app_dir, target, *configure_options, preset=None, timeout=900):
     """Configures APP_DIR (relative to the repository) for TARGET with exactly CONFIGURE_OPTIONS
     (--crunch NAME=DIR, -- BOOT-ARGUMENTS), as a user would, then builds it in its own directory
-    (build/apps/APP-PRESET); returns the artifact's path, build's last line."""
+    (build/app-APP-PRESET); returns the artifact's path, build's last line."""
     morgana, app = str(ROOT / "morgana"), str(ROOT / app_dir)
     presets = ["--preset", preset] if preset else []
     run([morgana, "configure", app, "--target", target, *presets, *configure_options])

@@ -169,8 +169,8 @@ def test_pvh_build_and_deploy(t):
                       "--logs=*:debug").returncode == 0, "configure examples/hello --target pvh")
     result = morgana("build", "examples/hello", timeout=1800)
     image = last_line(result)
-    t.check(result.returncode == 0 and image == str(ROOT / "build" / "apps" / "hello-pvh" / "hello.elf"),
-            "build with no flags after configure builds in build/apps/hello-pvh and prints the image's path last",
+    t.check(result.returncode == 0 and image == str(ROOT / "build" / "app-hello-pvh" / "hello.elf"),
+            "build with no flags after configure builds in build/app-hello-pvh and prints the image's path last",
             f"{result.returncode}: {image} {result.stderr[-2000:]}")
     t.check("-DMORGANA_APP_ARGUMENTS=--logs=*:debug" in result.stderr and "-DMORGANA_ONLY_APP=ON" in result.stderr,
             "build passes the configured arguments and builds the app alone", result.stderr[-2000:])
@@ -220,11 +220,11 @@ def test_concurrent_builds(t):
     for name, process in processes.items():
         logs[name].close()
         artifact = outputs[name].strip().splitlines()[-1] if outputs[name].strip() else ""
-        t.check(process.returncode == 0 and artifact == str(ROOT / "build" / "apps" / f"{name}-hosted" / name),
-                f"{name} built at the same time as the other, in build/apps/{name}-hosted",
+        t.check(process.returncode == 0 and artifact == str(ROOT / "build" / f"app-{name}-hosted" / name),
+                f"{name} built at the same time as the other, in build/app-{name}-hosted",
                 f"status {process.returncode}: {artifact}")
 
-    hello_dir = ROOT / "build" / "apps" / "hello-hosted"
+    hello_dir = ROOT / "build" / "app-hello-hosted"
     before = snapshot(hello_dir)
     (ROOT / "examples" / "echo" / "main.cpp").touch()
     result = morgana("build", "examples/echo", timeout=1800)

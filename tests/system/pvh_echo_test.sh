@@ -21,7 +21,7 @@
 #
 # Usage: tests/system/pvh_echo_test.sh [IMAGE]
 #   IMAGE defaults to examples/echo configured and built for pvh by ./morgana
-#   (build/apps/echo-pvh/echo.elf).
+#   (build/app-echo-pvh/echo.elf).
 # Needs qemu-system-x86_64 and python3. Logs: build/system-tests/pvh_echo/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

@@ -8,7 +8,7 @@
 #
 # Usage: tests/system/pvh_fault_test.sh [IMAGE]
 #   IMAGE defaults to examples/crash configured and built for pvh by ./morgana
-#   (build/apps/crash-pvh/crash.elf).
+#   (build/app-crash-pvh/crash.elf).
 # Needs qemu-system-x86_64; not root. Logs: build/system-tests/pvh_fault/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

@@ -8,7 +8,7 @@
 #
 # Usage: tests/system/pvh_hello_test.sh [IMAGE]
 #   IMAGE defaults to examples/hello configured and built for pvh by ./morgana
-#   (build/apps/hello-pvh/hello.elf).
+#   (build/app-hello-pvh/hello.elf).
 # Needs qemu-system-x86_64; not root. Logs: build/system-tests/pvh_hello/.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1

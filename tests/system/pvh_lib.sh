@@ -3,7 +3,7 @@
 
 # pvh_setup TEST APP [IMAGE]: sets $log_dir (build/system-tests/TEST, created)
 # and $image: IMAGE, or APP (examples/APP, else tests/APP) configured for pvh
-# with no options and built by ./morgana (build/apps/APP-pvh/APP.elf);
+# with no options and built by ./morgana (build/app-APP-pvh/APP.elf);
 # installs a cleanup that kills every QEMU whose PID is in $qemu_pids and then
 # runs the function pvh_extra_cleanup if the script defines one.
 pvh_setup() {

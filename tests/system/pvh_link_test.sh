@@ -11,7 +11,7 @@
 #
 # Usage: tests/system/pvh_link_test.sh [IMAGE]
 #   IMAGE defaults to tests/pvh_link_app configured and built for pvh by
-#   ./morgana (build/apps/pvh_link_app-pvh/pvh_link_app.elf); the objects are
+#   ./morgana (build/app-pvh_link_app-pvh/pvh_link_app.elf); the objects are
 #   taken from IMAGE's build directory.
 # Needs qemu-system-x86_64 and llvm-nm-19; not root. Logs: build/system-tests/pvh_link/.
 set -uo pipefail

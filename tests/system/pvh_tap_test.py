@@ -22,7 +22,7 @@ Topology of a run in part 2 (all made by the test, removed on every path):
 
 Seeds are printed; MORGANA_TEST_SEED replays a run. Needs root, qemu-system-x86_64
 and dnsmasq. Environment: MORGANA_PVH_IMAGE (default: examples/echo configured
-and built for pvh by ./morgana, build/apps/echo-pvh/echo.elf), MORGANA_PVH_TAP_MB (bytes per transfer, default 8),
+and built for pvh by ./morgana, build/app-echo-pvh/echo.elf), MORGANA_PVH_TAP_MB (bytes per transfer, default 8),
 MORGANA_PVH_TAP_RUNS (default 2), MORGANA_NETIMPAIR and those of harness.py.
 """
 
