@@ -380,12 +380,18 @@ def part_slowloris(t, ns, curl):
 
 
 def part_pvh(t):
-    image = pvh_support.build_image("examples/static-site", "--crunch", f"tls={CERTS / 'tls'}")
+    # As a user would: configure with the service's arguments, build with no flags, deploy with no command line.
+    image = pvh_support.build_image("examples/static-site", "--crunch", f"tls={CERTS / 'tls'}", "--", "--tls=443",
+                                    "--port=80", "--ipv4=10.0.0.2/24")
+    deployed = harness.run([str(ROOT / "morgana"), "deploy", "examples/static-site", "--format", "qemu"])
+    script = Path(deployed.stdout.strip().splitlines()[-1]).read_text()
+    t.check(f"-kernel {image}" in script and "-append" not in script,
+            "deploy --format qemu boots the configured image with no command line", script)
+    # The configured arguments alone (microvm); a boot-time argument overriding one of them (pc).
     for machine, tls in (("microvm", True), ("pc", False)):
         ns = t.namespace(f"pvh-{machine}")
         curl = Curl(t, ns)
-        guest = pvh_support.PvhGuest(t, ns, image, machine, f"--ipv4=10.0.0.2/24 --tls={443 if tls else 0}",
-                                     f"static-site-{machine}")
+        guest = pvh_support.PvhGuest(t, ns, image, machine, None if tls else "--tls=0", f"static-site-{machine}")
         guest.wait_serving("static-site")
         if tls:
             status, headers, _ = curl(f"http://{HOST}/css/site.css?v=2")
@@ -395,12 +401,24 @@ def part_pvh(t):
         guest.stop(t.check)
 
 
+def part_help(t, binary):
+    result = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
+    settings, _, platform = result.stdout.partition("Platform and libraries")
+    expected = ["--port=VALUE\n      HTTP port (0: none) (default: 80)", "--tls=VALUE", "--redirect-port=VALUE",
+                "--max-connections=VALUE\n      connections served at once, per port (default: 1024)"]
+    t.check(result.returncode == 0 and settings.startswith("Serves a website") and
+            all(e in settings for e in expected), "--help lists the app's settings with their defaults", settings)
+    t.check(all(f"--{name}=VALUE" in platform for name in ("ipv4", "net", "store", "logs", "tcp-msl", "dns-servers")),
+            "--help lists the platform's and libraries' arguments apart", platform[:2000])
+
+
 def test(t):
     if not (CERTS / "tls" / "server.key").is_file():
         harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
     t.run_part(part_pvh)
     binary = build_static_site(t)
     t.check(binary.is_file(), f"static-site built with the test keys: {binary}")
+    t.run_part(lambda t: part_help(t, binary))
     ns = t.namespace()
     curl = Curl(t, ns)
 
