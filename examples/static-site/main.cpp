@@ -18,11 +18,10 @@ using namespace morgana;
 Task<Result<void>> app_main(app::Context& context) {
   auto& network = *CO_TRY(co_await context.network());
   http::StaticFiles files(context.stores.site);
-  http::SiteOptions options;
-  options.http_port = context.settings.port;
-  options.https_port = context.settings.tls;
-  options.redirect_port = context.settings.redirect_port;
-  options.max_connections = context.settings.max_connections;
+  http::SiteOptions options{.http_port = context.settings.port,
+                            .https_port = context.settings.tls,
+                            .redirect_port = context.settings.redirect_port,
+                            .max_connections = context.settings.max_connections};
   auto site = CO_TRY(http::Site::start(network, files.handler(), context.stores.tls, options));
   context.log().info("serving on {}: http {}, https {}", network.address(), site->http_port(), site->https_port());
   co_await context.stopped();
