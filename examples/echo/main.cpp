@@ -40,7 +40,7 @@ Task<void> tcp_source(std::unique_ptr<net::Stream> stream) {
 
 } // namespace
 
-Task<Result<void>> app_main(app::Context& context) {
+Task<Result<void>> app_main(::app::Context& context) {
   auto& settings = context.settings;
   auto& network = *CO_TRY(co_await context.network());
   auto udp = CO_TRY(network.udp_bind(settings.echo_port));
