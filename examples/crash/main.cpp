@@ -13,17 +13,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "morgana/core/args.h"
-#include "morgana/core/boot.h"
-#include "morgana/core/log.h"
 #include "morgana/platform/interface.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
 
-args::Option<std::string_view> crash_arg{
-    "crash", "how to fail: null, stack-overflow, write-text, exec-data, divide, smash-stack, abort or none", "none"};
+namespace {
 
 // Volatile, so that the compiler cannot see through the deliberate mistakes below.
 int* volatile g_null = nullptr;
@@ -31,6 +26,7 @@ volatile int g_zero = 0;
 volatile int g_dividend = 10;
 volatile int g_recursion_limit = -1;
 volatile std::size_t g_overrun = 64;
+volatile int g_result = 0; // where the ways that compute something put it
 unsigned char g_return_instruction[] = {0xc3};
 
 // Each way of failing is a function of its own, not inlined, so that the
@@ -55,33 +51,34 @@ unsigned char g_return_instruction[] = {0xc3};
   for (std::size_t i = 0; i < g_overrun; ++i) cursor[i] = 'A';
 }
 
-[[gnu::noinline]] int crash(std::string_view how) {
+// Returns only for "none" and for a name it does not know.
+[[gnu::noinline]] Result<void> crash(std::string_view how) {
   if (how == "null") {
     write_through_null();
   } else if (how == "stack-overflow") {
-    return recurse(0);
+    g_result = recurse(0);
   } else if (how == "write-text") {
     write_into_text();
   } else if (how == "exec-data") {
     reinterpret_cast<void (*)()>(&g_return_instruction[0])();
   } else if (how == "divide") {
-    return g_dividend / g_zero;
+    g_result = g_dividend / g_zero;
   } else if (how == "smash-stack") {
     smash_stack();
   } else if (how == "abort") {
     platform::abort("crash: --crash=abort");
   } else if (how != "none") {
-    log::main.error("crash: unknown --crash={}", how);
-    return 2;
+    return fail(Errc::invalid_argument, "unknown --crash (see --help)");
   }
-  return 0;
+  return {};
 }
 
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
-  log::main.info("crash: --crash={}", crash_arg.value());
-  int status = crash(crash_arg.value());
-  log::main.info("crash: still running after --crash={}", crash_arg.value());
-  co_return status;
+Task<Result<void>> app_main(::app::Context& context) {
+  auto how = context.settings.crash;
+  context.log().info("crash: --crash={}", how);
+  CO_TRY(crash(how));
+  context.log().info("crash: still running after --crash={}", how);
+  co_return Result<void>{};
 }

@@ -1,7 +1,8 @@
 // fetch: a tiny curl on Morgana's HTTP client. Sends one request and prints
 // the status line, the header fields, a blank line and the body (or, with
 // --digest, one line "body: N bytes sha256 HEX"). Exit status 0 when a
-// response arrived (whatever its status), 1 otherwise, with the reason.
+// response arrived (whatever its status), 1 otherwise, with the reason (2 for
+// a bad setting).
 //
 //   fetch --net=socket --url=http://127.0.0.1:8080/index.html
 //   fetch --net=socket --url=https://localhost:8443/ --digest
@@ -9,7 +10,7 @@
 //   fetch --net=socket --url=https://site.test:8443/ --connect-to=site.test:127.0.0.1
 //
 // https servers are verified against the certificates (every *.pem file) of
-// the store "ca": ./morgana build examples/fetch --crunch ca=DIR, or on
+// the store "ca": ./morgana configure examples/fetch --crunch ca=DIR, or on
 // hosted, fetch --store=ca=DIR. Without it, https is refused.
 
 #include <bearssl.h>
@@ -19,59 +20,35 @@
 #include <string_view>
 #include <vector>
 
-#include "morgana/core/args.h"
-#include "morgana/core/boot.h"
-#include "morgana/core/event_loop.h"
-#include "morgana/core/log.h"
 #include "morgana/http/client.h"
 #include "morgana/kv/stores.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
 #include "morgana/tls/credentials.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
 
-// --connect-to=HOST:ADDRESS[,HOST:ADDRESS...]: fixed addresses instead of DNS.
-struct HostMap {
-  std::vector<http::HostAddress> entries;
-  void format(FormatSink& sink) const {
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      format_to(sink, "{}{}:{}", i ? "," : "", entries[i].host, entries[i].address);
-    }
-  }
-};
+namespace {
 
-[[nodiscard]] Result<void> parse_value(std::string_view text, HostMap& out) {
+// --connect-to=HOST:ADDRESS[,HOST:ADDRESS...]: fixed addresses instead of DNS.
+Result<std::vector<http::HostAddress>> parse_host_addresses(std::string_view text) {
+  std::vector<http::HostAddress> entries;
   while (!text.empty()) {
     auto comma = text.find(',');
     auto item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     auto colon = item.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return fail(Errc::invalid_argument, "expected HOST:ADDRESS");
-    out.entries.push_back({std::string(item.substr(0, colon)), TRY(net::parse_ipv4(item.substr(colon + 1)))});
+    auto address = net::parse_ipv4(item.substr(colon + 1));
+    if (colon == std::string_view::npos || colon == 0 || !address)
+      return fail(Errc::invalid_argument, "--connect-to: expected HOST:ADDRESS[,...], ADDRESS in IPv4");
+    entries.push_back({std::string(item.substr(0, colon)), *address});
   }
-  return {};
+  return entries;
 }
 
-args::Option<std::optional<std::string_view>> url_arg{"url", "the URL to fetch (http:// or https://)", std::nullopt};
-args::Option<std::string_view> method_arg{"method", "the request method", "GET"};
-args::Option<std::string_view> header_arg{"header",
-                                          "request header fields 'Name: value', several separated by newlines", ""};
-args::Option<std::string_view> data_arg{"data", "the request body", ""};
-args::Flag digest_arg{"digest", "print the body's length and SHA-256 instead of the body", false};
-args::Option<HostMap> connect_to_arg{"connect-to", "HOST:ADDRESS[,...]: addresses to use instead of DNS", {}};
-args::Option<std::uint32_t> max_redirects_arg{"max-redirects", "redirects to follow (0: print the 3xx)", 0};
-args::Option<std::uint64_t> max_body_arg{"max-body", "the largest body accepted, in bytes", 64 * 1024 * 1024};
-args::Option<Duration> connect_timeout_arg{"connect-timeout", "TCP connect and TLS handshake time limit", 10s};
-args::Option<Duration> timeout_arg{"timeout", "how long the server may go without sending anything", 30s};
-
-log::Source fetch_log{"fetch"};
-
 // Every *.pem file of the store "ca", as trust anchors; null when there is none.
-Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors() {
-  const kv::Store* store = kv::store("ca");
+Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors(const kv::Store* store, const log::Source& log) {
   if (!store) return std::shared_ptr<const tls::TrustAnchors>{};
   auto anchors = std::make_shared<tls::TrustAnchors>();
   std::vector<std::string> directories{""};
@@ -85,20 +62,19 @@ Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors() {
       } else if (key.ends_with(".pem")) {
         auto value = TRY(store->get(key));
         if (auto added = anchors->add_pem(as_string(value.data)); !added) {
-          fetch_log.error("ca/{}: {}", key, added.error());
+          log.error("ca/{}: {}", key, added.error());
           return std::unexpected(added.error());
         }
       }
     }
   }
   if (anchors->size() == 0) return std::shared_ptr<const tls::TrustAnchors>{};
-  fetch_log.debug("{} trust anchors from the store 'ca'", anchors->size());
+  log.debug("{} trust anchors from the store 'ca'", anchors->size());
   return anchors;
 }
 
-Result<http::Headers> request_headers() {
+Result<http::Headers> request_headers(std::string_view text) {
   http::Headers headers;
-  std::string_view text = header_arg.value();
   while (!text.empty()) {
     auto newline = text.find('\n');
     auto line = text.substr(0, newline);
@@ -112,13 +88,8 @@ Result<http::Headers> request_headers() {
   return headers;
 }
 
-class ConsoleSink final : public FormatSink {
-public:
-  void write(std::string_view text) override { platform::console_write(text); }
-};
-
 void print_head(const http::ClientResponse& head) {
-  ConsoleSink console;
+  platform::ConsoleSink console;
   format_to(console, "{} {} {}\n", http::version_name(head.version), http::code(head.status), head.reason);
   for (const auto& field : head.headers) format_to(console, "{}: {}\n", field.name, field.value);
   console.write("\n");
@@ -135,75 +106,62 @@ struct Sha256 {
   }
 };
 
+// A failed exchange, logged with the client's sentence. Status 2 is for bad
+// settings, and TLS calls a refused certificate Errc::invalid_argument: as
+// the server's fault, that becomes Errc::closed (status 1).
+Error exchange_failed(const http::Client& client, const log::Source& log, Error error) {
+  log.error("{}", client.last_error());
+  if (error == Errc::invalid_argument) error.code = Errc::closed;
+  return error;
+}
+
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
-  if (!url_arg.value()) {
-    fetch_log.error("--url=URL is required");
-    co_return 1;
+Task<Result<void>> app_main(::app::Context& context) {
+  const auto& settings = context.settings;
+  const auto& log = context.log();
+  if (!settings.url) co_return fail(Errc::invalid_argument, "--url=URL is required");
+  auto url = CO_TRY(http::Url::parse(*settings.url));
+  auto headers = CO_TRY(request_headers(settings.header));
+  auto host_addresses = CO_TRY(parse_host_addresses(settings.connect_to));
+  auto anchors = CO_TRY(load_trust_anchors(context.stores.ca, log));
+  if (url.scheme == http::Scheme::https && !anchors) {
+    log.error("refusing https: no trust anchors (stores: {}); give the CA's .pem files with ./morgana configure "
+              "APP-DIR --crunch ca=DIR (or on hosted, boot with --store=ca=DIR)",
+              kv::StoreNames{});
+    co_return fail(Errc::unsupported, "https without trust anchors");
   }
-  auto url = http::Url::parse(*url_arg.value());
-  if (!url) {
-    fetch_log.error("--url={}: {}", *url_arg.value(), url.error().context);
-    co_return 1;
-  }
-  auto headers = request_headers();
-  if (!headers) {
-    fetch_log.error("{}", headers.error().context);
-    co_return 1;
-  }
-  auto anchors = load_trust_anchors();
-  if (!anchors) {
-    fetch_log.error("cannot load trust anchors from the store 'ca': {}", anchors.error());
-    co_return 1;
-  }
-  if (url->scheme == http::Scheme::https && !*anchors) {
-    fetch_log.error("refusing https: no trust anchors (stores: {}); build with --crunch ca=DIR (or on hosted, boot "
-                    "with --store=ca=DIR) holding the CA's .pem files",
-                    kv::StoreNames{});
-    co_return 1;
-  }
-  auto network = co_await net::open_network();
-  if (!network) {
-    fetch_log.error("no network: {}", network.error());
-    co_return 1;
-  }
-  net::DnsResolver resolver(**network);
-  http::Client client(**network, {.connect_timeout = connect_timeout_arg.value(),
-                                  .request_timeout = timeout_arg.value(),
-                                  .max_body_size = max_body_arg.value(),
-                                  .max_redirects = max_redirects_arg.value(),
-                                  .trust_anchors = *anchors,
-                                  .resolver = &resolver,
-                                  .host_addresses = connect_to_arg.value().entries});
-  http::ClientRequest request{.method = std::string(method_arg.value()),
-                              .url = *url,
-                              .headers = std::move(*headers),
-                              .body = as_bytes(data_arg.value())};
+  auto& network = *CO_TRY(co_await context.network());
+  net::DnsResolver resolver(network);
+  http::Client client(network, {.connect_timeout = settings.connect_timeout,
+                                .request_timeout = settings.timeout,
+                                .max_body_size = settings.max_body,
+                                .max_redirects = settings.max_redirects,
+                                .trust_anchors = anchors,
+                                .resolver = &resolver,
+                                .host_addresses = std::move(host_addresses)});
+  http::ClientRequest request{.method = std::string(settings.method),
+                              .url = url,
+                              .headers = std::move(headers),
+                              .body = as_bytes(settings.data)};
   auto reader = co_await client.open(std::move(request));
-  if (!reader) {
-    fetch_log.error("{}", client.last_error());
-    co_return 1;
-  }
+  if (!reader) co_return std::unexpected(exchange_failed(client, log, reader.error()));
   print_head(reader->head());
   Sha256 digest;
   std::uint64_t length = 0;
   for (;;) {
     auto piece = co_await reader->read();
-    if (!piece) {
-      fetch_log.error("{}", client.last_error());
-      co_return 1;
-    }
+    if (!piece) co_return std::unexpected(exchange_failed(client, log, piece.error()));
     if (piece->empty()) break;
     length += piece->size();
-    if (digest_arg.value()) digest.add(*piece);
+    if (settings.digest) digest.add(*piece);
     else platform::console_write(as_string(*piece));
   }
-  if (digest_arg.value()) {
-    ConsoleSink console;
+  if (settings.digest) {
+    platform::ConsoleSink console;
     format_to(console, "body: {} bytes sha256 {}\n", length, digest);
   }
   if (reader->head().redirects > 0)
-    fetch_log.info("followed {} redirects to {}", reader->head().redirects, reader->head().url);
-  co_return 0;
+    log.info("followed {} redirects to {}", reader->head().redirects, reader->head().url);
+  co_return Result<void>{};
 }

@@ -9,15 +9,14 @@
 #include <chrono>
 #include <cstdint>
 
-#include "morgana/core/boot.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/format.h"
-#include "morgana/core/log.h"
 #include "morgana/core/time.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
+
+namespace {
 
 // Nanoseconds as seconds with nine decimals.
 struct Seconds {
@@ -57,24 +56,21 @@ struct Utc {
   }
 };
 
-void report(std::string_view when) {
+void report(const log::Source& log, std::string_view when) {
   auto monotonic = MonotonicClock::now().time_since_epoch().count();
   auto wall = WallClock::now();
-  log::main.info("hello {}: monotonic {} s, wall {} s ({})", when, Seconds{monotonic},
-                 Seconds{wall.time_since_epoch().count()}, Utc{wall});
+  log.info("hello {}: monotonic {} s, wall {} s ({})", when, Seconds{monotonic},
+           Seconds{wall.time_since_epoch().count()}, Utc{wall});
 }
 
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
-  report("before sleep");
+Task<Result<void>> app_main(::app::Context& context) {
+  report(context.log(), "before sleep");
   auto before = MonotonicClock::now();
-  if (auto slept = co_await sleep_for(1s); !slept) {
-    log::main.error("hello: sleep failed: {}", slept.error());
-    co_return 1;
-  }
+  CO_TRY(co_await sleep_for(1s));
   auto elapsed = MonotonicClock::now() - before;
-  report("after sleep");
-  log::main.info("hello: slept {} s", Seconds{elapsed.count()});
-  co_return 0;
+  report(context.log(), "after sleep");
+  context.log().info("hello: slept {} s", Seconds{elapsed.count()});
+  co_return Result<void>{};
 }

@@ -2,7 +2,8 @@
 // pseudo-random bytes made from --seed, half-closes, reads until the peer
 // closes, and logs one line with the byte counts and FNV-1a 64-bit hashes of
 // both directions. Exit status 0 when all of that worked, 1 otherwise (refused,
-// no answer within --connect-timeout, no progress within --idle-timeout).
+// no answer within --connect-timeout, no progress within --idle-timeout), 2
+// without --to or with too many --bytes.
 // --wait-before-exit keeps the stack running after the close, so that TIME-WAIT
 // can end before the counters are printed.
 //
@@ -16,30 +17,15 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
-#include <optional>
 
-#include "morgana/core/args.h"
-#include "morgana/core/boot.h"
 #include "morgana/core/event_loop.h"
-#include "morgana/core/log.h"
 #include "morgana/core/random.h"
 #include "morgana/net/network.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
 
-args::Option<std::optional<net::Endpoint>> to_arg{"to", "the server to send to, ADDRESS:PORT", std::nullopt};
-args::Option<std::uint64_t> bytes_arg{"bytes", "how many bytes to send", 1024 * 1024};
-args::Option<std::uint64_t> seed_arg{"seed", "seed of the bytes sent (the ChaCha20 key)", 1};
-args::Option<Duration> connect_timeout_arg{"connect-timeout", "how long the connection may take to open", 10s};
-args::Option<Duration> idle_timeout_arg{"idle-timeout", "how long the transfer may go without progress either way",
-                                        60s};
-args::Option<Duration> wait_before_exit_arg{"wait-before-exit",
-                                            "how long to keep the network up after closing (lets TIME-WAIT end)", 0s};
-
-log::Source send_log{"tcp-send"};
+namespace {
 
 constexpr std::size_t chunk_size = 16384;
 
@@ -80,6 +66,7 @@ private:
 
 // The transfer's state shared by the writer and the reader running beside it.
 struct Transfer {
+  Duration idle_timeout;
   // The last time either direction moved: the connection is idle only when neither does.
   Instant progress = MonotonicClock::now();
   std::uint64_t received_bytes = 0;
@@ -88,7 +75,7 @@ struct Transfer {
   bool reader_done = false;
   WaitQueue reader_finished;
 
-  [[nodiscard]] Instant idle_deadline() const { return progress + idle_timeout_arg.value(); }
+  [[nodiscard]] Instant idle_deadline() const { return progress + idle_timeout; }
 };
 
 // Reads until the end of the stream; runs beside the writer so that a peer
@@ -111,8 +98,9 @@ Task<void> read_all(net::Stream& stream, Transfer& transfer) {
   transfer.reader_finished.notify_all();
 }
 
-Task<Result<void>> write_all(net::Stream& stream, std::uint64_t bytes, Fnv64& hash, Transfer& transfer) {
-  Keystream keystream(seed_arg.value());
+Task<Result<void>> write_all(net::Stream& stream, std::uint64_t bytes, std::uint64_t seed, Fnv64& hash,
+                             Transfer& transfer) {
+  Keystream keystream(seed);
   std::array<std::byte, chunk_size> buffer;
   for (std::uint64_t sent = 0; sent < bytes;) {
     keystream.next(buffer);
@@ -125,57 +113,52 @@ Task<Result<void>> write_all(net::Stream& stream, std::uint64_t bytes, Fnv64& ha
   co_return stream.shutdown();
 }
 
+// Why a connection did not open, in the words tests/system/tcp_connect_test.py looks for.
+std::string_view connect_failure(const Error& error) {
+  if (error == Errc::closed) return "connection refused";
+  if (error == Errc::timed_out) return "no answer in time";
+  return "failed";
+}
+
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
-  if (!to_arg.value()) {
-    send_log.error("--to=ADDRESS:PORT is required");
-    co_return 1;
-  }
-  auto destination = *to_arg.value();
-  auto bytes = bytes_arg.value();
+Task<Result<void>> app_main(::app::Context& context) {
+  const auto& settings = context.settings;
+  const auto& log = context.log();
+  if (!settings.to) co_return fail(Errc::invalid_argument, "--to=ADDRESS:PORT is required");
+  auto destination = *settings.to;
   // The keystream's 32-bit block counter covers 256 GiB.
-  if (bytes > (std::uint64_t{1} << 38)) {
-    send_log.error("--bytes={} is more than 256 GiB", bytes);
-    co_return 1;
-  }
-  auto network = co_await net::open_network();
-  if (!network) {
-    send_log.error("no network: {}", network.error());
-    co_return 1;
-  }
-  auto stream = co_await (*network)->tcp_connect(destination, MonotonicClock::now() + connect_timeout_arg.value());
+  if (settings.bytes > (std::uint64_t{1} << 38)) co_return fail(Errc::invalid_argument, "--bytes is over 256 GiB");
+  auto& network = *CO_TRY(co_await context.network());
+  auto stream = co_await network.tcp_connect(destination, MonotonicClock::now() + settings.connect_timeout);
   if (!stream) {
-    auto why = stream.error() == Errc::closed      ? "connection refused"
-               : stream.error() == Errc::timed_out ? "no answer in time"
-                                                   : "failed";
-    send_log.error("cannot connect to {}: {} ({})", destination, why, stream.error());
-    co_return 1;
+    log.error("cannot connect to {}: {} ({})", destination, connect_failure(stream.error()), stream.error());
+    co_return std::unexpected(stream.error());
   }
-  send_log.info("connected {} -> {}, sending {} bytes (seed {})", (*stream)->local(), destination, bytes,
-                seed_arg.value());
+  log.info("connected {} -> {}, sending {} bytes (seed {})", (*stream)->local(), destination, settings.bytes,
+           settings.seed);
 
-  Transfer transfer;
+  Transfer transfer{.idle_timeout = settings.idle_timeout};
   loop().spawn(read_all(**stream, transfer));
   Fnv64 sent_hash;
-  auto written = co_await write_all(**stream, bytes, sent_hash, transfer);
+  auto written = co_await write_all(**stream, settings.bytes, settings.seed, sent_hash, transfer);
   // On a failed write the reader must not outlive the stream: reset, then wait for it.
   if (!written) (*stream)->abort();
   while (!transfer.reader_done) (void)co_await transfer.reader_finished.wait();
 
   if (!written) {
-    send_log.error("sending to {} failed: {}", destination, written.error());
-    co_return 1;
+    log.error("sending to {} failed: {}", destination, written.error());
+    co_return written;
   }
   if (!transfer.received_outcome) {
-    send_log.error("receiving from {} failed after {} bytes: {}", destination, transfer.received_bytes,
-                   transfer.received_outcome.error());
-    co_return 1;
+    log.error("receiving from {} failed after {} bytes: {}", destination, transfer.received_bytes,
+              transfer.received_outcome.error());
+    co_return transfer.received_outcome;
   }
-  send_log.info("sent {} bytes (fnv64 {}), received {} bytes (fnv64 {})", bytes, Hex{sent_hash.value(), 16},
-                transfer.received_bytes, Hex{transfer.received_hash.value(), 16});
+  log.info("sent {} bytes (fnv64 {}), received {} bytes (fnv64 {})", settings.bytes, Hex{sent_hash.value(), 16},
+           transfer.received_bytes, Hex{transfer.received_hash.value(), 16});
   stream->reset();
   // The connection closes in the background (TIME-WAIT when we closed first).
-  if (auto linger = wait_before_exit_arg.value(); linger > Duration::zero()) (void)co_await sleep_for(linger);
-  co_return 0;
+  if (settings.wait_before_exit > Duration::zero()) (void)co_await sleep_for(settings.wait_before_exit);
+  co_return Result<void>{};
 }

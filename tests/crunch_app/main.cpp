@@ -10,22 +10,22 @@
 //   crunch_app: gzip KEYHEX HEX        (the gzip variant, when there is one)
 //   crunch_app: end files=N
 //
-// Exit status 0 when every consistency check passed (also printed as
-// "crunch_app: check failed: ..." lines).
+// Exit status 0 when every consistency check passed, 1 otherwise (each failure
+// printed as a "crunch_app: check failed: ..." line).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "morgana/core/boot.h"
 #include "morgana/core/format.h"
 #include "morgana/kv/crunch_store.h"
 #include "morgana/platform/interface.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
+
+namespace {
 
 constexpr std::size_t bytes_per_line = 256;
 
@@ -120,18 +120,15 @@ private:
 
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
+Task<Result<void>> app_main(::app::Context& context) {
   print("stores: {}", kv::CrunchedNames{});
-  const kv::Store* store = kv::crunched("data");
-  if (store == nullptr) {
-    print("no crunched store 'data' (built in: {}); build with --crunch data=DIR", kv::CrunchedNames{});
-    co_return 1;
-  }
-  Dumper dumper(*store);
+  const kv::Store& store = context.stores.data;
+  Dumper dumper(store);
   dumper.check(kv::crunched("missing") == nullptr, "a store nobody built was found", "missing");
-  dumper.check(!store->list("no such directory").has_value(), "listing a missing directory succeeded", "");
-  dumper.check(!store->get("no such file").has_value(), "getting a missing file succeeded", "");
+  dumper.check(!store.list("no such directory").has_value(), "listing a missing directory succeeded", "");
+  dumper.check(!store.get("no such file").has_value(), "getting a missing file succeeded", "");
   dumper.walk("");
   print("end files={}", dumper.files());
-  co_return dumper.ok() ? 0 : 1;
+  if (!dumper.ok()) co_return fail(Errc::malformed, "the store failed a check");
+  co_return Result<void>{};
 }

@@ -16,13 +16,12 @@
 #include <string_view>
 #include <zlib.h>
 
-#include "morgana/core/boot.h"
 #include "morgana/core/format.h"
-#include "morgana/core/log.h"
-
-namespace {
+#include "morgana_app.h"
 
 using namespace morgana;
+
+namespace {
 
 constexpr std::string_view sha256_input = "The quick brown fox jumps over the lazy dog";
 
@@ -45,16 +44,16 @@ struct HexBytes {
   }
 };
 
-void sha256() {
+void sha256(const log::Source& log) {
   br_sha256_context context;
   br_sha256_init(&context);
   br_sha256_update(&context, sha256_input.data(), sha256_input.size());
   unsigned char digest[br_sha256_SIZE];
   br_sha256_out(&context, digest);
-  log::main.info("link: sha256 {}", HexBytes{digest, sizeof digest});
+  log.info("link: sha256 {}", HexBytes{digest, sizeof digest});
 }
 
-bool zlib_round_trip() {
+bool zlib_round_trip(const log::Source& log) {
   constexpr std::string_view phrase = "Morgana links zlib. ";
   constexpr std::size_t size = phrase.size() * 200;
   auto* original = static_cast<unsigned char*>(std::malloc(size));
@@ -67,32 +66,32 @@ bool zlib_round_trip() {
             uncompress(restored, &restored_size, compressed, compressed_size) == Z_OK && restored_size == size &&
             std::memcmp(original, restored, size) == 0;
   if (ok) {
-    log::main.info("link: zlib-compressed {}", HexBytes{compressed, compressed_size});
-    log::main.info("link: zlib-round-trip {} crc32 {}", restored_size, Hex{crc32(0, restored, restored_size), 8});
+    log.info("link: zlib-compressed {}", HexBytes{compressed, compressed_size});
+    log.info("link: zlib-round-trip {} crc32 {}", restored_size, Hex{crc32(0, restored, restored_size), 8});
   }
   std::free(original);
   std::free(compressed);
   std::free(restored);
   // No files here: opening one fails cleanly, with errno set.
   gzFile file = gzopen("/etc/hostname", "rb");
-  log::main.info("link: gzopen {} errno {}", file ? "opened" : "failed", errno);
+  log.info("link: gzopen {} errno {}", file ? "opened" : "failed", errno);
   return ok;
 }
 
-bool cmark_html() {
+bool cmark_html(const log::Source& log) {
   char* html = cmark_markdown_to_html(markdown.data(), markdown.size(), CMARK_OPT_DEFAULT);
   if (!html) return false;
   std::string_view rest(html);
   while (!rest.empty()) {
     auto end = rest.find('\n');
-    log::main.info("link: html {}", rest.substr(0, end));
+    log.info("link: html {}", rest.substr(0, end));
     rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
   }
   std::free(html);
   return true;
 }
 
-void formatting() {
+void formatting(const log::Source& log) {
   char text[256];
   int length = std::snprintf(text, sizeof text,
                              "%d|%i|%u|%x|%X|%o|%#x|%#o|%5d|%-5d|%05d|%.3d|%+d|% d|%c|%s|%.2s|%8s|%-8s|%%|%ld|%lld|%zu|"
@@ -100,15 +99,15 @@ void formatting() {
                              -42, 7, 4000000000u, 0xbeef, 0xbeef, 8, 255, 8, 42, 42, 42, 7, 5, 5, 'z', "text", "text",
                              "right", "left", -1234567890123L, 9223372036854775807LL, std::size_t{12345}, 300, 70000,
                              reinterpret_cast<void*>(0x1234), 6, -3, 6, 3, 0);
-  log::main.info("link: snprintf {} {}", length, std::string_view(text));
+  log.info("link: snprintf {} {}", length, std::string_view(text));
   char small[5];
   length = std::snprintf(small, sizeof small, "%s", "truncated");
-  log::main.info("link: snprintf-truncated {} {}", length, std::string_view(small));
+  log.info("link: snprintf-truncated {} {}", length, std::string_view(small));
 }
 
 // The platform's qsort, on numbers from a linear congruential generator the
 // test repeats on the host.
-void sorting() {
+void sorting(const log::Source& log) {
   int numbers[40];
   std::uint32_t state = 12345;
   for (int& n : numbers) {
@@ -121,17 +120,19 @@ void sorting() {
   });
   StringBuilder<512> text;
   for (int n : numbers) format_to(text, "{} ", n);
-  log::main.info("link: qsort {}", text.view());
+  log.info("link: qsort {}", text.view());
 }
 
 } // namespace
 
-morgana::Task<int> morgana::app_main() {
-  sha256();
-  bool ok = zlib_round_trip();
-  ok = cmark_html() && ok;
-  formatting();
-  sorting();
-  log::main.info("link: done {}", ok ? "ok" : "failed");
-  co_return ok ? 0 : 1;
+Task<Result<void>> app_main(::app::Context& context) {
+  const auto& log = context.log();
+  sha256(log);
+  bool ok = zlib_round_trip(log);
+  ok = cmark_html(log) && ok;
+  formatting(log);
+  sorting(log);
+  log.info("link: done {}", ok ? "ok" : "failed");
+  if (!ok) co_return fail(Errc::malformed, "a C library call failed or gave a wrong result");
+  co_return Result<void>{};
 }
