@@ -75,7 +75,7 @@ unsigned char g_return_instruction[] = {0xc3};
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   auto how = context.settings.crash;
   context.log().info("crash: --crash={}", how);
   CO_TRY(crash(how));

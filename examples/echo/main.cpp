@@ -37,7 +37,7 @@ Task<void> tcp_source(std::unique_ptr<net::Stream> stream) {
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   auto& settings = context.settings;
   auto& network = *CO_TRY(co_await context.network());
   auto echo = CO_TRY(net::TcpService::start(network, settings.echo_port, read_all<true>));

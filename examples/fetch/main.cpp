@@ -117,7 +117,7 @@ Error exchange_failed(const http::Client& client, const log::Source& log, Error 
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   if (!settings.url) co_return fail(Errc::invalid_argument, "--url=URL is required");

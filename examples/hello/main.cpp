@@ -65,7 +65,7 @@ void report(const log::Source& log, std::string_view when) {
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   report(context.log(), "before sleep");
   auto before = MonotonicClock::now();
   CO_TRY(co_await sleep_for(1s));

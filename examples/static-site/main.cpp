@@ -15,7 +15,7 @@
 
 using namespace morgana;
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   auto& network = *CO_TRY(co_await context.network());
   http::StaticFiles files(context.stores.site);
   http::SiteOptions options{.http_port = context.settings.port,

@@ -122,7 +122,7 @@ std::string_view connect_failure(const Error& error) {
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   if (!settings.to) co_return fail(Errc::invalid_argument, "--to=ADDRESS:PORT is required");

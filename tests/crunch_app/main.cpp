@@ -120,7 +120,7 @@ private:
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   print("stores: {}", kv::CrunchedNames{});
   const kv::Store& store = context.stores.data;
   Dumper dumper(store);

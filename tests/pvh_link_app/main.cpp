@@ -125,7 +125,7 @@ void sorting(const log::Source& log) {
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   const auto& log = context.log();
   sha256(log);
   bool ok = zlib_round_trip(log);

@@ -97,7 +97,7 @@ Task<void> accept_all(tls::Listener& listener, const log::Source& log) {
   }
 }
 
-Task<Result<void>> serve(::app::Context& context, std::uint16_t port) {
+Task<Result<void>> serve(app::Context& context, std::uint16_t port) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   tls::ServerConfig config;
@@ -139,7 +139,7 @@ Error fetch_failed(const log::Source& log, std::string_view what, Error error) {
   return error;
 }
 
-Task<Result<void>> fetch(::app::Context& context, net::Endpoint destination) {
+Task<Result<void>> fetch(app::Context& context, net::Endpoint destination) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   auto deadline = MonotonicClock::now() + settings.timeout;
@@ -186,7 +186,7 @@ Task<Result<void>> fetch(::app::Context& context, net::Endpoint destination) {
 
 } // namespace
 
-Task<Result<void>> app_main(::app::Context& context) {
+Task<Result<void>> app_main(app::Context& context) {
   if (context.settings.serve) co_return co_await serve(context, *context.settings.serve);
   if (context.settings.fetch) co_return co_await fetch(context, *context.settings.fetch);
   co_return fail(Errc::invalid_argument, "give --serve=PORT or --fetch=ADDRESS:PORT (see --help)");

@@ -73,8 +73,8 @@ private:
 template <class Settings, class Stores>
 class AppContext final : public Context {
 public:
-  AppContext(const Context& base, Settings settings_, Stores stores_)
-      : Context(base), settings(std::move(settings_)), stores(std::move(stores_)) {}
+  AppContext(const Context& base, Settings app_settings, Stores app_stores)
+      : Context(base), settings(std::move(app_settings)), stores(std::move(app_stores)) {}
 
   const Settings settings;
   const Stores stores;
