@@ -93,12 +93,16 @@ Bytes Tables::table_at(std::uint64_t address) const {
 // The XSDT when the RSDP is version 2 and has one (5.2.8), else the RSDT (5.2.7).
 Bytes Tables::root_table(std::size_t& entry_size) const {
   if (m_rsdp == 0) return {};
-  auto rsdp = m_memory->read(m_rsdp, rsdp_v2_size);
-  // Revision 2 on: the extended checksum covers all 36 bytes.
-  if (rsdp.size() == rsdp_v2_size && u8(rsdp, 15).value_or(0) >= 2 && checksum_ok(rsdp)) {
-    if (auto xsdt = table_at(le64(rsdp, 24).value_or(0)); !xsdt.empty()) {
-      entry_size = 8;
-      return xsdt;
+  auto rsdp = m_memory->read(m_rsdp, rsdp_v1_size);
+  if (rsdp.size() != rsdp_v1_size) return {};
+  // Revision 2 on: 36 bytes, the extended checksum covering them all.
+  if (u8(rsdp, 15).value_or(0) >= 2) {
+    auto extended = m_memory->read(m_rsdp, rsdp_v2_size);
+    if (extended.size() == rsdp_v2_size && checksum_ok(extended)) {
+      if (auto xsdt = table_at(le64(extended, 24).value_or(0)); !xsdt.empty()) {
+        entry_size = 8;
+        return xsdt;
+      }
     }
   }
   entry_size = 4;

@@ -105,7 +105,7 @@ Result<void> enable_msix(ConfigSpace& config, Address address, std::uint8_t vect
 
   // Masked as a whole while the table is written, then opened.
   config.write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
-          static_cast<std::uint16_t>(control | msix_enable | msix_function_mask));
+                 static_cast<std::uint16_t>(control | msix_enable | msix_function_mask));
   for (std::size_t entry = 0; entry < entries; ++entry) {
     auto offset = entry * msix_entry_size;
     table.write32(offset + msix_vector_control, msix_masked);
@@ -118,7 +118,7 @@ Result<void> enable_msix(ConfigSpace& config, Address address, std::uint8_t vect
   auto command = config.read16(address, config_command);
   config.write16(address, config_command, command | command_interrupt_disable);
   config.write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
-          static_cast<std::uint16_t>((control | msix_enable) & ~msix_function_mask));
+                 static_cast<std::uint16_t>((control | msix_enable) & ~msix_function_mask));
   return {};
 }
 

@@ -85,7 +85,6 @@ void enable(ConfigSpace& config, Address address);
 // 6.8.2: points MSI-X table entry 0 at `vector` on local APIC `apic_id`, masks
 // the other entries, enables MSI-X and disables INTx. Fails when the function
 // has no MSI-X capability or its table is unreachable.
-[[nodiscard]] Result<void> enable_msix(ConfigSpace& config, Address address, std::uint8_t vector,
-                                       std::uint8_t apic_id);
+[[nodiscard]] Result<void> enable_msix(ConfigSpace& config, Address address, std::uint8_t vector, std::uint8_t apic_id);
 
 } // namespace morgana::pvh::pci

@@ -40,8 +40,7 @@ void pad(FormatSink& sink, char c, int count) {
   for (int i = 0; i < count; ++i) sink.put(c);
 }
 
-void emit_padded(FormatSink& sink, const Spec& spec, std::string_view prefix, int zeros,
-                 std::string_view body) {
+void emit_padded(FormatSink& sink, const Spec& spec, std::string_view prefix, int zeros, std::string_view body) {
   int length = static_cast<int>(prefix.size() + body.size()) + zeros;
   int fill = spec.width > length ? spec.width - length : 0;
   bool zero_fill = spec.zero && !spec.left && spec.precision < 0;
@@ -221,6 +220,5 @@ int format_to_buffer(char* buffer, std::size_t size, const char* format, va_list
   sink.terminate();
   return printf_result(ok, sink.length());
 }
-
 
 } // namespace morgana::pvh
