@@ -308,13 +308,8 @@ TEST_F(DhcpClientTest, DropsAndCountsRepliesThatAreNotForUs) {
   ASSERT_TRUE(discover.has_value());
   auto offer = reply_to(discover->message, DhcpMessageType::offer);
 
-  auto before_xid = counter_value("dhcp.wrong_xid");
-  auto before_chaddr = counter_value("dhcp.wrong_chaddr");
-  auto before_op = counter_value("dhcp.not_reply");
-  auto before_malformed = counter_value("dhcp.malformed");
-  auto before_type = counter_value("dhcp.unexpected_type");
-  auto before_incomplete = counter_value("dhcp.incomplete");
-  auto before_address = counter_value("dhcp.bad_address");
+  test_support::CounterWatches drops{"dhcp.wrong_xid",       "dhcp.wrong_chaddr", "dhcp.not_reply",  "dhcp.malformed",
+                                     "dhcp.unexpected_type", "dhcp.incomplete",   "dhcp.bad_address"};
 
   auto wrong_xid = offer;
   wrong_xid.xid ^= 1;
@@ -343,13 +338,7 @@ TEST_F(DhcpClientTest, DropsAndCountsRepliesThatAreNotForUs) {
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->message.message_type, DhcpMessageType::discover);
   EXPECT_GE(next->at - discover->at, 3s);
-  EXPECT_EQ(counter_value("dhcp.wrong_xid"), before_xid + 1);
-  EXPECT_EQ(counter_value("dhcp.wrong_chaddr"), before_chaddr + 1);
-  EXPECT_EQ(counter_value("dhcp.not_reply"), before_op + 1);
-  EXPECT_EQ(counter_value("dhcp.malformed"), before_malformed + 1);
-  EXPECT_EQ(counter_value("dhcp.unexpected_type"), before_type + 1);
-  EXPECT_EQ(counter_value("dhcp.incomplete"), before_incomplete + 1);
-  EXPECT_EQ(counter_value("dhcp.bad_address"), before_address + 1);
+  EXPECT_EQ(drops.deltas(), drops.each(1));
 
   // Once an offer is chosen, replies from other servers are dropped too.
   inject(offer);
