@@ -1,7 +1,5 @@
 #include "morgana/platform/pvh/ioapic.h"
 
-#include <algorithm>
-
 #include "morgana/platform/pvh/acpi.h"
 #include "morgana/platform/pvh/x86.h"
 
