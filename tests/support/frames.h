@@ -214,15 +214,21 @@ inline Frame arp_frame(const ArpFields& fields, MacAddress destination = MacAddr
   return ethernet(destination, fields.sender_hardware, ether_type::arp, arp(fields));
 }
 
-// An ARP reply (RFC 826) telling `target` that `sender` is at `sender_mac`.
-inline Frame arp_reply(MacAddress sender_mac, Ipv4Address sender, MacAddress target_mac, Ipv4Address target) {
+// The fields of an ARP reply (RFC 826) telling `target` that `sender` is at `sender_mac`.
+inline ArpFields arp_reply_fields(MacAddress sender_mac, Ipv4Address sender, MacAddress target_mac,
+                                  Ipv4Address target) {
   ArpFields reply;
   reply.operation = ArpPacket::reply;
   reply.sender_hardware = sender_mac;
   reply.sender_protocol = sender;
   reply.target_hardware = target_mac;
   reply.target_protocol = target;
-  return arp_frame(reply, target_mac);
+  return reply;
+}
+
+// That reply in a frame to `target_mac`.
+inline Frame arp_reply(MacAddress sender_mac, Ipv4Address sender, MacAddress target_mac, Ipv4Address target) {
+  return arp_frame(arp_reply_fields(sender_mac, sender, target_mac, target), target_mac);
 }
 
 // The Ethernet addresses of a frame.

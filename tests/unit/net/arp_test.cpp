@@ -10,13 +10,7 @@ namespace {
 using namespace frames;
 
 TEST(ArpPacket, ParsesEveryField) {
-  ArpFields fields;
-  fields.operation = ArpPacket::reply;
-  fields.sender_hardware = peer_mac;
-  fields.sender_protocol = peer_address;
-  fields.target_hardware = our_mac;
-  fields.target_protocol = our_address;
-  Frame bytes = arp(fields);
+  Frame bytes = arp(arp_reply_fields(peer_mac, peer_address, our_mac, our_address));
   ASSERT_EQ(bytes.size(), ArpPacket::size);
   ByteReader reader(bytes);
   auto packet = ArpPacket::parse(reader);
