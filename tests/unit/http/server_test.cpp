@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "counters.h"
 #include "http_client_driver.h"
 #include "memory_stream.h"
 #include "morgana/core/counter.h"
@@ -18,11 +19,7 @@ namespace {
 using test::ReceivedResponse;
 using test::TestClient;
 
-std::uint64_t count(std::string_view name) {
-  auto* counter = Counter::find(name);
-  EXPECT_NE(counter, nullptr) << name;
-  return counter ? counter->value() : 0;
-}
+using test_support::counter_value;
 
 class HttpServerTest : public ::testing::Test {
 protected:
@@ -63,7 +60,7 @@ Task<Result<ReceivedResponse>> exchange(TestClient& client, std::string request,
 TEST_F(HttpServerTest, KeepsTheConnectionAliveAcrossRequests) {
   Server server(m_router.handler());
   auto client = connect(server);
-  auto before = count("http.requests");
+  auto before = counter_value("http.requests");
   auto first = loop().run(exchange(client, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, Status::ok);
@@ -75,7 +72,7 @@ TEST_F(HttpServerTest, KeepsTheConnectionAliveAcrossRequests) {
   auto second = loop().run(exchange(client, "GET /path?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(second);
   EXPECT_EQ(second->body, "/path?q=1");
-  EXPECT_EQ(count("http.requests"), before + 2);
+  EXPECT_EQ(counter_value("http.requests"), before + 2);
   EXPECT_EQ(server.active_connections(), 1u);
 }
 
@@ -177,12 +174,12 @@ TEST_F(HttpServerTest, RejectsBadRequestsWithTheirStatusAndCloses) {
   };
   for (auto& rejected : cases) {
     auto client = connect(server);
-    auto before = count(rejected.counter);
+    auto before = counter_value(rejected.counter);
     auto response = loop().run(exchange(client, rejected.request));
     ASSERT_TRUE(response) << rejected.request;
     EXPECT_EQ(response->status, rejected.status) << rejected.request;
     EXPECT_EQ(response->headers.get("Connection"), "close");
-    EXPECT_EQ(count(rejected.counter), before + 1) << rejected.counter;
+    EXPECT_EQ(counter_value(rejected.counter), before + 1) << rejected.counter;
     EXPECT_EQ(loop().run(client.receive()).error(), Errc::closed);
   }
 }
@@ -190,7 +187,7 @@ TEST_F(HttpServerTest, RejectsBadRequestsWithTheirStatusAndCloses) {
 TEST_F(HttpServerTest, HeaderTimeoutCoversTheWholeHeaderSection) {
   Server server(m_router.handler());
   auto client = connect(server);
-  auto before = count("http.header_timeout");
+  auto before = counter_value("http.header_timeout");
   auto start = MonotonicClock::now();
   // A byte every 5 s: each read is quick, but the section never completes in 10 s.
   auto response = loop().run([](TestClient& c) -> Task<Result<ReceivedResponse>> {
@@ -204,7 +201,7 @@ TEST_F(HttpServerTest, HeaderTimeoutCoversTheWholeHeaderSection) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, Status::request_timeout);
   EXPECT_GE(MonotonicClock::now() - start, std::chrono::seconds(10));
-  EXPECT_EQ(count("http.header_timeout"), before + 1);
+  EXPECT_EQ(counter_value("http.header_timeout"), before + 1);
 }
 
 TEST_F(HttpServerTest, IdleKeepAliveConnectionsClose) {
@@ -212,12 +209,12 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionsClose) {
   options.idle_timeout = std::chrono::seconds(7);
   Server server(m_router.handler(), options);
   auto client = connect(server);
-  auto before = count("http.idle_timeout");
+  auto before = counter_value("http.idle_timeout");
   ASSERT_TRUE(loop().run(exchange(client, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")));
   auto start = MonotonicClock::now();
   EXPECT_EQ(loop().run(client.receive()).error(), Errc::closed);
   EXPECT_EQ(MonotonicClock::now() - start, std::chrono::seconds(7));
-  EXPECT_EQ(count("http.idle_timeout"), before + 1);
+  EXPECT_EQ(counter_value("http.idle_timeout"), before + 1);
   EXPECT_EQ(server.active_connections(), 0u);
 }
 
@@ -225,7 +222,7 @@ TEST_F(HttpServerTest, ConnectionLimitClosesNewConnectionsAtOnce) {
   ServerOptions options;
   options.max_connections = 4;
   Server server(m_router.handler(), options);
-  auto before = count("http.connection_limit");
+  auto before = counter_value("http.connection_limit");
   // Three silent clients (slowloris) leave room for a real one.
   std::vector<TestClient> silent;
   for (int i = 0; i < 3; ++i) silent.push_back(connect(server));
@@ -233,7 +230,7 @@ TEST_F(HttpServerTest, ConnectionLimitClosesNewConnectionsAtOnce) {
   EXPECT_EQ(server.active_connections(), 4u);
   auto rejected = connect(server);
   EXPECT_EQ(loop().run(rejected.receive()).error(), Errc::closed);
-  EXPECT_EQ(count("http.connection_limit"), before + 1);
+  EXPECT_EQ(counter_value("http.connection_limit"), before + 1);
   auto response = loop().run(exchange(real, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, Status::ok);
@@ -251,11 +248,11 @@ TEST_F(HttpServerTest, ConnectionLimitClosesNewConnectionsAtOnce) {
 
 TEST_F(HttpServerTest, LowMemoryClosesNewConnectionsAtOnce) {
   Server server(m_router.handler());
-  auto before = count("http.no_memory");
+  auto before = counter_value("http.no_memory");
   sim::set_memory(64 * 1024 * 1024, 100 * 1024);
   auto refused = connect(server);
   EXPECT_EQ(loop().run(refused.receive()).error(), Errc::closed);
-  EXPECT_EQ(count("http.no_memory"), before + 1);
+  EXPECT_EQ(counter_value("http.no_memory"), before + 1);
   EXPECT_EQ(server.active_connections(), 0u);
   sim::set_memory(64 * 1024 * 1024, 32 * 1024 * 1024);
   auto served = connect(server);
@@ -330,12 +327,12 @@ TEST_F(HttpServerTest, StreamsBodiesChunked) {
 TEST_F(HttpServerTest, ReplacesResponsesWithUnsafeFieldsBy500) {
   Server server(m_router.handler());
   auto client = connect(server);
-  auto before = count("http.bad_response");
+  auto before = counter_value("http.bad_response");
   auto response = loop().run(exchange(client, "GET /unsafe HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, Status::internal_server_error);
   EXPECT_FALSE(response->headers.contains("Set-Cookie"));
-  EXPECT_EQ(count("http.bad_response"), before + 1);
+  EXPECT_EQ(counter_value("http.bad_response"), before + 1);
 }
 
 } // namespace

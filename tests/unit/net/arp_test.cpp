@@ -10,13 +10,7 @@ namespace {
 using namespace frames;
 
 TEST(ArpPacket, ParsesEveryField) {
-  ArpFields fields;
-  fields.operation = ArpPacket::reply;
-  fields.sender_hardware = peer_mac;
-  fields.sender_protocol = peer_address;
-  fields.target_hardware = our_mac;
-  fields.target_protocol = our_address;
-  Frame bytes = arp(fields);
+  Frame bytes = arp(arp_reply_fields(peer_mac, peer_address, our_mac, our_address));
   ASSERT_EQ(bytes.size(), ArpPacket::size);
   ByteReader reader(bytes);
   auto packet = ArpPacket::parse(reader);
@@ -94,13 +88,7 @@ TEST(Arp, AnswersRequestForOurAddress) {
   EXPECT_EQ(frame->ethernet.destination, peer_mac);
   EXPECT_EQ(frame->ethernet.source, our_mac);
   EXPECT_EQ(frame->ethernet.ether_type, ether_type::arp);
-  ArpFields expected;
-  expected.operation = ArpPacket::reply;
-  expected.sender_hardware = our_mac;
-  expected.sender_protocol = our_address;
-  expected.target_hardware = peer_mac;
-  expected.target_protocol = peer_address;
-  Frame reply = arp(expected);
+  Frame reply = arp(arp_reply_fields(our_mac, our_address, peer_mac, peer_address));
   EXPECT_TRUE(std::equal(reply.begin(), reply.end(), frame->payload.begin()));
   EXPECT_EQ(replies.delta(), 1u);
   // The requester was learned: RFC 826 adds the sender when the target is us.

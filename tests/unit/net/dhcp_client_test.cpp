@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "frames.h"
 #include "morgana/core/checksum.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
@@ -39,73 +40,7 @@ constexpr Duration arp_resolution = 1s;
   return ::testing::AssertionFailure() << "sent " << (at - expected).count() << " ns after the expected time";
 }
 
-std::uint64_t counter(std::string_view name) {
-  auto* found = Counter::find(name);
-  EXPECT_NE(found, nullptr) << name;
-  return found ? found->value() : 0;
-}
-
-// --- Framing written here from the RFCs, independent of the stack's own code.
-
-void write_ethernet(ByteWriter& writer, MacAddress destination, MacAddress source, std::uint16_t ether_type) {
-  destination.write(writer);
-  source.write(writer);
-  writer.u16(ether_type);
-}
-
-// Ethernet + IPv4 (RFC 791, no options) + UDP (RFC 768, with checksum) around `payload`.
-sim::Frame udp_frame(MacAddress eth_destination, MacAddress eth_source, Ipv4Address source, Ipv4Address destination,
-                     std::uint16_t source_port, std::uint16_t destination_port, Bytes payload) {
-  sim::Frame frame(14 + 20 + 8 + payload.size());
-  ByteWriter writer(frame);
-  write_ethernet(writer, eth_destination, eth_source, 0x0800);
-  auto* ip = writer.reserve(20);
-  ByteWriter ip_writer({ip, 20});
-  ip_writer.u8(0x45);
-  ip_writer.u8(0);
-  ip_writer.u16(static_cast<std::uint16_t>(20 + 8 + payload.size()));
-  ip_writer.u32(0); // identification, flags, fragment offset
-  ip_writer.u8(64);
-  ip_writer.u8(17);
-  ip_writer.u16(0);
-  source.write(ip_writer);
-  destination.write(ip_writer);
-  store_be16(ip + 10, internet_checksum({ip, 20}));
-  auto* udp = writer.reserve(8);
-  store_be16(udp, source_port);
-  store_be16(udp + 2, destination_port);
-  store_be16(udp + 4, static_cast<std::uint16_t>(8 + payload.size()));
-  store_be16(udp + 6, 0);
-  writer.bytes(payload);
-  InternetChecksum sum;
-  sum.add_u32(source.value);
-  sum.add_u32(destination.value);
-  sum.add_u16(17);
-  sum.add_u16(static_cast<std::uint16_t>(8 + payload.size()));
-  sum.add({udp, 8 + payload.size()});
-  auto checksum = sum.finish();
-  store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
-  EXPECT_TRUE(writer.finish().has_value());
-  return frame;
-}
-
-// An ARP reply (RFC 826) from `sender` to the client.
-sim::Frame arp_reply(MacAddress sender_mac, Ipv4Address sender, Ipv4Address target) {
-  sim::Frame frame(14 + 28);
-  ByteWriter writer(frame);
-  write_ethernet(writer, client_mac, sender_mac, 0x0806);
-  writer.u16(1);
-  writer.u16(0x0800);
-  writer.u8(6);
-  writer.u8(4);
-  writer.u16(2);
-  sender_mac.write(writer);
-  sender.write(writer);
-  client_mac.write(writer);
-  target.write(writer);
-  EXPECT_TRUE(writer.finish().has_value());
-  return frame;
-}
+using test_support::counter_value;
 
 // One DHCP message the client sent, with the framing it travelled in.
 struct Sent {
@@ -210,8 +145,9 @@ protected:
     if (load_be16(&arp[6]) != 1) return;
     Ipv4Address sender{load_be32(&arp[14])};
     Ipv4Address target{load_be32(&arp[24])};
-    if (target == server) sim::inject(m_device, arp_reply(server_mac, server, sender));
-    if (target == other_server) sim::inject(m_device, arp_reply(other_server_mac, other_server, sender));
+    if (target == server) sim::inject(m_device, frames::arp_reply(server_mac, server, client_mac, sender));
+    if (target == other_server)
+      sim::inject(m_device, frames::arp_reply(other_server_mac, other_server, client_mac, sender));
   }
 
   // One turn of the loop. Coroutines run at the time the turn starts, so what
@@ -258,7 +194,7 @@ protected:
     auto bytes = writer.finish();
     ASSERT_TRUE(bytes.has_value());
     auto eth_destination = to.is_broadcast() ? MacAddress::broadcast() : client_mac;
-    sim::inject(m_device, udp_frame(eth_destination, eth_source, from, to, 67, 68, *bytes));
+    sim::inject(m_device, frames::udp_frame({eth_destination, eth_source}, {from, 67}, {to, 68}, *bytes));
   }
 
   // Takes the client through DISCOVER/OFFER/REQUEST/ACK with `ack` edits; returns the REQUEST.
@@ -372,13 +308,8 @@ TEST_F(DhcpClientTest, DropsAndCountsRepliesThatAreNotForUs) {
   ASSERT_TRUE(discover.has_value());
   auto offer = reply_to(discover->message, DhcpMessageType::offer);
 
-  auto before_xid = counter("dhcp.wrong_xid");
-  auto before_chaddr = counter("dhcp.wrong_chaddr");
-  auto before_op = counter("dhcp.not_reply");
-  auto before_malformed = counter("dhcp.malformed");
-  auto before_type = counter("dhcp.unexpected_type");
-  auto before_incomplete = counter("dhcp.incomplete");
-  auto before_address = counter("dhcp.bad_address");
+  test_support::CounterWatches drops{"dhcp.wrong_xid",       "dhcp.wrong_chaddr", "dhcp.not_reply",  "dhcp.malformed",
+                                     "dhcp.unexpected_type", "dhcp.incomplete",   "dhcp.bad_address"};
 
   auto wrong_xid = offer;
   wrong_xid.xid ^= 1;
@@ -399,33 +330,27 @@ TEST_F(DhcpClientTest, DropsAndCountsRepliesThatAreNotForUs) {
   broadcast_address.yiaddr = Ipv4Address::broadcast();
   inject(broadcast_address);
   std::byte truncated[100] = {};
-  sim::inject(m_device,
-              udp_frame(MacAddress::broadcast(), server_mac, server, Ipv4Address::broadcast(), 67, 68, truncated));
+  sim::inject(m_device, frames::udp_frame({MacAddress::broadcast(), server_mac}, {server, 67},
+                                          {Ipv4Address::broadcast(), 68}, truncated));
 
   // None of them is taken: the next thing sent is the retransmitted DISCOVER.
   auto next = next_sent();
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->message.message_type, DhcpMessageType::discover);
   EXPECT_GE(next->at - discover->at, 3s);
-  EXPECT_EQ(counter("dhcp.wrong_xid"), before_xid + 1);
-  EXPECT_EQ(counter("dhcp.wrong_chaddr"), before_chaddr + 1);
-  EXPECT_EQ(counter("dhcp.not_reply"), before_op + 1);
-  EXPECT_EQ(counter("dhcp.malformed"), before_malformed + 1);
-  EXPECT_EQ(counter("dhcp.unexpected_type"), before_type + 1);
-  EXPECT_EQ(counter("dhcp.incomplete"), before_incomplete + 1);
-  EXPECT_EQ(counter("dhcp.bad_address"), before_address + 1);
+  EXPECT_EQ(drops.deltas(), drops.each(1));
 
   // Once an offer is chosen, replies from other servers are dropped too.
   inject(offer);
   auto request = next_sent();
   ASSERT_TRUE(request.has_value());
   ASSERT_EQ(request->message.message_type, DhcpMessageType::request);
-  auto before_server = counter("dhcp.wrong_server");
+  auto before_server = counter_value("dhcp.wrong_server");
   inject(reply_to(request->message, DhcpMessageType::ack, other_server), other_server, Ipv4Address::broadcast(),
          other_server_mac);
   run_for(1s);
   EXPECT_FALSE(acquired.has_value());
-  EXPECT_EQ(counter("dhcp.wrong_server"), before_server + 1);
+  EXPECT_EQ(counter_value("dhcp.wrong_server"), before_server + 1);
   EXPECT_TRUE(stack->config().address.address.is_any());
 
   inject(reply_to(request->message, DhcpMessageType::ack));
@@ -441,7 +366,7 @@ TEST_F(DhcpClientTest, NakRestartsFromDiscover) {
   inject(reply_to(discover->message, DhcpMessageType::offer));
   auto request = next_sent();
   ASSERT_TRUE(request.has_value());
-  auto before = counter("dhcp.naks");
+  auto before = counter_value("dhcp.naks");
   inject(reply_to(request->message, DhcpMessageType::nak));
 
   auto again = next_sent();
@@ -449,7 +374,7 @@ TEST_F(DhcpClientTest, NakRestartsFromDiscover) {
   EXPECT_EQ(again->message.message_type, DhcpMessageType::discover);
   EXPECT_LT(again->at - request->at, 2s); // at once, not after a retransmission timeout
   EXPECT_NE(again->message.xid, discover->message.xid);
-  EXPECT_EQ(counter("dhcp.naks"), before + 1);
+  EXPECT_EQ(counter_value("dhcp.naks"), before + 1);
   EXPECT_FALSE(acquired.has_value());
   EXPECT_TRUE(stack->config().address.address.is_any());
 
@@ -478,7 +403,7 @@ TEST_F(DhcpClientTest, RenewsAtT1WithUnicastToTheServer) {
   start_maintain();
   auto first_request = bind();
   auto lease = *client->lease();
-  auto bound_before = counter("dhcp.leases_bound");
+  auto bound_before = counter_value("dhcp.leases_bound");
 
   auto renew = next_sent(2000s);
   ASSERT_TRUE(renew.has_value());
@@ -496,7 +421,7 @@ TEST_F(DhcpClientTest, RenewsAtT1WithUnicastToTheServer) {
 
   // The server answers by unicast to the address in ciaddr (RFC 2131 §4.1).
   inject(reply_to(renew->message, DhcpMessageType::ack), server, offered);
-  ASSERT_TRUE(run_until([&] { return counter("dhcp.leases_bound") == bound_before + 1; }));
+  ASSERT_TRUE(run_until([&] { return counter_value("dhcp.leases_bound") == bound_before + 1; }));
   // The new lease runs from when the REQUEST was sent (RFC 2131 §4.4.5).
   EXPECT_EQ(client->lease()->renew_at, lease.renew_at + 1800s);
   EXPECT_EQ(client->lease()->expires_at, lease.renew_at + 3600s);
@@ -552,7 +477,7 @@ TEST_F(DhcpClientTest, LeaseExpiryRemovesTheAddressAndStartsOver) {
   EXPECT_EQ(lease.renew_at, request.at + 300s);
   EXPECT_EQ(lease.rebind_at, request.at + 525s);
   EXPECT_EQ(lease.expires_at, request.at + 600s);
-  auto expired_before = counter("dhcp.leases_expired");
+  auto expired_before = counter_value("dhcp.leases_expired");
 
   std::optional<Sent> sent;
   while ((sent = next_sent(1000s)) && sent->message.message_type == DhcpMessageType::request) {
@@ -566,7 +491,7 @@ TEST_F(DhcpClientTest, LeaseExpiryRemovesTheAddressAndStartsOver) {
   EXPECT_TRUE(stack->config().address.address.is_any());
   EXPECT_FALSE(stack->config().gateway.has_value());
   EXPECT_FALSE(client->lease().has_value());
-  EXPECT_EQ(counter("dhcp.leases_expired"), expired_before + 1);
+  EXPECT_EQ(counter_value("dhcp.leases_expired"), expired_before + 1);
 }
 
 TEST_F(DhcpClientTest, NakWhileRenewingRemovesTheAddress) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "frames.h"
 #include "morgana/core/args.h"
-#include "morgana/core/checksum.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/net/stack.h"
@@ -24,68 +24,7 @@ constexpr Ipv4Address server_one = Ipv4Address::from_octets(10, 0, 0, 1);
 constexpr Ipv4Address server_two = Ipv4Address::from_octets(10, 0, 0, 3);
 constexpr Ipv4Address stranger = Ipv4Address::from_octets(10, 0, 0, 9);
 
-std::uint64_t count(std::string_view name) {
-  auto* counter = Counter::find(name);
-  EXPECT_NE(counter, nullptr) << name;
-  return counter ? counter->value() : 0;
-}
-
-// An Ethernet frame carrying an IPv4 datagram carrying a UDP datagram, with
-// both checksums (RFC 791 §3.1, RFC 768), built independently of the stack.
-sim::Frame udp_frame(Endpoint source, Endpoint destination, Bytes payload) {
-  sim::Frame frame(14 + 20 + 8 + payload.size());
-  ByteWriter writer(frame);
-  our_mac.write(writer);
-  server_mac.write(writer);
-  writer.u16(0x0800);
-  writer.u8(0x45);
-  writer.u8(0);
-  writer.u16(static_cast<std::uint16_t>(20 + 8 + payload.size()));
-  writer.u16(0x4242); // identification
-  writer.u16(0);      // flags, fragment offset
-  writer.u8(64);
-  writer.u8(17);
-  auto* ip_checksum = writer.reserve(2);
-  writer.u32(source.address.value);
-  writer.u32(destination.address.value);
-  store_be16(ip_checksum, 0);
-  store_be16(ip_checksum, internet_checksum(std::span(frame).subspan(14, 20)));
-  writer.u16(source.port);
-  writer.u16(destination.port);
-  writer.u16(static_cast<std::uint16_t>(8 + payload.size()));
-  auto* udp_checksum_field = writer.reserve(2);
-  store_be16(udp_checksum_field, 0);
-  writer.bytes(payload);
-  InternetChecksum sum;
-  sum.add_u32(source.address.value);
-  sum.add_u32(destination.address.value);
-  sum.add_u16(17);
-  sum.add_u16(static_cast<std::uint16_t>(8 + payload.size()));
-  sum.add(std::span(frame).subspan(34));
-  auto checksum = sum.finish();
-  store_be16(udp_checksum_field, checksum == 0 ? 0xffff : checksum);
-  EXPECT_TRUE(writer.finish());
-  return frame;
-}
-
-// An ARP reply (RFC 826) telling us that `address` is at server_mac.
-sim::Frame arp_reply(Ipv4Address address) {
-  sim::Frame frame(60);
-  ByteWriter writer(frame);
-  our_mac.write(writer);
-  server_mac.write(writer);
-  writer.u16(0x0806);
-  writer.u16(1);
-  writer.u16(0x0800);
-  writer.u8(6);
-  writer.u8(4);
-  writer.u16(2);
-  server_mac.write(writer);
-  writer.u32(address.value);
-  our_mac.write(writer);
-  writer.u32(our_address.value);
-  return frame;
-}
+using test_support::counter_value;
 
 // A DNS query the stack sent: where it went, from which port, and what it asked.
 struct SentQuery {
@@ -122,7 +61,7 @@ std::vector<std::byte> reply_to(const SentQuery& query, std::vector<Ipv4Address>
 // Frames a DNS reply from `server` port 53 (unless told otherwise) to the query's port.
 sim::Frame reply_frame(const SentQuery& query, Bytes dns, Endpoint from = {}) {
   if (from.address.is_any()) from = query.destination;
-  return udp_frame(from, query.source, dns);
+  return frames::udp_frame({our_mac, server_mac}, from, query.source, dns);
 }
 
 class DnsResolverTest : public ::testing::Test {
@@ -189,7 +128,7 @@ private:
           Ipv4Address target;
           MUST(target.read(reader));
           if (target == server_one || target == server_two || target == stranger)
-            sim::inject(m_device, arp_reply(target));
+            sim::inject(m_device, frames::arp_reply(server_mac, target, our_mac, our_address));
           continue;
         }
         if (ether_type != 0x0800) {
@@ -226,7 +165,7 @@ private:
 };
 
 TEST_F(DnsResolverTest, ReturnsTheAnswerOfTheFirstServer) {
-  auto queries_before = count("dns.queries");
+  auto queries_before = counter_value("dns.queries");
   serve([](const SentQuery& query) {
     return std::vector<sim::Frame>{reply_frame(
         query, reply_to(query, {Ipv4Address::from_octets(192, 0, 2, 10), Ipv4Address::from_octets(192, 0, 2, 11)}))};
@@ -246,7 +185,7 @@ TEST_F(DnsResolverTest, ReturnsTheAnswerOfTheFirstServer) {
   ASSERT_EQ(query.message.questions().size(), 1u);
   EXPECT_EQ(query.message.questions()[0],
             (DnsQuestion{MUST(DnsName::from_text("host.example.test")), dns::type_a, dns::class_in}));
-  EXPECT_EQ(count("dns.queries"), queries_before + 1);
+  EXPECT_EQ(counter_value("dns.queries"), queries_before + 1);
 }
 
 TEST_F(DnsResolverTest, FollowsTheCnameChainOfACapturedReply) {
@@ -272,12 +211,8 @@ TEST_F(DnsResolverTest, FollowsTheCnameChainOfACapturedReply) {
 }
 
 TEST_F(DnsResolverTest, IgnoresAndCountsRepliesThatAreNotOurs) {
-  auto wrong_id = count("dns.wrong_id");
-  auto wrong_source = count("dns.wrong_source");
-  auto wrong_port = count("dns.wrong_port");
-  auto wrong_question = count("dns.wrong_question");
-  auto malformed = count("dns.malformed");
-  auto not_response = count("dns.not_response");
+  test_support::CounterWatches drops{"dns.wrong_id",       "dns.wrong_source", "dns.wrong_port",
+                                     "dns.wrong_question", "dns.malformed",    "dns.not_response"};
   serve([](const SentQuery& query) {
     auto bad = Ipv4Address::from_octets(6, 6, 6, 6);
     auto good = Ipv4Address::from_octets(192, 0, 2, 1);
@@ -311,12 +246,7 @@ TEST_F(DnsResolverTest, IgnoresAndCountsRepliesThatAreNotOurs) {
   ASSERT_TRUE(addresses) << addresses.error().context;
   EXPECT_EQ(*addresses, std::vector{Ipv4Address::from_octets(192, 0, 2, 1)});
   EXPECT_EQ(m_queries.size(), 1u);
-  EXPECT_EQ(count("dns.wrong_id"), wrong_id + 1);
-  EXPECT_EQ(count("dns.wrong_source"), wrong_source + 1);
-  EXPECT_EQ(count("dns.wrong_port"), wrong_port + 1);
-  EXPECT_EQ(count("dns.wrong_question"), wrong_question + 1);
-  EXPECT_EQ(count("dns.not_response"), not_response + 1);
-  EXPECT_EQ(count("dns.malformed"), malformed + 1);
+  EXPECT_EQ(drops.deltas(), drops.each(1));
 }
 
 TEST_F(DnsResolverTest, RepliesNotOursDoNotStopTheTimeout) {
@@ -332,7 +262,7 @@ TEST_F(DnsResolverTest, RepliesNotOursDoNotStopTheTimeout) {
 }
 
 TEST_F(DnsResolverTest, AsksTheNextServerAfterATimeout) {
-  auto timeouts = count("dns.timeouts");
+  auto timeouts = counter_value("dns.timeouts");
   auto start = MonotonicClock::now();
   serve([](const SentQuery& query) {
     if (query.destination.address == server_one) return std::vector<sim::Frame>{};
@@ -347,7 +277,7 @@ TEST_F(DnsResolverTest, AsksTheNextServerAfterATimeout) {
   // A fresh port and ID for the second query.
   EXPECT_NE(m_queries[0].source.port, m_queries[1].source.port);
   EXPECT_GE(MonotonicClock::now() - start, DnsResolver::per_try_timeout);
-  EXPECT_EQ(count("dns.timeouts"), timeouts + 1);
+  EXPECT_EQ(counter_value("dns.timeouts"), timeouts + 1);
 }
 
 TEST_F(DnsResolverTest, TimesOutAfterEveryRoundOfEveryServer) {
@@ -381,7 +311,7 @@ TEST_F(DnsResolverTest, NxdomainIsNotFoundWithoutAskingAgain) {
 }
 
 TEST_F(DnsResolverTest, ServerFailureMovesOnToTheNextServer) {
-  auto server_errors = count("dns.server_errors");
+  auto server_errors = counter_value("dns.server_errors");
   serve([](const SentQuery& query) {
     if (query.destination.address == server_one)
       return std::vector<sim::Frame>{reply_frame(query, reply_to(query, {}, dns::rcode_server_failure))};
@@ -390,7 +320,7 @@ TEST_F(DnsResolverTest, ServerFailureMovesOnToTheNextServer) {
   auto addresses = resolve("host.example.test");
   ASSERT_TRUE(addresses) << addresses.error().context;
   EXPECT_EQ(*addresses, std::vector{Ipv4Address::from_octets(192, 0, 2, 8)});
-  EXPECT_EQ(count("dns.server_errors"), server_errors + 1);
+  EXPECT_EQ(counter_value("dns.server_errors"), server_errors + 1);
 }
 
 TEST_F(DnsResolverTest, EveryServerFailingReportsTheFailure) {

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "counters.h"
 #include "morgana/core/counter.h"
 #include "morgana/net/tcp_congestion.h"
 
@@ -31,7 +32,7 @@ std::vector<SackBlock> expected_segments(SequenceNumber base,
 
 std::vector<SackBlock> ranges_of(const SackScoreboard& board) { return {board.ranges().begin(), board.ranges().end()}; }
 
-std::uint64_t counter(std::string_view name) { return Counter::find(name)->value(); }
+using test_support::counter_value;
 
 TEST(SackScoreboard, EmptyScoreboard) {
   for (std::uint32_t b : bases) {
@@ -204,14 +205,14 @@ TEST(SackScoreboard, BlocksBelowSndUnaAreIgnoredAndCumulativeAckTrims) {
     SequenceNumber base{b};
     SequenceNumber snd_nxt = at(base, 10);
     SackScoreboard board{smss};
-    std::uint64_t invalid = counter("tcp.sack_block_invalid");
+    std::uint64_t invalid = counter_value("tcp.sack_block_invalid");
     board.update(base, snd_nxt, expected_segments(base, {{2, 3}, {4, 6}, {8, 9}}));
     // The ACK moves SND.UNA to 5 and carries a D-SACK for segment 1 and an old
     // block straddling SND.UNA.
     SequenceNumber snd_una = at(base, 5);
     EXPECT_EQ(board.update(snd_una, snd_nxt, expected_segments(base, {{1, 2}, {3, 7}})), 1000U);
     EXPECT_EQ(ranges_of(board), expected_segments(base, {{5, 7}, {8, 9}}));
-    EXPECT_EQ(counter("tcp.sack_block_invalid"), invalid); // neither is invalid
+    EXPECT_EQ(counter_value("tcp.sack_block_invalid"), invalid); // neither is invalid
     // A cumulative ACK beyond a range drops it, one inside a range cuts it.
     board.update(at(base, 8) + 500, snd_nxt, {});
     EXPECT_EQ(ranges_of(board), (std::vector<SackBlock>{{at(base, 8) + 500, at(base, 9)}}));
@@ -226,7 +227,7 @@ TEST(SackScoreboard, InvalidBlocksAreCounted) {
     SequenceNumber base{b};
     SequenceNumber snd_nxt = at(base, 10);
     SackScoreboard board{smss};
-    std::uint64_t invalid = counter("tcp.sack_block_invalid");
+    std::uint64_t invalid = counter_value("tcp.sack_block_invalid");
     std::vector<SackBlock> blocks{
         segments(base, 9, 11),                    // beyond SND.NXT
         {at(base, 4), at(base, 3)},               // reversed
@@ -236,7 +237,7 @@ TEST(SackScoreboard, InvalidBlocksAreCounted) {
     };
     EXPECT_EQ(board.update(base, snd_nxt, blocks), 1000U);
     EXPECT_EQ(ranges_of(board), expected_segments(base, {{1, 2}}));
-    EXPECT_EQ(counter("tcp.sack_block_invalid"), invalid + 4);
+    EXPECT_EQ(counter_value("tcp.sack_block_invalid"), invalid + 4);
   }
 }
 
@@ -244,22 +245,22 @@ TEST(SackScoreboard, FullScoreboardForgetsTheLowestRange) {
   SequenceNumber base{0xFFFF'0000}; // the ranges wrap past 2^32
   SequenceNumber snd_nxt = at(base, 100);
   SackScoreboard board{smss};
-  std::uint64_t forgotten = counter("tcp.sack_range_forgotten");
+  std::uint64_t forgotten = counter_value("tcp.sack_range_forgotten");
   // 33 separate ranges: segments 2, 4, ..., 66.
   for (std::uint32_t i = 1; i <= 33; ++i) board.update(base, snd_nxt, std::vector{segments(base, 2 * i, 2 * i + 1)});
   ASSERT_EQ(board.ranges().size(), SackScoreboard::max_ranges);
   EXPECT_EQ(board.ranges().front(), segments(base, 4, 5));
   EXPECT_EQ(board.ranges().back(), segments(base, 66, 67));
-  EXPECT_EQ(counter("tcp.sack_range_forgotten"), forgotten + 1);
+  EXPECT_EQ(counter_value("tcp.sack_range_forgotten"), forgotten + 1);
   // A new range below all others is itself the lowest: forgotten at once.
   EXPECT_EQ(board.update(base, snd_nxt, std::vector{segments(base, 1, 2)}), 0U);
   EXPECT_EQ(board.ranges().front(), segments(base, 4, 5));
-  EXPECT_EQ(counter("tcp.sack_range_forgotten"), forgotten + 2);
+  EXPECT_EQ(counter_value("tcp.sack_range_forgotten"), forgotten + 2);
   // A block that joins existing ranges needs no room.
   EXPECT_EQ(board.update(base, snd_nxt, std::vector{segments(base, 5, 6)}), 1000U);
   EXPECT_EQ(board.ranges().size(), SackScoreboard::max_ranges - 1);
   EXPECT_EQ(board.ranges().front(), segments(base, 4, 7));
-  EXPECT_EQ(counter("tcp.sack_range_forgotten"), forgotten + 2);
+  EXPECT_EQ(counter_value("tcp.sack_range_forgotten"), forgotten + 2);
   // A new range in the middle of a full board pushes out the lowest.
   board.update(base, snd_nxt, std::vector{segments(base, 80, 81)});
   board.update(base, snd_nxt, std::vector{segments(base, 70, 71)});

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "morgana/platform/interface.h"
-#include "morgana/platform/pvh/x86.h"
 
 namespace morgana::pvh {
 
@@ -44,6 +43,12 @@ constinit Heap g_heap;
 } // namespace
 
 Heap& heap() { return g_heap; }
+
+// A region's blocks live in the region itself: on pvh its start is a physical
+// address (identity mapped), in host tests a buffer's address.
+Heap::Block* Heap::block_at(std::uintptr_t address) {
+  return reinterpret_cast<Block*>(address); // NOLINT(performance-no-int-to-ptr)
+}
 
 void Heap::mapping(std::size_t size, int& first, int& second) {
   if (size < (std::size_t{1} << first_level_shift)) {
@@ -147,7 +152,7 @@ void Heap::add_region(std::uintptr_t start, std::size_t size) {
   auto begin = align_up(start, granule);
   auto end = (start + size) & ~(granule - 1);
   if (end <= begin || end - begin < min_block + Block::header_size || m_region_count == max_regions) return;
-  auto* first = x86::physical<Block>(begin);
+  auto* first = block_at(begin);
   first->prev_size = 0;
   first->set(end - begin - Block::header_size, false);
   // A zero-size block that is always in use ends the region: merging stops there.
@@ -257,7 +262,7 @@ std::size_t Heap::usable_size(const void* pointer) const {
 bool Heap::check() const {
   std::size_t in_use = 0;
   for (int i = 0; i < m_region_count; ++i) {
-    auto* block = x86::physical<Block>(m_regions[i].start);
+    auto* block = block_at(m_regions[i].start);
     std::size_t prev_size = 0;
     bool prev_free = false;
     while (block->size() != 0) {
@@ -276,12 +281,3 @@ bool Heap::check() const {
 }
 
 } // namespace morgana::pvh
-
-namespace morgana::platform {
-
-MemoryStats memory_stats() {
-  auto stats = pvh::heap().stats();
-  return {stats.total, stats.total - stats.in_use};
-}
-
-} // namespace morgana::platform

@@ -17,7 +17,8 @@ public:
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
-  // Adds [start, start + size) to the heap; regions too small to hold a block are ignored.
+  // Adds [start, start + size) to the heap (addresses the heap may write: on
+  // pvh, identity-mapped RAM); regions too small to hold a block are ignored.
   void add_region(std::uintptr_t start, std::size_t size);
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = 16);
@@ -49,6 +50,7 @@ private:
   static constexpr int first_level_count = 48 - first_level_shift + 1;
   static constexpr int max_regions = 16;
 
+  static Block* block_at(std::uintptr_t address);
   static void mapping(std::size_t size, int& first, int& second);
   void insert(Block* block);
   void remove(Block* block);

@@ -1,13 +1,7 @@
 #include "morgana/platform/pvh/pci.h"
 
-#include "morgana/platform/pvh/x86.h"
-
 namespace morgana::pvh::pci {
 namespace {
-
-// PCI Local Bus 3.0, 3.2.2.3.2: CONFIG_ADDRESS and CONFIG_DATA.
-constexpr std::uint16_t config_address = 0xcf8, config_data = 0xcfc;
-constexpr std::uint32_t config_enable = 1u << 31;
 
 constexpr std::uint16_t command_io = 1u << 0, command_memory = 1u << 1, command_bus_master = 1u << 2,
                         command_interrupt_disable = 1u << 10;
@@ -30,55 +24,21 @@ constexpr std::uint32_t msi_address_base = 0xfee00000;
 
 constexpr int max_capabilities = 48; // bounds the walk over a looping list
 
-void select(Address address, std::uint8_t offset) {
-  x86::outl(config_address, config_enable | std::uint32_t{address.bus} << 16 | std::uint32_t{address.device} << 11 |
-                                std::uint32_t{address.function} << 8 | (offset & 0xfcu));
-}
-
 } // namespace
 
 void Address::format(FormatSink& sink) const { format_to(sink, "{}:{}.{}", Hex{bus, 2}, Hex{device, 2}, function); }
 
-std::uint32_t read32(Address address, std::uint8_t offset) {
-  select(address, offset);
-  return x86::inl(config_data);
-}
-
-std::uint16_t read16(Address address, std::uint8_t offset) {
-  return static_cast<std::uint16_t>(read32(address, offset) >> ((offset & 2) * 8));
-}
-
-std::uint8_t read8(Address address, std::uint8_t offset) {
-  return static_cast<std::uint8_t>(read32(address, offset) >> ((offset & 3) * 8));
-}
-
-void write32(Address address, std::uint8_t offset, std::uint32_t value) {
-  select(address, offset);
-  x86::outl(config_data, value);
-}
-
-void write16(Address address, std::uint8_t offset, std::uint16_t value) {
-  select(address, offset);
-  x86::outw(static_cast<std::uint16_t>(config_data + (offset & 2)), value);
-}
-
-bool present() {
-  // A host bridge latches the enable bit in CONFIG_ADDRESS; nothing there reads all ones.
-  x86::outl(config_address, config_enable);
-  return x86::inl(config_address) == config_enable;
-}
-
-std::vector<Function> enumerate() {
+std::vector<Function> enumerate(ConfigSpace& config) {
   std::vector<Function> functions;
-  if (!present()) return functions;
+  if (!config.present()) return functions;
   for (unsigned bus = 0; bus < 256; ++bus) {
     for (std::uint8_t device = 0; device < 32; ++device) {
       Address first{static_cast<std::uint8_t>(bus), device, 0};
-      if (read16(first, 0) == 0xffff) continue;
-      std::uint8_t function_count = (read8(first, config_header_type) & header_multi_function) ? 8 : 1;
+      if (config.read16(first, 0) == 0xffff) continue;
+      std::uint8_t function_count = (config.read8(first, config_header_type) & header_multi_function) ? 8 : 1;
       for (std::uint8_t function = 0; function < function_count; ++function) {
         Address address{static_cast<std::uint8_t>(bus), device, function};
-        auto ids = read32(address, 0);
+        auto ids = config.read32(address, 0);
         if ((ids & 0xffff) == 0xffff) continue;
         functions.push_back({address, static_cast<std::uint16_t>(ids), static_cast<std::uint16_t>(ids >> 16)});
       }
@@ -87,54 +47,65 @@ std::vector<Function> enumerate() {
   return functions;
 }
 
-std::optional<Registers> bar(Address address, std::uint8_t index) {
+std::optional<BarInfo> decode_bar(ConfigSpace& config, Address address, std::uint8_t index) {
   if (index > 5) return std::nullopt;
   auto offset = static_cast<std::uint8_t>(config_bar0 + 4 * index);
-  auto low = read32(address, offset);
+  auto low = config.read32(address, offset);
   if (low & bar_io) {
     auto port = low & ~std::uint32_t{0x3};
-    if (port == 0 || port > 0xffff) return std::nullopt;
-    return Registers::ports(static_cast<std::uint16_t>(port));
+    if (port == 0) return std::nullopt;
+    return BarInfo{true, false, port};
   }
-  std::uint64_t base = low & ~std::uint32_t{0xf};
-  if ((low & bar_type_mask) == bar_type_64) {
+  BarInfo info{false, (low & bar_type_mask) == bar_type_64, low & ~std::uint32_t{0xf}};
+  if (info.wide) {
     if (index == 5) return std::nullopt;
-    base |= std::uint64_t{read32(address, static_cast<std::uint8_t>(offset + 4))} << 32;
+    info.base |= std::uint64_t{config.read32(address, static_cast<std::uint8_t>(offset + 4))} << 32;
   }
-  if (base == 0 || base >= four_gib) return std::nullopt;
-  return Registers::memory(base);
+  if (info.base == 0) return std::nullopt;
+  return info;
 }
 
-std::uint8_t find_capability(Address address, std::uint8_t id, std::uint8_t after) {
-  if (!(read16(address, config_status) & status_capabilities)) return 0;
+std::optional<Registers> bar(ConfigSpace& config, Address address, std::uint8_t index) {
+  auto info = decode_bar(config, address, index);
+  if (!info) return std::nullopt;
+  if (info->io) {
+    if (info->base > 0xffff) return std::nullopt;
+    return Registers::ports(static_cast<std::uint16_t>(info->base));
+  }
+  if (info->base >= four_gib) return std::nullopt;
+  return Registers::memory(info->base);
+}
+
+std::uint8_t find_capability(ConfigSpace& config, Address address, std::uint8_t id, std::uint8_t after) {
+  if (!(config.read16(address, config_status) & status_capabilities)) return 0;
   std::uint8_t offset =
-      after ? read8(address, static_cast<std::uint8_t>(after + 1)) : read8(address, config_capabilities);
+      after ? config.read8(address, static_cast<std::uint8_t>(after + 1)) : config.read8(address, config_capabilities);
   for (int i = 0; i < max_capabilities && offset >= 0x40; ++i) {
     offset &= 0xfc;
-    if (read8(address, offset) == id) return offset;
-    offset = read8(address, static_cast<std::uint8_t>(offset + 1));
+    if (config.read8(address, offset) == id) return offset;
+    offset = config.read8(address, static_cast<std::uint8_t>(offset + 1));
   }
   return 0;
 }
 
-void enable(Address address) {
-  auto command = read16(address, config_command);
-  write16(address, config_command, command | command_io | command_memory | command_bus_master);
+void enable(ConfigSpace& config, Address address) {
+  auto command = config.read16(address, config_command);
+  config.write16(address, config_command, command | command_io | command_memory | command_bus_master);
 }
 
-Result<void> enable_msix(Address address, std::uint8_t vector, std::uint8_t apic_id) {
-  auto capability = find_capability(address, capability_msix);
+Result<void> enable_msix(ConfigSpace& config, Address address, std::uint8_t vector, std::uint8_t apic_id) {
+  auto capability = find_capability(config, address, capability_msix);
   if (!capability) return fail(Errc::unsupported, "no MSI-X capability");
-  auto control = read16(address, static_cast<std::uint8_t>(capability + msix_message_control));
-  auto table_location = read32(address, static_cast<std::uint8_t>(capability + msix_table));
-  auto table_bar = bar(address, static_cast<std::uint8_t>(table_location & 0x7));
+  auto control = config.read16(address, static_cast<std::uint8_t>(capability + msix_message_control));
+  auto table_location = config.read32(address, static_cast<std::uint8_t>(capability + msix_table));
+  auto table_bar = bar(config, address, static_cast<std::uint8_t>(table_location & 0x7));
   if (!table_bar || table_bar->is_ports()) return fail(Errc::unsupported, "MSI-X table not in a mapped memory BAR");
   auto table = table_bar->at(table_location & ~std::uint32_t{0x7});
   std::size_t entries = (control & msix_table_size_mask) + 1u;
 
   // Masked as a whole while the table is written, then opened.
-  write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
-          static_cast<std::uint16_t>(control | msix_enable | msix_function_mask));
+  config.write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
+                 static_cast<std::uint16_t>(control | msix_enable | msix_function_mask));
   for (std::size_t entry = 0; entry < entries; ++entry) {
     auto offset = entry * msix_entry_size;
     table.write32(offset + msix_vector_control, msix_masked);
@@ -144,10 +115,10 @@ Result<void> enable_msix(Address address, std::uint8_t vector, std::uint8_t apic
     table.write32(offset + msix_data, vector); // fixed delivery, edge
     table.write32(offset + msix_vector_control, 0);
   }
-  auto command = read16(address, config_command);
-  write16(address, config_command, command | command_interrupt_disable);
-  write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
-          static_cast<std::uint16_t>((control | msix_enable) & ~msix_function_mask));
+  auto command = config.read16(address, config_command);
+  config.write16(address, config_command, command | command_interrupt_disable);
+  config.write16(address, static_cast<std::uint8_t>(capability + msix_message_control),
+                 static_cast<std::uint16_t>((control | msix_enable) & ~msix_function_mask));
   return {};
 }
 

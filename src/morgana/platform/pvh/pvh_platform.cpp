@@ -123,6 +123,11 @@ void stop(int status) {
 
 namespace morgana::platform {
 
+MemoryStats memory_stats() {
+  auto stats = pvh::heap().stats();
+  return {stats.total, stats.total - stats.in_use};
+}
+
 void console_write(std::string_view text) { pvh::serial::write(text); }
 
 std::int64_t monotonic_ns() { return pvh::clock::monotonic_ns(); }

@@ -9,6 +9,7 @@
 #include "morgana/platform/pvh/ioapic.h"
 #include "morgana/platform/pvh/pci.h"
 #include "morgana/platform/pvh/registers.h"
+#include "morgana/platform/pvh/virtio_pci.h"
 
 namespace morgana::pvh::virtio {
 namespace {
@@ -26,24 +27,13 @@ void wait_for_reset(Transport& transport) {
 
 // ---- PCI (4.1) ----
 
-constexpr std::uint16_t pci_vendor = 0x1af4;
-// 4.1.2: transitional devices 0x1000..0x103f (the type in the subsystem ID),
-// modern ones 0x1040 + type.
-constexpr std::uint16_t pci_transitional_first = 0x1000, pci_transitional_last = 0x103f, pci_modern_base = 0x1040;
-constexpr std::uint8_t pci_subsystem_id = 0x2e;
-
-// 4.1.4: struct virtio_pci_cap, and cfg_type values.
-constexpr std::uint8_t capability_vendor = 0x09;
-constexpr std::uint8_t cap_cfg_type = 3, cap_bar = 4, cap_offset = 8, cap_length = 12, cap_notify_off_multiplier = 16;
-constexpr std::size_t common_cfg_size = 0x38; // through queue_device
-constexpr std::uint8_t pci_cap_common_cfg = 1, pci_cap_notify_cfg = 2, pci_cap_isr_cfg = 3, pci_cap_device_cfg = 4;
-
 // Routes a PCI function's interrupts: MSI-X when it has it, else its INTx line.
 // Returns whether MSI-X is on.
 Result<bool> route_pci_interrupts(pci::Address address, std::uint8_t vector, std::uint8_t apic_id) {
-  if (pci::enable_msix(address, vector, apic_id)) return true;
-  auto pin = pci::read8(address, pci::config_interrupt_pin);
-  auto line = pci::read8(address, pci::config_interrupt_line);
+  auto& config = pci::port_config_space();
+  if (pci::enable_msix(config, address, vector, apic_id)) return true;
+  auto pin = config.read8(address, pci::config_interrupt_pin);
+  auto line = config.read8(address, pci::config_interrupt_line);
   if (pin == 0 || line == 0 || line >= 16) return fail(Errc::unsupported, "no MSI-X and no interrupt line");
   TRY(ioapic::route(ioapic::gsi_for_isa_irq(line), vector, apic_id));
   return false;
@@ -122,38 +112,10 @@ private:
 // 4.1.4: the modern interface, its structures located by vendor capabilities.
 class ModernPciTransport final : public Transport {
 public:
-  struct Layout {
-    Registers common, notify, isr, device;
-    std::uint32_t notify_off_multiplier = 0;
-  };
+  using Layout = PciLayout;
 
   ModernPciTransport(pci::Address address, const Layout& layout, std::uint32_t device_id)
       : m_address(address), m_layout(layout), m_device_id(device_id) {}
-
-  // The structures this driver needs, from the first capability of each type (4.1.4.1).
-  static std::optional<Layout> find_layout(pci::Address address) {
-    Layout layout;
-    for (auto cap = pci::find_capability(address, capability_vendor); cap;
-         cap = pci::find_capability(address, capability_vendor, cap)) {
-      auto type = pci::read8(address, static_cast<std::uint8_t>(cap + cap_cfg_type));
-      auto bar = pci::bar(address, pci::read8(address, static_cast<std::uint8_t>(cap + cap_bar)));
-      if (!bar) continue;
-      auto registers = bar->at(pci::read32(address, static_cast<std::uint8_t>(cap + cap_offset)));
-      Registers* slot = type == pci_cap_common_cfg   ? &layout.common
-                        : type == pci_cap_notify_cfg ? &layout.notify
-                        : type == pci_cap_isr_cfg    ? &layout.isr
-                        : type == pci_cap_device_cfg ? &layout.device
-                                                     : nullptr;
-      if (!slot || slot->valid()) continue;
-      auto length = pci::read32(address, static_cast<std::uint8_t>(cap + cap_length));
-      if (type == pci_cap_common_cfg && length < common_cfg_size) continue;
-      *slot = registers;
-      if (type == pci_cap_notify_cfg)
-        layout.notify_off_multiplier = pci::read32(address, static_cast<std::uint8_t>(cap + cap_notify_off_multiplier));
-    }
-    if (!layout.common.valid() || !layout.notify.valid() || !layout.isr.valid()) return std::nullopt;
-    return layout;
-  }
 
   void format(FormatSink& sink) const override {
     format_to(sink, "pci {} modern{}", m_address, m_msix ? ", MSI-X" : "");
@@ -355,21 +317,18 @@ private:
 // ---- Discovery ----
 
 void discover_pci(std::vector<std::unique_ptr<Transport>>& transports) {
-  for (const auto& function : pci::enumerate()) {
-    if (function.vendor_id != pci_vendor) continue;
-    std::uint32_t type;
-    if (function.device_id >= pci_transitional_first && function.device_id <= pci_transitional_last)
-      type = pci::read16(function.address, pci_subsystem_id);
-    else if (function.device_id > pci_modern_base && function.device_id <= pci_modern_base + 0x3f)
-      type = function.device_id - pci_modern_base;
-    else continue;
-    pci::enable(function.address);
+  auto& config = pci::port_config_space();
+  for (const auto& function : pci::enumerate(config)) {
+    auto device_type = pci_device_type(config, function);
+    if (!device_type) continue;
+    auto type = *device_type;
+    pci::enable(config, function.address);
     std::unique_ptr<Transport> transport;
     // A transitional device that has the modern structures is driven through them.
-    if (auto layout = ModernPciTransport::find_layout(function.address)) {
+    if (auto layout = find_pci_layout(config, function.address)) {
       if (auto made = try_make_unique<ModernPciTransport>("virtio-pci transport", function.address, *layout, type))
         transport = std::move(*made);
-    } else if (auto bar0 = pci::bar(function.address, 0); bar0 && bar0->is_ports()) {
+    } else if (auto bar0 = pci::bar(config, function.address, 0); bar0 && bar0->is_ports()) {
       if (auto made = try_make_unique<LegacyPciTransport>("virtio-pci transport", function.address, *bar0, type))
         transport = std::move(*made);
     } else {

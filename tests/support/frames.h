@@ -1,8 +1,9 @@
 #pragma once
 
-// Test helpers for the network layers: frames built byte by byte (independently
-// of the serializers under test, with a reference RFC 1071 checksum), decoding
-// of the frames a stack sent, and a simulated device with a started stack.
+// Test helpers for the network layers, the one place tests build frames:
+// frames built byte by byte (independently of the serializers under test,
+// with a reference RFC 1071 checksum), decoding of the frames a stack sent,
+// and a simulated device with a started stack.
 
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "counters.h"
 #include "morgana/core/bytes.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
@@ -19,6 +21,7 @@
 #include "morgana/net/icmp.h"
 #include "morgana/net/ipv4_header.h"
 #include "morgana/net/stack.h"
+#include "morgana/net/tcp_header.h"
 #include "morgana/net/udp.h"
 #include "morgana/platform/interface.h"
 #include "sim.h"
@@ -212,6 +215,55 @@ inline Frame arp_frame(const ArpFields& fields, MacAddress destination = MacAddr
   return ethernet(destination, fields.sender_hardware, ether_type::arp, arp(fields));
 }
 
+// The fields of an ARP reply (RFC 826) telling `target` that `sender` is at `sender_mac`.
+inline ArpFields arp_reply_fields(MacAddress sender_mac, Ipv4Address sender, MacAddress target_mac,
+                                  Ipv4Address target) {
+  ArpFields reply;
+  reply.operation = ArpPacket::reply;
+  reply.sender_hardware = sender_mac;
+  reply.sender_protocol = sender;
+  reply.target_hardware = target_mac;
+  reply.target_protocol = target;
+  return reply;
+}
+
+// That reply in a frame to `target_mac`.
+inline Frame arp_reply(MacAddress sender_mac, Ipv4Address sender, MacAddress target_mac, Ipv4Address target) {
+  return arp_frame(arp_reply_fields(sender_mac, sender, target_mac, target), target_mac);
+}
+
+// The Ethernet addresses of a frame.
+struct Link {
+  MacAddress destination = our_mac;
+  MacAddress source = peer_mac;
+};
+
+// A UDP datagram (checksummed, RFC 768) in IPv4 (RFC 791, no options) in Ethernet.
+inline Frame udp_frame(const Link& link, Endpoint source, Endpoint destination, Bytes payload) {
+  Ipv4Fields ip;
+  ip.source = source.address;
+  ip.destination = destination.address;
+  UdpFields u;
+  u.source_port = source.port;
+  u.destination_port = destination.port;
+  u.source = source.address;
+  u.destination = destination.address;
+  return ipv4_frame(ip, udp(u, payload), link.destination, link.source);
+}
+
+// A TCP segment: `header` as TcpHeader::write puts it (tested on its own),
+// `payload`, and the checksum over the pseudo-header (RFC 9293 §3.1).
+inline Frame tcp_segment(const TcpHeader& header, Bytes payload, Ipv4Address source, Ipv4Address destination) {
+  Frame segment(header.header_length() + payload.size());
+  ByteWriter writer(segment);
+  header.write(writer);
+  writer.bytes(payload);
+  if (!writer.finish()) platform::abort("frames: TCP segment does not fit");
+  store_be16(segment.data() + TcpHeader::checksum_offset, 0);
+  store_be16(segment.data() + TcpHeader::checksum_offset, tcp_checksum(source, destination, segment));
+  return segment;
+}
+
 // A frame the stack sent, taken apart with the parsers (tested on their own).
 struct SentFrame {
   EthernetHeader ethernet;
@@ -270,19 +322,8 @@ inline std::vector<SentIpv4> ipv4_packets(const std::vector<Frame>& sent) {
   return packets;
 }
 
-// How much a global counter moved since construction.
-class CounterWatch {
-public:
-  explicit CounterWatch(std::string_view name) : m_counter(Counter::find(name)) {
-    if (!m_counter) platform::abort("test: no such counter");
-    m_start = m_counter->value();
-  }
-  [[nodiscard]] std::uint64_t delta() const { return m_counter->value() - m_start; }
-
-private:
-  Counter* m_counter;
-  std::uint64_t m_start = 0;
-};
+using test_support::counter_value;
+using test_support::CounterWatch;
 
 inline Task<void> sleep_task(Duration duration) { (void)co_await sleep_for(duration); }
 

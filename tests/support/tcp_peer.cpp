@@ -40,17 +40,10 @@ TcpHeader TcpPeer::make(std::uint8_t flags) const {
 }
 
 void TcpPeer::inject(const TcpHeader& header, Bytes payload, Ipv4Address from) {
-  Frame segment(header.header_length() + payload.size());
-  ByteWriter writer(segment);
-  header.write(writer);
-  writer.bytes(payload);
-  if (!writer.finish()) platform::abort("tcp peer: segment does not fit");
-  store_be16(segment.data() + TcpHeader::checksum_offset, 0);
-  store_be16(segment.data() + TcpHeader::checksum_offset, tcp_checksum(from, our_address, segment));
   frames::Ipv4Fields ip;
   ip.protocol = ip_protocol::tcp;
   ip.source = from;
-  m_network->inject(frames::ipv4_frame(ip, segment));
+  m_network->inject(frames::ipv4_frame(ip, frames::tcp_segment(header, payload, from, our_address)));
 }
 
 void TcpPeer::send(std::uint8_t flags, Bytes payload) {
@@ -62,11 +55,7 @@ void TcpPeer::send(std::uint8_t flags, Bytes payload) {
 void TcpPeer::answer_arp(const Frame& frame) {
   auto request = frames::decode_arp(frame);
   if (!request || request->operation != ArpPacket::request || request->target_protocol != peer_address) return;
-  frames::ArpFields reply;
-  reply.operation = ArpPacket::reply;
-  reply.target_hardware = frames::our_mac;
-  reply.target_protocol = our_address;
-  m_network->inject(frames::arp_frame(reply, frames::our_mac));
+  m_network->inject(frames::arp_reply(frames::peer_mac, peer_address, frames::our_mac, our_address));
 }
 
 void TcpPeer::collect() {
