@@ -264,14 +264,14 @@ TEST_F(HttpServerTest, LowMemoryClosesNewConnectionsAtOnce) {
 TEST_F(HttpServerTest, ABodyThatMemoryCannotHoldIsRefusedWith503) {
   Server server(m_router.handler());
   auto client = connect(server);
-  auto before = count("http.body_no_memory");
+  auto before = counter_value("http.body_no_memory");
   // Enough to accept the connection, not for 512 KiB of body on top of the reserve.
   sim::set_memory(64 * 1024 * 1024, 600 * 1024);
   auto refused =
       loop().run(exchange(client, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 524288\r\n\r\n", "POST"));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, Status::service_unavailable);
-  EXPECT_EQ(count("http.body_no_memory"), before + 1);
+  EXPECT_EQ(counter_value("http.body_no_memory"), before + 1);
 
   sim::set_memory(64 * 1024 * 1024, 32 * 1024 * 1024);
   auto served = connect(server);
