@@ -1,8 +1,8 @@
 #include "morgana/core/mac_address.h"
 
 #include "morgana/core/args.h"
-#include "morgana/core/bytes.h"
 #include "morgana/core/ascii.h"
+#include "morgana/core/bytes.h"
 
 namespace morgana {
 

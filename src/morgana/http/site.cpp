@@ -117,7 +117,8 @@ Result<void> Site::listen(net::Network& network, Handler handler, const kv::Stor
   }
   if (m_https_port != 0) {
     server_options.secure = true;
-    m_secure = TRY(try_make_unique<Server>("HTTPS server", with_hsts(std::move(handler), options.hsts), server_options));
+    m_secure =
+        TRY(try_make_unique<Server>("HTTPS server", with_hsts(std::move(handler), options.hsts), server_options));
     auto tcp = TRY(listen_on(m_https_port));
     m_secure_listener = TRY(try_make_unique<tls::Listener>("HTTPS listener", std::move(tcp), *m_tls));
   }

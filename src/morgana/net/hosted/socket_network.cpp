@@ -237,7 +237,7 @@ public:
   }
 
   Task<Result<std::unique_ptr<Stream>>> tcp_connect(Endpoint remote, Instant deadline,
-                                                         TcpConnectionOptions options) override {
+                                                    TcpConnectionOptions options) override {
     auto socket = CO_TRY(Socket::open(SOCK_STREAM));
     auto address = to_sockaddr(remote);
     if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
