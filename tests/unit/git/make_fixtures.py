@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes fixtures.h: real git objects and packs for the git unit tests, made
 by the git command with fixed dates (run by hand; the build never runs git).
-Usage: python3 tests/unit/git/make_fixtures.py > tests/unit/git/fixtures.h"""
+Usage: python3 tests/unit/git/make_fixtures.py > tests/unit/git/fixtures.h && scripts/check-format --fix
+The fuzz seeds in tests/fuzz/corpus/git_*_fuzz/ hold the same objects and packs."""
 
 import os
 import subprocess
