@@ -39,8 +39,8 @@ Result<InflateStep> Inflater::step(Bytes input, MutableBytes output) {
   result.produced = out_before - m_stream.avail_out;
   switch (status) {
   case Z_STREAM_END: result.finished = true; break;
-  case Z_OK: break;
-  case Z_BUF_ERROR: break; // no progress possible: more input or more room needed
+  case Z_OK:
+  case Z_BUF_ERROR: break; // Z_BUF_ERROR: no progress possible until more input or more room
   case Z_MEM_ERROR: return fail(Errc::no_memory, "git: zlib window");
   default: return fail(Errc::malformed, "git: corrupt zlib stream");
   }
