@@ -10,9 +10,18 @@ Result<void> ObjectStore::add(Pack pack) {
 }
 
 Result<Object> ObjectStore::read(const ObjectId& id) {
-  // Newest first: a later fetch is where recent objects are.
-  for (auto pack = m_packs.rbegin(); pack != m_packs.rend(); ++pack) {
-    if (auto index = (*pack)->find(id)) return (*pack)->read_entry(*index, this);
+  // Oldest first: a pack's external bases were found in the packs before it
+  // when it was indexed, so an object is always read from a pack whose bases
+  // lie in older packs, and reading never goes round in a circle. The depth
+  // guard is for a store that was filled some other way.
+  if (m_read_depth >= max_read_depth) return fail(Errc::limit_reached, "git: thin pack bases nest too deeply");
+  for (const auto& pack : m_packs) {
+    if (auto index = pack->find(id)) {
+      ++m_read_depth;
+      auto object = pack->read_entry(*index, this);
+      --m_read_depth;
+      return object;
+    }
   }
   return fail(Errc::not_found, "git: object not in the store");
 }

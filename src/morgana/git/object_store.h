@@ -33,7 +33,10 @@ public:
   [[nodiscard]] std::size_t memory_bytes() const;
 
 private:
+  static constexpr unsigned max_read_depth = 64;
+
   std::vector<std::unique_ptr<Pack>> m_packs; // oldest first
+  unsigned m_read_depth = 0;                  // reads nested through thin-pack bases
 };
 
 } // namespace morgana::git

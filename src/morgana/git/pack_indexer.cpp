@@ -27,6 +27,7 @@ PackIndexer::PackIndexer(PackLimits limits, ObjectSource* thin_bases) : m_limits
 
 Result<void> PackIndexer::feed(Bytes data) {
   if (m_error) return std::unexpected(*m_error);
+  if (m_finished) return fail(Errc::invalid_argument, "git: pack fed after finish()");
   auto result = [&]() -> Result<void> {
     TRY(append(data));
     return parse();
@@ -50,6 +51,17 @@ Result<void> PackIndexer::append(Bytes data) {
   }
   std::memcpy(m_buffer.get() + m_size, data.data(), data.size());
   m_size += data.size();
+  return {};
+}
+
+// The Pack keeps the bytes for its lifetime: no doubling slack. The copy's
+// peak is no higher than the last doubling's was.
+Result<void> PackIndexer::shrink_to_fit() {
+  if (m_capacity - m_size <= m_size / 16) return {};
+  auto exact = TRY(try_make_unique<std::byte[]>("git pack bytes", m_size));
+  std::memcpy(exact.get(), m_buffer.get(), m_size);
+  m_buffer = std::move(exact);
+  m_capacity = m_size;
   return {};
 }
 
@@ -178,9 +190,12 @@ Result<void> PackIndexer::check_trailer() {
 
 Result<Pack> PackIndexer::finish() {
   if (m_error) return std::unexpected(*m_error);
+  if (m_finished) return fail(Errc::invalid_argument, "git: finish() called twice");
+  m_finished = true;
   auto result = [&]() -> Result<Pack> {
     if (!m_complete) return fail(Errc::truncated, "git: pack ends early");
     TRY(resolve_deltas());
+    TRY(shrink_to_fit());
     return Pack::create(std::move(m_buffer), m_size, std::move(m_entries), m_checksum, m_limits);
   }();
   if (!result) m_error = result.error();

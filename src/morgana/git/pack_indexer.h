@@ -48,6 +48,7 @@ public:
 
 private:
   [[nodiscard]] Result<void> append(Bytes data);
+  [[nodiscard]] Result<void> shrink_to_fit();
   [[nodiscard]] Result<void> parse();
   [[nodiscard]] Result<bool> parse_entry_header();
   [[nodiscard]] Result<bool> inflate_entry_data();
@@ -68,6 +69,7 @@ private:
   bool m_header_read = false;
   std::uint32_t m_object_count = 0;
   bool m_complete = false; // trailer received and checked
+  bool m_finished = false; // finish() called
   ObjectId m_checksum;
 
   // The entry being inflated.

@@ -139,6 +139,14 @@ TEST(GitPack, AnErrorIsFinal) {
   EXPECT_FALSE(indexer.finish());
 }
 
+TEST(GitPack, NothingAfterFinish) {
+  PackIndexer indexer;
+  ASSERT_TRUE(indexer.feed(fixtures::pack_ofs));
+  ASSERT_TRUE(indexer.finish());
+  EXPECT_EQ(indexer.feed(fixtures::pack_ofs).error(), Errc::invalid_argument);
+  EXPECT_EQ(indexer.finish().error(), Errc::invalid_argument);
+}
+
 TEST(GitPack, ThinPackNeedsItsBases) {
   PackIndexer indexer;
   ASSERT_TRUE(indexer.feed(fixtures::pack_thin));
