@@ -5,24 +5,15 @@ namespace morgana::git {
 Result<Commit> Commit::parse(Bytes content) {
   HeaderReader headers(as_string(content));
   Commit commit;
-  auto field = TRY(headers.next());
-  if (!field || field->key != "tree") return fail(Errc::malformed, "git: commit does not start with a tree");
-  commit.tree = TRY(ObjectId::parse_hex(field->value));
-  field = TRY(headers.next());
-  while (field && field->key == "parent") {
-    commit.parents.push_back(TRY(ObjectId::parse_hex(field->value)));
-    field = TRY(headers.next());
-  }
-  if (!field || field->key != "author") return fail(Errc::malformed, "git: commit without an author");
-  commit.author = TRY(Signature::parse(field->value));
-  field = TRY(headers.next());
-  if (!field || field->key != "committer") return fail(Errc::malformed, "git: commit without a committer");
-  commit.committer = TRY(Signature::parse(field->value));
-  for (field = TRY(headers.next()); field; field = TRY(headers.next())) {
-    if (field->key == "tree" || field->key == "parent" || field->key == "author" || field->key == "committer")
-      return fail(Errc::malformed, "git: commit repeats a header out of order");
-    commit.extra_headers.push_back(*field);
-  }
+  auto tree = TRY(headers.expect("tree", "git: commit does not start with a tree"));
+  commit.tree = TRY(ObjectId::parse_hex(tree));
+  while (auto parent = TRY(headers.next_if("parent")))
+    commit.parents.push_back(TRY(ObjectId::parse_hex(parent->value)));
+  auto author = TRY(headers.expect("author", "git: commit without an author"));
+  commit.author = TRY(Signature::parse(author));
+  auto committer = TRY(headers.expect("committer", "git: commit without a committer"));
+  commit.committer = TRY(Signature::parse(committer));
+  commit.extra_headers = TRY(headers.rest({"tree", "parent", "author", "committer"}));
   commit.message = headers.message();
   return commit;
 }

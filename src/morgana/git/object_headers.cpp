@@ -25,4 +25,28 @@ Result<std::optional<HeaderField>> HeaderReader::next() {
   return std::optional<HeaderField>(HeaderField{line.substr(0, space), line.substr(space + 1)});
 }
 
+Result<std::optional<HeaderField>> HeaderReader::next_if(std::string_view key) {
+  auto saved = *this;
+  auto field = TRY(next());
+  if (field && field->key == key) return field;
+  *this = saved;
+  return std::optional<HeaderField>();
+}
+
+Result<std::string_view> HeaderReader::expect(std::string_view key, std::string_view missing) {
+  auto field = TRY(next_if(key));
+  if (!field) return fail(Errc::malformed, missing);
+  return field->value;
+}
+
+Result<std::vector<HeaderField>> HeaderReader::rest(std::initializer_list<std::string_view> reserved) {
+  std::vector<HeaderField> fields;
+  for (auto field = TRY(next()); field; field = TRY(next())) {
+    for (auto key : reserved)
+      if (field->key == key) return fail(Errc::malformed, "git: a header repeated or out of order");
+    fields.push_back(*field);
+  }
+  return fields;
+}
+
 } // namespace morgana::git

@@ -4,8 +4,10 @@
 // continued on lines that start with a space (gpgsig, mergetag), then an
 // empty line and the message (gitformat-signature(5)).
 
+#include <initializer_list>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "morgana/core/result.h"
 
@@ -27,6 +29,12 @@ public:
   // message is then message()). Errc::malformed for an unterminated header
   // block or a line without a key.
   [[nodiscard]] Result<std::optional<HeaderField>> next();
+  // The next field if its key is `key`; otherwise nullopt, and nothing is read.
+  [[nodiscard]] Result<std::optional<HeaderField>> next_if(std::string_view key);
+  // The value of the next field, which must have key `key` (else Errc::malformed with `missing`).
+  [[nodiscard]] Result<std::string_view> expect(std::string_view key, std::string_view missing);
+  // The fields left before the message; one with a `reserved` key is Errc::malformed (a header out of order).
+  [[nodiscard]] Result<std::vector<HeaderField>> rest(std::initializer_list<std::string_view> reserved);
   [[nodiscard]] std::string_view message() const { return m_rest; }
 
 private:
