@@ -272,20 +272,21 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
   auto first_ref = [&](const ObjectId& id) -> std::size_t {
     return std::lower_bound(m_ref_children.begin(), m_ref_children.end(), std::pair{id, 0u}) - m_ref_children.begin();
   };
+  auto has_children = [&](const Frame& frame) {
+    return (frame.next_ofs < m_ofs_children.size() && m_ofs_children[frame.next_ofs].first == frame.index) ||
+           (frame.next_ref < m_ref_children.size() && m_ref_children[frame.next_ref].first == frame.id);
+  };
   Bytes pack(m_buffer.get(), m_size);
   std::vector<Frame> stack;
   stack.push_back({std::move(content), root_id, root, 0, first_ofs(root), first_ref(root_id)});
   while (!stack.empty()) {
     auto& top = stack.back();
-    std::uint32_t child;
-    if (top.next_ofs < m_ofs_children.size() && m_ofs_children[top.next_ofs].first == top.index) {
-      child = m_ofs_children[top.next_ofs++].second;
-    } else if (top.next_ref < m_ref_children.size() && m_ref_children[top.next_ref].first == top.id) {
-      child = m_ref_children[top.next_ref++].second;
-    } else {
+    if (!has_children(top)) {
       stack.pop_back();
       continue;
     }
+    bool by_offset = top.next_ofs < m_ofs_children.size() && m_ofs_children[top.next_ofs].first == top.index;
+    auto child = by_offset ? m_ofs_children[top.next_ofs++].second : m_ref_children[top.next_ref++].second;
     // A REF_DELTA whose base id appears twice in the pack is met twice.
     if (m_resolved[child]) continue;
     if (top.depth + 1 > m_limits.max_delta_depth) return fail(Errc::limit_reached, "git: delta chain too deep");
@@ -298,9 +299,10 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
     entry.base = top.index;
     m_resolved[child] = true;
     Frame next{result.object(entry.type), entry.id, child, entry.depth, first_ofs(child), first_ref(entry.id)};
-    bool has_children = (next.next_ofs < m_ofs_children.size() && m_ofs_children[next.next_ofs].first == child) ||
-                        (next.next_ref < m_ref_children.size() && m_ref_children[next.next_ref].first == entry.id);
-    if (has_children) stack.push_back(std::move(next));
+    // A base whose last child this was is let go before descending, so a
+    // long chain holds two objects at a time, not the whole chain.
+    if (!has_children(top)) stack.pop_back();
+    if (has_children(next)) stack.push_back(std::move(next));
   }
   return {};
 }
