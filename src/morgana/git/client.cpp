@@ -8,6 +8,10 @@
 
 namespace morgana::git {
 
+Counter fetches{"git.fetches", "git fetches that delivered a whole pack"};
+Counter fetch_pack_bytes{"git.pack_bytes", "packfile bytes git fetches handed to their sinks"};
+Counter client_failures{"git.failures", "git client calls that failed (connection, protocol, server error)"};
+
 namespace {
 
 log::Source git_log{"git"};
@@ -33,6 +37,7 @@ std::unexpected<Error> Client::failure(Error error, std::string_view server_text
   if (!server_text.empty()) m_last_error = format_string("{}: {}", error.context, server_text);
   else m_last_error = format_string("{}", error);
   git_log.debug("{}", m_last_error);
+  client_failures.increment();
   disconnect();
   return std::unexpected(error);
 }
@@ -116,6 +121,13 @@ Task<Result<void>> Client::read_advertisement(Instant deadline) {
   co_return Result<void>{};
 }
 
+Task<Result<void>> Client::send_request(Result<std::string> request, Instant deadline) {
+  if (!request) co_return failure(request.error());
+  if (auto sent = co_await m_transport.send(as_bytes(*request), step_deadline(deadline)); !sent)
+    co_return failure(sent.error());
+  co_return Result<void>{};
+}
+
 Task<Result<std::vector<Ref>>> Client::list_refs(LsRefsRequest request, Instant deadline) {
   CO_TRY(co_await connect(deadline));
   std::vector<Ref> refs;
@@ -125,10 +137,7 @@ Task<Result<std::vector<Ref>>> Client::list_refs(LsRefsRequest request, Instant 
     }
     co_return refs;
   }
-  auto command = build_ls_refs(request, m_capabilities, m_options.agent);
-  if (!command) co_return failure(command.error());
-  if (auto sent = co_await m_transport.send(as_bytes(*command), step_deadline(deadline)); !sent)
-    co_return failure(sent.error());
+  CO_TRY(co_await send_request(build_ls_refs(request, m_capabilities, m_options.agent), deadline));
   for (;;) {
     auto line = CO_TRY(co_await next_line(deadline));
     if (line.kind == PktKind::flush) break;
@@ -147,6 +156,8 @@ Task<Result<FetchResult>> Client::fetch(FetchRequest request, PackDataSink sink,
   if (m_protocol == ProtocolVersion::v2) {
     FetchResponseV2 response(std::move(sink));
     CO_TRY(co_await fetch_v2(request, response, deadline));
+    fetches.increment();
+    fetch_pack_bytes.increment(response.result().pack_bytes);
     co_return response.result();
   }
   bool shallow = request.depth > 0 || !request.shallow.empty();
@@ -154,14 +165,13 @@ Task<Result<FetchResult>> Client::fetch(FetchRequest request, PackDataSink sink,
   CO_TRY(co_await fetch_v0(request, response, deadline));
   // A v0 connection serves one request.
   disconnect();
+  fetches.increment();
+  fetch_pack_bytes.increment(response.result().pack_bytes);
   co_return response.result();
 }
 
 Task<Result<void>> Client::fetch_v2(const FetchRequest& request, FetchResponseV2& response, Instant deadline) {
-  auto command = build_fetch_v2(request, m_capabilities, m_options.agent);
-  if (!command) co_return failure(command.error());
-  if (auto sent = co_await m_transport.send(as_bytes(*command), step_deadline(deadline)); !sent)
-    co_return failure(sent.error());
+  CO_TRY(co_await send_request(build_fetch_v2(request, m_capabilities, m_options.agent), deadline));
   for (;;) {
     auto line = CO_TRY(co_await next_line(deadline));
     auto done = response.on_line(line);
@@ -173,10 +183,7 @@ Task<Result<void>> Client::fetch_v2(const FetchRequest& request, FetchResponseV2
 }
 
 Task<Result<void>> Client::fetch_v0(const FetchRequest& request, FetchResponseV0& response, Instant deadline) {
-  auto upload_request = build_upload_request(request, m_capabilities, m_options.agent);
-  if (!upload_request) co_return failure(upload_request.error());
-  if (auto sent = co_await m_transport.send(as_bytes(*upload_request), step_deadline(deadline)); !sent)
-    co_return failure(sent.error());
+  CO_TRY(co_await send_request(build_upload_request(request, m_capabilities, m_options.agent), deadline));
   while (!response.raw()) {
     auto line = CO_TRY(co_await next_line(deadline));
     auto done = response.on_line(line);

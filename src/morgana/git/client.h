@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/core/counter.h"
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
 #include "morgana/git/capabilities.h"
@@ -70,6 +71,8 @@ private:
   [[nodiscard]] Task<Result<PktLine>> next_line(Instant deadline);
   // Reads more bytes into the decoder; false at the end of the stream.
   [[nodiscard]] Task<Result<bool>> fill(Instant deadline);
+  // Sends a built request (or records why it could not be built).
+  [[nodiscard]] Task<Result<void>> send_request(Result<std::string> request, Instant deadline);
   [[nodiscard]] Task<Result<void>> fetch_v0(const FetchRequest& request, FetchResponseV0& response, Instant deadline);
   [[nodiscard]] Task<Result<void>> fetch_v2(const FetchRequest& request, FetchResponseV2& response, Instant deadline);
   [[nodiscard]] Instant step_deadline(Instant deadline) const;
@@ -87,5 +90,9 @@ private:
   RefAdvertisement m_advertisement; // v0
   std::string m_last_error;
 };
+
+extern Counter fetches;
+extern Counter fetch_pack_bytes;
+extern Counter client_failures;
 
 } // namespace morgana::git

@@ -109,14 +109,10 @@ Result<bool> FetchResponseV0::on_line(const PktLine& line) {
     TRY(on_acknowledgment(line.text()));
     return false;
   case State::pack:
-    if (line.kind == PktKind::flush) {
-      m_state = State::done;
-      m_result.pack_bytes = m_demux.pack_bytes();
-      return true;
-    }
-    if (!line.is_data()) return fail(Errc::malformed, "delim inside the pack");
-    TRY(m_demux.on_line(line.payload));
-    return false;
+    if (!TRY(m_demux.on_pkt_line(line))) return false;
+    m_state = State::done;
+    m_result.pack_bytes = m_demux.pack_bytes();
+    return true;
   case State::raw_pack:
   case State::done: break;
   }

@@ -90,14 +90,10 @@ Result<std::string> build_fetch_v2(const FetchRequest& request, const Capabiliti
 Result<bool> FetchResponseV2::on_line(const PktLine& line) {
   if (m_section == Section::done) return fail(Errc::malformed, "fetch response continues after its end");
   if (m_section == Section::packfile) {
-    if (line.kind == PktKind::flush) {
-      m_section = Section::done;
-      m_result.pack_bytes = m_demux.pack_bytes();
-      return true;
-    }
-    if (!line.is_data()) return fail(Errc::malformed, "delim inside the packfile section");
-    TRY(m_demux.on_line(line.payload));
-    return false;
+    if (!TRY(m_demux.on_pkt_line(line))) return false;
+    m_section = Section::done;
+    m_result.pack_bytes = m_demux.pack_bytes();
+    return true;
   }
   switch (line.kind) {
   case PktKind::data: TRY(on_section_line(line.text())); return false;

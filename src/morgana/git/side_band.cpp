@@ -33,6 +33,13 @@ Result<void> SideBandDemux::on_line(Bytes payload) {
   return fail(Errc::malformed, "side-band line on an unknown band");
 }
 
+Result<bool> SideBandDemux::on_pkt_line(const PktLine& line) {
+  if (line.kind == PktKind::flush) return true;
+  if (!line.is_data()) return fail(Errc::malformed, "delim or response-end inside the pack stream");
+  TRY(on_line(line.payload));
+  return false;
+}
+
 Result<void> SideBandDemux::on_raw(Bytes data) {
   if (data.empty()) return {};
   m_pack_bytes += data.size();

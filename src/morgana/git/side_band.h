@@ -11,6 +11,7 @@
 
 #include "morgana/core/bytes.h"
 #include "morgana/core/result.h"
+#include "morgana/git/pkt_line.h"
 
 namespace morgana::git {
 
@@ -26,6 +27,9 @@ public:
   // "git" log at debug; band 3 fails with Errc::io_error, the server's text
   // kept in error_text(). Errc::malformed for an empty line or another band.
   [[nodiscard]] Result<void> on_line(Bytes payload);
+  // A pkt-line of the pack stream: true at the flush that ends it;
+  // Errc::malformed for a delim or response-end inside it.
+  [[nodiscard]] Result<bool> on_pkt_line(const PktLine& line);
   // Bytes that bypass the framing (a v0 pack without side-band).
   [[nodiscard]] Result<void> on_raw(Bytes data);
 
