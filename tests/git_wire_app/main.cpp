@@ -6,6 +6,7 @@
 // FILE, printing "pack N bytes".
 //
 //   git_wire_app --net=socket --remote=git://127.0.0.1:9418/repo.git --pack-out=/tmp/p.pack [--protocol=0]
+//   git_wire_app --net=socket --remote=http://127.0.0.1:8080/repo.git (smart HTTP)
 //
 // It writes the pack with plain POSIX calls: a hosted-only test tool, which
 // portable code must never do.
@@ -14,12 +15,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
 #include "morgana/git/daemon_transport.h"
+#include "morgana/git/http_transport.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
 #include "morgana_app.h"
@@ -89,8 +92,13 @@ Task<Result<void>> app_main(app::Context& context) {
   auto deadline = MonotonicClock::now() + settings.timeout;
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
-  git::DaemonTransport transport(network, &resolver, *url);
-  git::Client client(transport,
+  // Smart HTTP (plain http: this test tool has no trust anchors for https).
+  http::Client http_client(network, {.request_timeout = settings.timeout, .resolver = &resolver});
+  std::unique_ptr<git::Transport> transport;
+  if (url->scheme == git::RemoteScheme::git)
+    transport = std::make_unique<git::DaemonTransport>(network, &resolver, *url);
+  else transport = std::make_unique<git::HttpTransport>(http_client, *url);
+  git::Client client(*transport,
                      {.protocol = settings.protocol == 0 ? git::ProtocolVersion::v0 : git::ProtocolVersion::v2});
 
   auto refs = co_await client.list_refs({.ref_prefixes = split(settings.ref_prefix)}, deadline);

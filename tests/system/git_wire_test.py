@@ -8,13 +8,15 @@ daemon on loopback:
     `git ls-remote`'s (peeled tags included), HEAD's symref is named, and the
     pack it writes is accepted by `git index-pack --stdin` and `git
     verify-pack`, holding exactly the objects of `git rev-list --objects --all`;
+  - the same over smart HTTP: `git http-backend` behind a small HTTP server
+    (git_http_backend.py, which passes Git-Protocol through), v2 and v0;
   - a shallow fetch (--depth=1) in both versions names its shallow commit and
     its pack is accepted;
   - refusals, each with its reason: a repository the daemon does not export
     (the server's ERR text), a SHA-256 repository, an ssh:// URL.
 
-No namespaces and no root needed; the daemon is stopped by PID at the end,
-also on failure.
+No namespaces and no root needed; the daemon and the HTTP server are stopped
+by PID at the end, also on failure.
 Environment: MORGANA_GIT_WIRE_APP (default: tests/git_wire_app built by ./morgana for hosted, preset hosted-asan).
 """
 
@@ -22,7 +24,9 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import harness
 from harness import TestFailure
@@ -90,6 +94,19 @@ def start_daemon(t, base, port):
             time.sleep(0.05)
 
 
+def start_http_backend(t, base, port):
+    """git http-backend behind tests/system/git_http_backend.py (run by this interpreter, so its PID is ours)."""
+    log_path = t.log_dir / "git-http-backend.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / "git_http_backend.py"),
+                                   str(base), str(port)], stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, env=GIT_ENV)
+    t.cleanup.add_process(server, "git http-backend server")
+    t.show_log_on_failure(log_path, "git http-backend server")
+    harness.wait_for_log(log_path, server, r"^listening$", 10, "git http-backend server")
+    return server
+
+
 class App:
     def __init__(self, t, binary):
         self.t = t
@@ -155,23 +172,29 @@ def test(t):
     t.require(len(expected_refs) == 6 and all_objects > 10, "git ls-remote lists the repository",
               f"{expected_refs} / {all_objects} objects")
 
-    for version in (2, 0):
-        label = f"v{version}"
-        pack = work / f"full-{label}.pack"
-        status, output = app(remote, f"--protocol={version}", f"--pack-out={pack}")
-        t.check(status == 0, f"{label}: the app lists and fetches (exit 0)", f"exit {status}")
-        t.check(f"git_wire_app: protocol {label}\n" in output, f"{label}: the app spoke protocol {label}")
-        t.check(printed_refs(output) == expected_refs, f"{label}: refs equal git ls-remote's (peeled tags too)",
-                f"{printed_refs(output)} != {expected_refs}")
-        t.check("git_wire_app: symref HEAD refs/heads/main" in output, f"{label}: HEAD is a symref to main")
-        check_pack(t, work, pack, label, all_objects)
+    http_port = free_port()
+    http_server = start_http_backend(t, base, http_port)
+    http_remote = f"http://127.0.0.1:{http_port}/repo.git"
 
-        shallow_pack = work / f"shallow-{label}.pack"
-        status, output = app(remote, f"--protocol={version}", f"--pack-out={shallow_pack}", "--depth=1")
+    for url, version, transport in ((remote, 2, "git"), (remote, 0, "git"), (http_remote, 2, "http"),
+                                    (http_remote, 0, "http")):
+        label = f"v{version}"
+        name = f"{transport}-{label}"
+        pack = work / f"full-{name}.pack"
+        status, output = app(url, f"--protocol={version}", f"--pack-out={pack}")
+        t.check(status == 0, f"{name}: the app lists and fetches (exit 0)", f"exit {status}")
+        t.check(f"git_wire_app: protocol {label}\n" in output, f"{name}: the app spoke protocol {label}")
+        t.check(printed_refs(output) == expected_refs, f"{name}: refs equal git ls-remote's (peeled tags too)",
+                f"{printed_refs(output)} != {expected_refs}")
+        t.check("git_wire_app: symref HEAD refs/heads/main" in output, f"{name}: HEAD is a symref to main")
+        check_pack(t, work, pack, name, all_objects)
+
+        shallow_pack = work / f"shallow-{name}.pack"
+        status, output = app(url, f"--protocol={version}", f"--pack-out={shallow_pack}", "--depth=1")
         t.check(status == 0 and re.search(r"^git_wire_app: shallow [0-9a-f]{40}$", output, re.M),
-                f"{label}: a shallow fetch names its shallow commits", f"exit {status}")
-        objects = check_pack(t, work, shallow_pack, f"shallow-{label}")
-        t.check(objects is not None and objects < all_objects, f"{label}: the shallow pack holds fewer objects",
+                f"{name}: a shallow fetch names its shallow commits", f"exit {status}")
+        objects = check_pack(t, work, shallow_pack, f"shallow-{name}")
+        t.check(objects is not None and objects < all_objects, f"{name}: the shallow pack holds fewer objects",
                 f"{objects}")
 
     status, output = app(f"git://127.0.0.1:{port}/missing.git")
@@ -184,7 +207,12 @@ def test(t):
     t.check(status != 0 and "only git:// and http(s)://" in output, "an ssh:// URL is refused, saying so",
             output.strip()[-300:])
 
+    status, output = app(f"http://127.0.0.1:{http_port}/missing.git")
+    t.check(status != 0 and "no repository at that URL (404)" in output, "smart HTTP: a missing repository is named",
+            output.strip()[-300:])
+
     t.check(harness.stop_process(daemon, "git daemon") is not None, "git daemon stopped")
+    t.check(harness.stop_process(http_server, "git http-backend server") is not None, "HTTP server stopped")
 
 
 if __name__ == "__main__":
