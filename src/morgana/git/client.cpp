@@ -33,8 +33,8 @@ Instant Client::step_deadline(Instant deadline) const {
   return std::min(deadline, MonotonicClock::now() + m_options.timeout);
 }
 
-std::unexpected<Error> Client::failure(Error error, std::string_view server_text) {
-  if (!server_text.empty()) m_last_error = format_string("{}: {}", error.context, server_text);
+std::unexpected<Error> Client::failure(Error error, std::string_view detail) {
+  if (!detail.empty()) m_last_error = format_string("{}: {}", error.context, detail);
   else m_last_error = format_string("{}", error);
   git_log.debug("{}", m_last_error);
   client_failures.increment();
@@ -52,7 +52,7 @@ void Client::disconnect() {
 Task<Result<bool>> Client::fill(Instant deadline) {
   if (m_pending.empty()) {
     auto piece = co_await m_transport.read(step_deadline(deadline));
-    if (!piece) co_return failure(piece.error());
+    if (!piece) co_return failure(piece.error(), m_transport.last_error());
     if (piece->empty()) co_return false;
     m_pending = *piece;
   }
@@ -80,7 +80,8 @@ Task<Result<void>> Client::connect(Instant deadline) {
     m_decoder.emplace(std::move(*decoder));
   }
   disconnect();
-  if (auto opened = co_await m_transport.open(m_options.protocol, deadline); !opened) co_return failure(opened.error());
+  if (auto opened = co_await m_transport.open(m_options.protocol, deadline); !opened)
+    co_return failure(opened.error(), m_transport.last_error());
   m_connected = true;
   co_return co_await read_advertisement(deadline);
 }
@@ -124,7 +125,7 @@ Task<Result<void>> Client::read_advertisement(Instant deadline) {
 Task<Result<void>> Client::send_request(Result<std::string> request, Instant deadline) {
   if (!request) co_return failure(request.error());
   if (auto sent = co_await m_transport.send(as_bytes(*request), step_deadline(deadline)); !sent)
-    co_return failure(sent.error());
+    co_return failure(sent.error(), m_transport.last_error());
   co_return Result<void>{};
 }
 

@@ -2,7 +2,8 @@
 
 // A git upload-pack client (fetch side of the smart protocols): lists a
 // remote's refs and fetches a pack, in protocol v2 (gitprotocol-v2) or v0
-// (gitprotocol-pack), over any Transport (git:// now, smart HTTP later).
+// (gitprotocol-pack), over any Transport (git://: daemon_transport.h; smart
+// HTTP: http_transport.h).
 //
 //   DaemonTransport transport(network, &resolver, TRY(RemoteUrl::parse("git://host/blog.git")));
 //   git::Client client(transport);
@@ -14,7 +15,8 @@
 //
 // Errors: the Error's static context names the fault; last_error() holds a
 // sentence with the server's own words when it sent some ("ERR ...", a
-// side-band error), e.g. "the server said: upload-pack: not our ref 1234...".
+// side-band error) or the transport's sentence (the HTTP client's), e.g.
+// "the server sent an error (ERR): upload-pack: not our ref 1234...".
 
 #include <optional>
 #include <string>
@@ -77,8 +79,9 @@ private:
   [[nodiscard]] Task<Result<void>> fetch_v2(const FetchRequest& request, FetchResponseV2& response, Instant deadline);
   [[nodiscard]] Instant step_deadline(Instant deadline) const;
   void disconnect();
-  // Records a sentence for `error` (with `server_text` when the server gave one).
-  std::unexpected<Error> failure(Error error, std::string_view server_text = {});
+  // Records a sentence for `error`, with `detail` (the server's or the
+  // transport's words) when there is some.
+  std::unexpected<Error> failure(Error error, std::string_view detail = {});
 
   Transport& m_transport;
   ClientOptions m_options;

@@ -54,7 +54,13 @@ Task<Result<void>> HttpTransport::exchange(std::string_view method, std::string_
     request.headers.add("Accept", result_type);
     request.body = as_bytes(m_body);
   }
-  auto reader = CO_TRY(co_await m_client.open(std::move(request)));
+  m_last_error.clear();
+  auto opened = co_await m_client.open(std::move(request));
+  if (!opened) {
+    m_last_error = m_client.last_error();
+    co_return std::unexpected(opened.error());
+  }
+  auto& reader = *opened;
   if (http::code(reader.status()) == 401 || reader.status() == http::Status::forbidden)
     co_return fail(Errc::io_error, "the HTTP server refused access to the repository (401/403)");
   if (reader.status() == http::Status::not_found) co_return fail(Errc::not_found, "no repository at that URL (404)");
@@ -80,7 +86,9 @@ Task<Result<void>> HttpTransport::send(Bytes request, Instant deadline) {
 Task<Result<Bytes>> HttpTransport::read(Instant) {
   if (!m_reader) co_return fail(Errc::closed, "no HTTP response to read");
   // The HTTP client bounds each piece with its own request timeout and deadline.
-  co_return co_await m_reader->read();
+  auto piece = co_await m_reader->read();
+  if (!piece) m_last_error = m_client.last_error();
+  co_return piece;
 }
 
 } // namespace morgana::git

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "morgana/git/remote_url.h"
 #include "morgana/git/transport.h"
@@ -25,6 +26,8 @@ public:
   [[nodiscard]] Task<Result<void>> send(Bytes request, Instant deadline) override;
   [[nodiscard]] Task<Result<Bytes>> read(Instant deadline) override;
   void close() override { m_reader.reset(); }
+  // The HTTP client's sentence when the failure was its own.
+  [[nodiscard]] std::string_view last_error() const override { return m_last_error; }
 
 private:
   // GET or POST of `suffix` below the repository's URL; checks the status
@@ -38,6 +41,7 @@ private:
   ProtocolVersion m_version = ProtocolVersion::v2;
   std::string m_body; // the request being posted, alive until its response is read
   std::optional<http::ResponseReader> m_reader;
+  std::string m_last_error;
 };
 
 } // namespace morgana::git

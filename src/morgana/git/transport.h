@@ -7,7 +7,7 @@
 //     git-proto-request ("git-upload-pack /path\0host=HOST\0\0version=2\0"),
 //     the advertisement follows on the stream, each send() writes a request
 //     and read() goes on reading the same stream.
-//   smart HTTP (later, over http::Client): open() is GET
+//   smart HTTP (http_transport.h, over http::Client): open() is GET
 //     info/refs?service=git-upload-pack with "Git-Protocol: version=2",
 //     read() hands out its body (ResponseReader::read); each send() is a POST
 //     to git-upload-pack (Content-Type application/x-git-upload-pack-request)
@@ -15,6 +15,7 @@
 //     the client puts the whole negotiation in one request.
 
 #include <cstdint>
+#include <string_view>
 
 #include "morgana/core/bytes.h"
 #include "morgana/core/result.h"
@@ -39,6 +40,9 @@ public:
   [[nodiscard]] virtual Task<Result<Bytes>> read(Instant deadline) = 0;
   // Ends the exchange (closes a connection).
   virtual void close() = 0;
+  // A sentence on the latest failure when the layer below keeps one (the
+  // HTTP client's last_error()); empty otherwise.
+  [[nodiscard]] virtual std::string_view last_error() const { return {}; }
 };
 
 } // namespace morgana::git

@@ -155,5 +155,13 @@ TEST_F(GitHttpTransportTest, DumbServersAndMissingRepositoriesAreRefused) {
   EXPECT_EQ(missing.error(), Errc::not_found);
 }
 
+TEST_F(GitHttpTransportTest, TheHttpClientsSentenceIsKept) {
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8081/blog.git")));
+  Client client(transport);
+  auto refs = loop().run(client.list_refs({}, MonotonicClock::now() + 30s));
+  ASSERT_FALSE(refs);
+  EXPECT_NE(client.last_error().find("192.0.2.2:8081"), std::string::npos) << client.last_error();
+}
+
 } // namespace
 } // namespace morgana::git
