@@ -48,6 +48,7 @@ struct ClientOptions {
 
 class Client {
 public:
+  // `transport` must outlive the client, which closes it when destroyed.
   explicit Client(Transport& transport, ClientOptions options = {});
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
