@@ -1,0 +1,167 @@
+// The smart HTTP transport under the git client, against a scripted HTTP
+// server on the fake network that answers with git http-backend's bytes.
+
+#include "morgana/git/http_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fake_network.h"
+#include "git_captures.h"
+#include "git_test_support.h"
+#include "morgana/core/event_loop.h"
+#include "morgana/git/client.h"
+#include "sim.h"
+
+namespace morgana::git {
+namespace {
+
+using namespace std::chrono_literals;
+
+const net::Endpoint server_end{net::Ipv4Address::from_octets(192, 0, 2, 2), 8080};
+
+struct HttpScript {
+  std::vector<std::string> replies;
+  std::vector<std::string> requests;
+};
+
+std::string reply(std::string_view type, std::string_view body, std::string_view status = "200 OK") {
+  return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+// Reads one request (head and a Content-Length body); false at the end of the stream.
+Task<bool> read_request(net::Stream& stream, std::string& buffer, std::string& request) {
+  std::byte chunk[4096];
+  for (;;) {
+    auto head_end = buffer.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::size_t length = 0;
+      auto field = buffer.substr(0, head_end).find("Content-Length: ");
+      if (field != std::string::npos) length = std::stoul(buffer.substr(field + 16));
+      if (buffer.size() >= head_end + 4 + length) {
+        request = buffer.substr(0, head_end + 4 + length);
+        buffer.erase(0, request.size());
+        co_return true;
+      }
+    }
+    auto count = co_await stream.read(chunk);
+    if (!count || *count == 0) co_return false;
+    buffer.append(reinterpret_cast<const char*>(chunk), *count);
+  }
+}
+
+Task<void> serve_connection(std::unique_ptr<net::Stream> stream, HttpScript& script) {
+  std::string buffer;
+  std::string request;
+  while (co_await read_request(*stream, buffer, request)) {
+    script.requests.push_back(request);
+    if (script.requests.size() > script.replies.size()) co_return;
+    if (!co_await stream->write(as_bytes(script.replies[script.requests.size() - 1]))) co_return;
+  }
+}
+
+Task<void> serve(std::unique_ptr<net::Listener> listener, HttpScript& script) {
+  for (;;) {
+    auto stream = co_await listener->accept();
+    if (!stream) co_return;
+    loop().spawn(serve_connection(std::move(*stream), script));
+  }
+}
+
+class GitHttpTransportTest : public ::testing::Test {
+protected:
+  void SetUp() override { sim::reset(); }
+  void TearDown() override { loop().destroy_spawned(); }
+
+  morgana::test::FakeNetwork network;
+  http::Client http_client{network};
+};
+
+TEST_F(GitHttpTransportTest, V2OverSmartHttp) {
+  HttpScript script;
+  script.replies = {reply("application/x-git-upload-pack-advertisement", captured::v2_advertisement),
+                    reply("application/x-git-upload-pack-result", captured::v2_ls_refs_response),
+                    reply("application/x-git-upload-pack-result", captured::v2_fetch_full_response)};
+  loop().spawn(serve(network.listen(server_end), script));
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://alice:s3cret@192.0.2.2:8080/blog.git/")));
+  Client client(transport);
+  auto deadline = MonotonicClock::now() + 30s;
+  auto refs = loop().run(client.list_refs({}, deadline));
+  ASSERT_TRUE(refs) << client.last_error();
+  EXPECT_EQ(refs->size(), 5u);
+  std::string pack;
+  auto fetched = loop().run(client.fetch(
+      {.wants = {std::string(captured::heads_main_id)}},
+      [&](Bytes data) -> Result<void> {
+        pack.append(as_string(data));
+        return {};
+      },
+      deadline));
+  ASSERT_TRUE(fetched) << client.last_error();
+  EXPECT_EQ(test::pack_object_count(pack), 16);
+  ASSERT_EQ(script.requests.size(), 3u);
+  EXPECT_TRUE(script.requests[0].starts_with("GET /blog.git/info/refs?service=git-upload-pack HTTP/1.1\r\n"));
+  for (const auto& request : script.requests) {
+    EXPECT_NE(request.find("Git-Protocol: version=2\r\n"), std::string::npos);
+    EXPECT_NE(request.find("Authorization: Basic YWxpY2U6czNjcmV0\r\n"), std::string::npos); // alice:s3cret
+  }
+  EXPECT_TRUE(script.requests[1].starts_with("POST /blog.git/git-upload-pack HTTP/1.1\r\n"));
+  EXPECT_NE(script.requests[1].find("Content-Type: application/x-git-upload-pack-request\r\n"), std::string::npos);
+  EXPECT_TRUE(script.requests[1].ends_with("0000"));
+  EXPECT_NE(script.requests[1].find("command=ls-refs\n"), std::string::npos);
+  EXPECT_NE(script.requests[2].find("command=fetch\n"), std::string::npos);
+}
+
+TEST_F(GitHttpTransportTest, V0OverSmartHttp) {
+  HttpScript script;
+  script.replies = {reply("application/x-git-upload-pack-advertisement", captured::http_v0_info_refs_body),
+                    reply("application/x-git-upload-pack-result", captured::v0_fetch_have_response)};
+  loop().spawn(serve(network.listen(server_end), script));
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8080/blog.git")));
+  Client client(transport, {.protocol = ProtocolVersion::v0});
+  std::string pack;
+  auto fetched = loop().run(client.fetch(
+      {.wants = {std::string(captured::heads_main_id)}, .haves = {std::string(captured::second_id)}},
+      [&](Bytes data) -> Result<void> {
+        pack.append(as_string(data));
+        return {};
+      },
+      MonotonicClock::now() + 30s));
+  ASSERT_TRUE(fetched) << client.last_error();
+  EXPECT_EQ(client.protocol(), ProtocolVersion::v0);
+  EXPECT_EQ(test::pack_object_count(pack), 4);
+  ASSERT_EQ(script.requests.size(), 2u);
+  EXPECT_EQ(script.requests[0].find("Git-Protocol"), std::string::npos);
+  EXPECT_EQ(script.requests[0].find("Authorization"), std::string::npos);
+  EXPECT_TRUE(script.requests[1].ends_with("0009done\n"));
+}
+
+TEST_F(GitHttpTransportTest, DumbServersAndMissingRepositoriesAreRefused) {
+  HttpScript script;
+  script.replies = {reply("text/plain", "6dfd0c5fcb535f24523ab71f4d1debb3e98be862\trefs/heads/main\n"),
+                    reply("text/plain", "no such repository", "404 Not Found")};
+  loop().spawn(serve(network.listen(server_end), script));
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8080/blog.git")));
+  Client client(transport);
+  auto dumb = loop().run(client.list_refs({}, MonotonicClock::now() + 30s));
+  ASSERT_FALSE(dumb);
+  EXPECT_EQ(dumb.error(), Errc::unsupported);
+  EXPECT_NE(client.last_error().find("smart HTTP"), std::string::npos) << client.last_error();
+  auto missing = loop().run(client.list_refs({}, MonotonicClock::now() + 30s));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), Errc::not_found);
+}
+
+TEST_F(GitHttpTransportTest, TheHttpClientsSentenceIsKept) {
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8081/blog.git")));
+  Client client(transport);
+  auto refs = loop().run(client.list_refs({}, MonotonicClock::now() + 30s));
+  ASSERT_FALSE(refs);
+  EXPECT_NE(client.last_error().find("192.0.2.2:8081"), std::string::npos) << client.last_error();
+}
+
+} // namespace
+} // namespace morgana::git
