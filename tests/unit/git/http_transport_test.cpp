@@ -1,6 +1,7 @@
 // The smart HTTP transport under the git client, against a scripted HTTP
 // server on the fake network that answers with git http-backend's bytes.
 
+#include "http_request_reader.h"
 #include "morgana/git/http_transport.h"
 
 #include <gtest/gtest.h>
@@ -32,31 +33,12 @@ std::string reply(std::string_view type, std::string_view body, std::string_view
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
-// Reads one request (head and a Content-Length body); false at the end of the stream.
-Task<bool> read_request(net::Stream& stream, std::string& buffer, std::string& request) {
-  std::byte chunk[4096];
-  for (;;) {
-    auto head_end = buffer.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      std::size_t length = 0;
-      auto field = buffer.substr(0, head_end).find("Content-Length: ");
-      if (field != std::string::npos) length = std::stoul(buffer.substr(field + 16));
-      if (buffer.size() >= head_end + 4 + length) {
-        request = buffer.substr(0, head_end + 4 + length);
-        buffer.erase(0, request.size());
-        co_return true;
-      }
-    }
-    auto count = co_await stream.read(chunk);
-    if (!count || *count == 0) co_return false;
-    buffer.append(reinterpret_cast<const char*>(chunk), *count);
-  }
-}
+using test_support::read_http_request;
 
 Task<void> serve_connection(std::unique_ptr<net::Stream> stream, HttpScript& script) {
   std::string buffer;
   std::string request;
-  while (co_await read_request(*stream, buffer, request)) {
+  while (co_await read_http_request(*stream, buffer, request)) {
     script.requests.push_back(request);
     if (script.requests.size() > script.replies.size()) co_return;
     if (!co_await stream->write(as_bytes(script.replies[script.requests.size() - 1]))) co_return;

@@ -1,6 +1,7 @@
 // The HTTP client against scripted servers on a fake network (in-memory
 // streams, the simulated clock).
 
+#include "http_request_reader.h"
 #include "morgana/http/client.h"
 
 #include <gtest/gtest.h>
@@ -40,38 +41,19 @@ struct Script {
   std::size_t accepted = 0;
 };
 
-// Reads one request (head, and a body by Content-Length); false at the end of the stream.
-Task<bool> read_request(net::Stream& stream, std::string& buffer, std::string& request) {
-  std::byte chunk[4096];
-  for (;;) {
-    auto head_end = buffer.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      std::size_t length = 0;
-      auto field = buffer.substr(0, head_end).find("Content-Length: ");
-      if (field != std::string::npos) length = std::stoul(buffer.substr(field + 16));
-      if (buffer.size() >= head_end + 4 + length) {
-        request = buffer.substr(0, head_end + 4 + length);
-        buffer.erase(0, request.size());
-        co_return true;
-      }
-    }
-    auto count = co_await stream.read(chunk);
-    if (!count || *count == 0) co_return false;
-    buffer.append(reinterpret_cast<const char*>(chunk), *count);
-  }
-}
+using test_support::read_http_request;
 
 Task<void> serve_connection(std::unique_ptr<net::Stream> stream, Script& script, ConnectionScript connection) {
   std::string buffer;
   std::string request;
   for (const auto& reply : connection.replies) {
-    if (!co_await read_request(*stream, buffer, request)) co_return;
+    if (!co_await read_http_request(*stream, buffer, request)) co_return;
     script.requests.push_back(request);
     if (!co_await stream->write(as_bytes(reply))) co_return;
   }
   if (connection.end == ConnectionScript::End::close) co_return;
   if (connection.end == ConnectionScript::End::half_close) (void)stream->shutdown();
-  while (co_await read_request(*stream, buffer, request)) script.requests.push_back(request);
+  while (co_await read_http_request(*stream, buffer, request)) script.requests.push_back(request);
 }
 
 Task<void> serve(std::unique_ptr<net::Listener> listener, Script& script, tls::ServerContext* tls = nullptr) {
