@@ -1,7 +1,6 @@
 // The smart HTTP transport under the git client, against a scripted HTTP
 // server on the fake network that answers with git http-backend's bytes.
 
-#include "http_request_reader.h"
 #include "morgana/git/http_transport.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +11,7 @@
 #include "fake_network.h"
 #include "git_captures.h"
 #include "git_test_support.h"
+#include "http_request_reader.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/git/client.h"
 #include "sim.h"

@@ -1,7 +1,6 @@
 // The HTTP client against scripted servers on a fake network (in-memory
 // streams, the simulated clock).
 
-#include "http_request_reader.h"
 #include "morgana/http/client.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +10,7 @@
 
 #include "../tls/test_certs.h"
 #include "fake_network.h"
+#include "http_request_reader.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/random.h"
 #include "morgana/tls/client.h"
