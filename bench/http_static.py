@@ -396,7 +396,8 @@ COMPARISONS = (("morgana tap", ("nginx veth", "nginx-auto veth")),
 
 def workloads(args):
     return [(scheme, close, path) for scheme in ("http", "https") for close in (False, True)
-            for path in args.paths]
+            for path in args.paths
+            if args.workloads is None or workload_name((scheme, close, path)) in args.workloads]
 
 
 def workload_name(workload):
@@ -556,8 +557,18 @@ def main():
     parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
     parser.add_argument("--paths", default=f"index.html,{LARGE_FILE}",
                         help=f"files to fetch (default index.html,{LARGE_FILE})")
+    parser.add_argument("--workloads",
+                        help="only these, comma-separated, e.g. 'HTTP keep-alive /index.html' (their files "
+                        "replace --paths; default: HTTP and HTTPS, keep-alive and close, for each of --paths)")
     args = parser.parse_args()
     args.paths = [p for p in args.paths.split(",") if p]
+    if args.workloads is not None:
+        args.workloads = [w for w in args.workloads.split(",") if w]
+        args.paths = list(dict.fromkeys(w.rpartition("/")[2] for w in args.workloads))
+        known = [workload_name((s, c, p)) for s in ("http", "https") for c in (False, True) for p in args.paths]
+        for w in args.workloads:
+            if w not in known:
+                sys.exit(f"http_static: unknown workload '{w}' (e.g. 'HTTP keep-alive /index.html')")
     run_hosted(args, "http_static", measure, report)
 
 
