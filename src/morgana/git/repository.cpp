@@ -86,6 +86,8 @@ Task<Result<void>> Repository::fetch(Client& client, FetchOptions options, Insta
   shallow.erase(duplicates.begin(), duplicates.end());
 
   FetchStats stats{.pack_objects = indexer.object_count(), .pack_bytes = fetched.pack_bytes};
+  stats.thin_deltas = static_cast<std::uint32_t>(std::ranges::count_if(
+      pack.entries(), [](const PackEntry& entry) { return entry.is_delta() && entry.base == PackEntry::no_base; }));
   // The one step that may still fail; everything after it cannot.
   CO_TRY(m_store.add(std::move(pack)));
   m_remote_refs = std::move(refs);
@@ -93,7 +95,8 @@ Task<Result<void>> Repository::fetch(Client& client, FetchOptions options, Insta
   m_head = want;
   m_shallow = std::move(shallow);
   m_last_fetch = stats;
-  repository_log.info("fetched {} ({} objects, {} bytes)", want, stats.pack_objects, stats.pack_bytes);
+  repository_log.info("fetched {} ({} objects, {} on bases already held, {} bytes)", want, stats.pack_objects,
+                      stats.thin_deltas, stats.pack_bytes);
   co_return Result<void>{};
 }
 

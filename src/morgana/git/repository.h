@@ -41,6 +41,7 @@ struct FetchOptions {
 // What the latest fetch that brought a pack received.
 struct FetchStats {
   std::uint32_t pack_objects = 0;
+  std::uint32_t thin_deltas = 0; // deltas on bases the store held, not the pack
   std::uint64_t pack_bytes = 0;
 };
 

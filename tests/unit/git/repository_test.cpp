@@ -106,6 +106,7 @@ TEST_F(GitRepositoryTest, FetchesAThinPackOnTopOfTheStore) {
   EXPECT_EQ(repository.head(), id(fixtures::head_commit_id));
   EXPECT_EQ(repository.store().pack_count(), 2u);
   EXPECT_EQ(repository.last_fetch().pack_objects, 3u);
+  EXPECT_EQ(repository.last_fetch().thin_deltas, 1u);
   const auto& request = transport->requests[1];
   EXPECT_NE(request.find("have " + std::string(fixtures::merge_commit_id)), std::string::npos);
   // The README is a delta on the clone's README.
