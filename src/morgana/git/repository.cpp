@@ -1,7 +1,6 @@
 #include "morgana/git/repository.h"
 
 #include <algorithm>
-#include <queue>
 #include <unordered_set>
 #include <utility>
 
@@ -42,9 +41,24 @@ void add_change(std::vector<Change>& changes, const std::string& path, ChangeKin
   changes.push_back(std::move(change));
 }
 
+// Marks a fetch as running for as long as its coroutine frame lives.
+class FetchGuard {
+public:
+  explicit FetchGuard(bool& fetching) : m_fetching(fetching) { m_fetching = true; }
+  FetchGuard(const FetchGuard&) = delete;
+  FetchGuard& operator=(const FetchGuard&) = delete;
+  ~FetchGuard() { m_fetching = false; }
+
+private:
+  bool& m_fetching;
+};
+
 } // namespace
 
 Task<Result<void>> Repository::fetch(Client& client, FetchOptions options, Instant deadline) {
+  // Two fetches at once would each build on the store as it was.
+  if (m_fetching) co_return fail(Errc::in_use, "git: a fetch is already running");
+  FetchGuard guard(m_fetching);
   auto refs = CO_TRY(co_await client.list_refs({.ref_prefixes = {"HEAD", std::string(heads_prefix)}}, deadline));
   auto branch = CO_TRY(branch_ref_name(refs, options.branch));
   auto ref = std::ranges::find(refs, branch, &Ref::name);
@@ -120,30 +134,36 @@ Result<std::vector<ObjectId>> Repository::log(const ObjectId& from, std::size_t 
     std::int64_t time;
     std::uint64_t sequence; // ties go in the order commits were met
     ObjectId id;
+    std::vector<ObjectId> parents;
   };
   auto later_first = [](const Queued& a, const Queued& b) {
     return a.time != b.time ? a.time < b.time : a.sequence > b.sequence;
   };
-  std::priority_queue<Queued, std::vector<Queued>, decltype(later_first)> queue(later_first);
+  std::vector<Queued> queue; // a heap, latest on top
   std::unordered_set<ObjectId> seen;
   std::uint64_t sequence = 0;
+  auto enqueue = [&](const ObjectId& id) -> Result<void> {
+    auto read = TRY(read_commit(id));
+    // A shallow boundary's parents are not held: history ends there.
+    if (is_shallow_commit(id)) read.commit.parents.clear();
+    queue.push_back({read.commit.committer.time, sequence++, id, std::move(read.commit.parents)});
+    std::ranges::push_heap(queue, later_first);
+    return {};
+  };
 
   std::vector<ObjectId> commits;
   if (limit == 0) return commits;
-  auto first = TRY(read_commit(from));
-  queue.push({first.commit.committer.time, sequence++, from});
   seen.insert(from);
+  TRY(enqueue(from));
   while (!queue.empty() && commits.size() < limit) {
-    auto id = queue.top().id;
-    queue.pop();
-    commits.push_back(id);
-    if (is_shallow_commit(id)) continue;
-    auto current = TRY(read_commit(id));
-    for (const auto& parent : current.commit.parents) {
-      // A parent not held lies beyond a shallow boundary: history ends there.
+    std::ranges::pop_heap(queue, later_first);
+    auto next = std::move(queue.back());
+    queue.pop_back();
+    commits.push_back(next.id);
+    for (const auto& parent : next.parents) {
+      // A parent not held lies beyond a boundary the server drew (a shallow fetch).
       if (!m_store.contains(parent) || !seen.insert(parent).second) continue;
-      auto parent_commit = TRY(read_commit(parent));
-      queue.push({parent_commit.commit.committer.time, sequence++, parent});
+      TRY(enqueue(parent));
     }
   }
   return commits;

@@ -77,8 +77,9 @@ public:
   // Lists the remote's branches, then fetches the chosen one's commit unless
   // it is already held, as a thin pack on top of what the store has. A head
   // that does not descend from the previous one (a force-push) is followed.
-  // Errc::not_found when the remote has no such branch (or an unborn HEAD).
-  // On any failure nothing changes.
+  // Errc::not_found when the remote has no such branch (or an unborn HEAD);
+  // Errc::in_use while another fetch runs. On any failure (or when the task
+  // is destroyed part way) nothing changes.
   [[nodiscard]] Task<Result<void>> fetch(Client& client, FetchOptions options, Instant deadline);
 
   // Up to `limit` commits from `from`, newest commit date first, each once;
@@ -112,6 +113,7 @@ private:
   std::vector<Ref> m_remote_refs;
   std::vector<ObjectId> m_shallow;
   FetchStats m_last_fetch;
+  bool m_fetching = false;
 };
 
 } // namespace morgana::git

@@ -125,6 +125,60 @@ TEST_F(GitRepositoryTest, NothingToFetchWhenTheBranchIsHeldAndAForcePushIsFollow
   EXPECT_EQ(repository.store().pack_count(), 2u);
 }
 
+TEST_F(GitRepositoryTest, AForcePushToUnrelatedHistoryIsFollowed) {
+  clone();
+  // The remote's main now holds another repository's history altogether.
+  transport.emplace();
+  transport->advertisement_v2 = captured::v2_advertisement;
+  transport->responses = {std::string(captured::v2_ls_refs_response), std::string(captured::v2_fetch_full_response)};
+  Client client(*transport);
+  ASSERT_TRUE(loop().run(repository.fetch(client, {}, soon())));
+  EXPECT_NE(transport->requests[1].find("have " + std::string(fixtures::merge_commit_id)), std::string::npos);
+  EXPECT_EQ(repository.head(), id(captured::heads_main_id));
+  EXPECT_EQ(repository.store().pack_count(), 2u);
+  auto history = repository.log(id(captured::heads_main_id), 10);
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->size(), 3u);
+  EXPECT_TRUE(repository.read_commit(id(fixtures::merge_commit_id)));
+}
+
+// A server that never answers: open() waits for an hour.
+class SilentTransport final : public Transport {
+public:
+  Task<Result<void>> open(ProtocolVersion, Instant) override {
+    CO_TRY(co_await m_never.wait(MonotonicClock::now() + 1h));
+    co_return Result<void>{};
+  }
+  Task<Result<void>> send(Bytes, Instant) override { co_return fail(Errc::closed); }
+  Task<Result<Bytes>> read(Instant) override { co_return fail(Errc::closed); }
+  void close() override {}
+
+private:
+  WaitQueue m_never;
+};
+
+TEST_F(GitRepositoryTest, OneFetchAtATimeAndADestroyedFetchChangesNothing) {
+  clone();
+  SilentTransport silent;
+  Client stalled(silent);
+  loop().spawn([](Repository& repository, Client& client) -> Task<void> {
+    (void)co_await repository.fetch(client, {}, soon());
+  }(repository, stalled));
+  auto second = loop().run([](Repository& repository) -> Task<Result<void>> {
+    CO_TRY(co_await sleep_for(1ms));
+    ScriptedTransport unused;
+    Client client(unused);
+    co_return co_await repository.fetch(client, {}, soon());
+  }(repository));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error(), Errc::in_use);
+  // The stalled fetch is destroyed part way: nothing changed, and fetching works again.
+  loop().destroy_spawned();
+  expect_as_cloned();
+  ASSERT_TRUE(fetch(fixtures::head_commit_id, fetch_response(fixtures::pack_thin)));
+  EXPECT_EQ(repository.head(), id(fixtures::head_commit_id));
+}
+
 TEST_F(GitRepositoryTest, TheServerGoneMidPackLeavesTheRepositoryAsItWas) {
   clone();
   auto response = fetch_response(fixtures::pack_thin, false);
