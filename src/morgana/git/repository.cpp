@@ -59,7 +59,11 @@ Task<Result<void>> Repository::fetch(Client& client, FetchOptions options, Insta
   // Two fetches at once would each build on the store as it was.
   if (m_fetching) co_return fail(Errc::in_use, "git: a fetch is already running");
   FetchGuard guard(m_fetching);
-  auto refs = CO_TRY(co_await client.list_refs({.ref_prefixes = {"HEAD", std::string(heads_prefix)}}, deadline));
+  LsRefsRequest listing{.ref_prefixes = {"HEAD", std::string(heads_prefix)}};
+  // A ref named in full outside refs/heads/ ("refs/changes/...") is asked for too.
+  if (options.branch.starts_with("refs/") && !options.branch.starts_with(heads_prefix))
+    listing.ref_prefixes.push_back(options.branch);
+  auto refs = CO_TRY(co_await client.list_refs(std::move(listing), deadline));
   auto branch = CO_TRY(branch_ref_name(refs, options.branch));
   auto ref = std::ranges::find(refs, branch, &Ref::name);
   if (ref == refs.end() || ref->id.empty()) co_return fail(Errc::not_found, "git: the remote has no such branch");

@@ -229,6 +229,10 @@ TEST_F(GitRepositoryTest, AMissingBranchIsNotFound) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error(), Errc::not_found);
   EXPECT_FALSE(repository.head());
+  result = fetch(fixtures::merge_commit_id, "unused", {.branch = "refs/changes/1"});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), Errc::not_found);
+  EXPECT_NE(transport->requests[0].find("ref-prefix refs/changes/1\n"), std::string::npos);
 }
 
 TEST_F(GitRepositoryTest, AShallowFetchStopsTheLogAtItsBoundary) {
