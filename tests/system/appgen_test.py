@@ -5,6 +5,7 @@ string escaping (checked by compiling), the store defaults printed for CMake,
 and a generated pair compiled with clang++-19 -fsyntax-only: against the real
 morgana/app/context.h when it exists, else against a small stub."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,7 @@ type = "ipv4-address"
 default = "10.0.0.1"
 help = "an address"
 
-[settings.ipv4]
+[settings.address]
 type = "ipv4-cidr"
 default = "10.0.0.2/24"
 help = "a CIDR"
@@ -172,8 +173,23 @@ def compile_pair(t, out, what, stub_dir):
         t.check(result.returncode == 0, f"{what}: {source} compiles", result.stderr[-3000:])
 
 
+def declared_arguments():
+    """The names of the args::Option / args::Flag objects declared under src/morgana (not core/args)."""
+    names = set()
+    for path in (ROOT / "src" / "morgana").rglob("*.cpp"):
+        text = path.read_text()
+        for match in re.finditer(r'args::(?:Option<.*?>|Flag)\s+\w+\{\s*"([a-z0-9-]+)"', text, re.S):
+            names.add(match.group(1))
+    return names
+
+
 def test(t):
     work = t.log_dir  # emptied when the test starts; kept afterwards to look at
+
+    declared = declared_arguments()
+    t.check(declared == appgen.MORGANA_ARGUMENTS, "appgen's list of reserved names is the platform's and "
+            "libraries' boot arguments", f"in src/ only: {sorted(declared - appgen.MORGANA_ARGUMENTS)}, "
+            f"in appgen only: {sorted(appgen.MORGANA_ARGUMENTS - declared)}")
 
     # Every type, with and without defaults.
     app = write_app(work / "every", EVERY_TYPE)
@@ -184,7 +200,7 @@ def test(t):
     source = (work / "every-out" / "morgana_app.cpp").read_text()
     fields = ["bool flag;", "std::uint8_t small;", "std::uint16_t port;", "std::uint32_t count;", "std::uint64_t big;",
               "std::size_t max_size;", "std::string_view name;", "morgana::Duration timeout;",
-              "morgana::net::Ipv4Address gateway;", "morgana::net::Ipv4Cidr ipv4;", "morgana::net::Endpoint peer;",
+              "morgana::net::Ipv4Address gateway;", "morgana::net::Ipv4Cidr address;", "morgana::net::Endpoint peer;",
               "std::optional<std::uint16_t> redirect_port;", "std::optional<morgana::Duration> wait;"]
     for text in fields:
         t.check(text in header, f"header: Settings has '{text}'", header)
@@ -260,6 +276,8 @@ def test(t):
         ('[settings.x_y]\ntype = "bool"\nhelp = "h"\n', "[settings.x_y]: 'x_y' is not a setting name",
          "an underscore in a setting name"),
         ('[settings.new]\ntype = "bool"\nhelp = "h"\n', "[settings.new]: 'new' is a C++ keyword", "a keyword setting"),
+        ('[settings.ipv4]\ntype = "bool"\nhelp = "h"\n',
+         "[settings.ipv4]: '--ipv4' is a boot argument of the platform or a library", "a library argument's name"),
         ('[stores.2x]\nhelp = "h"\n', "[stores.2x]: '2x' is not a store name", "a store name with a leading digit"),
         ('[stores.class]\nhelp = "h"\n', "[stores.class]: 'class' is not a store name", "a keyword store name"),
         ('[stores.s]\nhelp = "h"\nrequired = "yes"\n', "[stores.s] required: expected true or false",
