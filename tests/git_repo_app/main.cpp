@@ -15,8 +15,7 @@
 #include "morgana/core/event_loop.h"
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
-#include "morgana/git/daemon_transport.h"
-#include "morgana/git/http_transport.h"
+#include "morgana/git/open_transport.h"
 #include "morgana/git/repository.h"
 #include "morgana/git/tree.h"
 #include "morgana/net/dns_resolver.h"
@@ -78,10 +77,7 @@ Task<Result<void>> app_main(app::Context& context) {
 
   // One connection per fetch: a daemon does not keep an idle one open for long.
   auto fetch = [&]() -> Task<Result<void>> {
-    std::unique_ptr<git::Transport> transport;
-    if (url->scheme == git::RemoteScheme::git)
-      transport = std::make_unique<git::DaemonTransport>(network, &resolver, *url);
-    else transport = std::make_unique<git::HttpTransport>(http_client, *url);
+    auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
     git::Client client(*transport);
     auto before = repository.store().pack_count();
     auto fetched = co_await repository.fetch(client, {.branch = std::string(settings.branch), .depth = settings.depth},

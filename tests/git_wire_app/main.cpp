@@ -21,8 +21,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
-#include "morgana/git/daemon_transport.h"
-#include "morgana/git/http_transport.h"
+#include "morgana/git/open_transport.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
 #include "morgana_app.h"
@@ -94,10 +93,7 @@ Task<Result<void>> app_main(app::Context& context) {
   net::DnsResolver resolver(network);
   // Smart HTTP (plain http: this test tool has no trust anchors for https).
   http::Client http_client(network, {.request_timeout = settings.timeout, .resolver = &resolver});
-  std::unique_ptr<git::Transport> transport;
-  if (url->scheme == git::RemoteScheme::git)
-    transport = std::make_unique<git::DaemonTransport>(network, &resolver, *url);
-  else transport = std::make_unique<git::HttpTransport>(http_client, *url);
+  auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
   git::Client client(*transport,
                      {.protocol = settings.protocol == 0 ? git::ProtocolVersion::v0 : git::ProtocolVersion::v2});
 
