@@ -44,7 +44,7 @@ Task<Result<std::unique_ptr<Stack>>> Stack::open(StackConfig config, Instant dea
 }
 
 Stack::Stack(StackConfig config, MacAddress mac, std::uint16_t mtu)
-    : m_stack_config(std::move(config)), m_device(m_stack_config.device), m_mac(mac), m_mtu(mtu) {}
+    : m_stack_config(std::move(config)), m_mac(mac), m_mtu(mtu) {}
 
 std::span<const Ipv4Address> Stack::dns_servers() const {
   if (!m_stack_config.dns_servers.empty()) return m_stack_config.dns_servers;
@@ -110,7 +110,7 @@ Result<void> Stack::send_frame(MacAddress destination, std::uint16_t ether_type,
     std::memcpy(padded, frame.data(), frame.size());
     frame = padded;
   }
-  if (auto written = platform::net_write(m_device, frame); !written) {
+  if (auto written = platform::net_write(m_stack_config.device, frame); !written) {
     device_errors.increment();
     return written;
   }
@@ -151,7 +151,7 @@ Task<void> Stack::receive_loop() {
         receive_no_memory.increment();
         break;
       }
-      auto length = platform::net_read(m_device, frame->data());
+      auto length = platform::net_read(m_stack_config.device, frame->data());
       if (!length) {
         if (length.error() == Errc::no_space) oversized_frames.increment();
         else device_errors.increment();

@@ -88,7 +88,6 @@ private:
   Task<void> receive_loop();
 
   StackConfig m_stack_config;
-  std::size_t m_device;
   MacAddress m_mac;
   std::uint16_t m_mtu;
   Ipv4Config m_config;
