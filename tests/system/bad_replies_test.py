@@ -255,9 +255,12 @@ def dns_phase(t):
         server.stop()
     t.check(resolved.group(1) == NAME_ADDRESS, f"the echo resolves {NAME} to {NAME_ADDRESS} despite the wrong replies",
             resolved.group(0))
-    t.check(server.queries == 1, "one query was enough", f"{server.queries} queries")
+    # A slow machine may let the 2 s per-try timeout pass before the first round of replies is read, so
+    # the echo may ask again from a new port (the old round then lands on a closed port). The round whose
+    # right reply was accepted came after its six wrong ones on the same socket: each was counted once.
+    t.check(server.queries >= 1, "the echo asked the server", f"{server.queries} queries")
     counters = echo.stop()
-    check_counters(t, counters, server.expected)
+    check_counters(t, counters, {counter: 1 for counter in server.expected})
 
 
 def test(t):
