@@ -1,16 +1,23 @@
-// git_repo_app: a Repository cloned from a real git daemon, for
-// tests/system/git_repository_test.py. Fetches the remote's branch, prints
-// "head ID" and "pack N objects T thin M bytes" (T: deltas on
-// bases held before), then the head commit's tree as
-// `git ls-tree -r` prints it, each line after "tree " ("MODE TYPE ID\tPATH":
-// blobs and submodule entries, subtrees entered in place); with
-// --refetch-after=DURATION it waits that long, fetches again and prints the
-// new head and pack the same way.
+// git_repo_app: a Repository cloned from a real git server, for
+// tests/system/git_repository_test.py and git_acceptance_test.py. Fetches the
+// remote's branch and prints the state it holds: "head ID BRANCH", "pack N
+// objects T thin M bytes" (T: deltas on bases held before), the head commit's
+// tree as `git ls-tree -r` prints it, each line after "tree " ("MODE TYPE
+// ID\tPATH": blobs and submodule entries, subtrees entered in place), with
+// --blob-digest "blobs N bytes B sha256 HEX" (every blob of the listing read,
+// their contents hashed in listing order), then "listed" and "log N commits".
+// With --refetch-after=DURATION it waits that long, fetches again and prints
+// the new state the same way, --refetches times. A failed fetch prints
+// "fetch failed: SENTENCE (ERROR)"; with --keep-going, a failed refetch is
+// followed by "held head ID" and the state still held, before exiting 1.
 //
 //   git_repo_app --net=socket --remote=git://127.0.0.1:9418/repo.git [--refetch-after=5s]
+//   git_repo_app --net=socket --remote=https://localhost:8443/repo.git --store=trust=DIR --protocol=0
+#include <bearssl.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "morgana/core/event_loop.h"
 #include "morgana/core/format.h"
@@ -20,11 +27,15 @@
 #include "morgana/git/tree.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
+#include "morgana/tls/credentials.h"
 #include "morgana_app.h"
 
 using namespace morgana;
 
 namespace {
+
+// More than any test repository's history.
+constexpr std::size_t max_log = 1'000'000;
 
 template <class... Args>
 void print(std::string_view pattern, const Args&... args) {
@@ -57,6 +68,49 @@ Result<void> list_tree(git::Repository& repository, const git::ObjectId& tree_id
   return {};
 }
 
+// Every blob below `tree_id`, in listing order (submodule entries are commits
+// of another repository, not held).
+Result<void> collect_blobs(git::Repository& repository, const git::ObjectId& tree_id, unsigned depth,
+                           std::vector<git::ObjectId>& blobs) {
+  if (depth > git::Repository::max_tree_depth) return fail(Errc::limit_reached, "trees nest too deeply");
+  auto object = TRY(repository.read_tree(tree_id));
+  for (const auto& entry : TRY(git::Tree::parse(object.data)).entries) {
+    if (entry.is_directory()) TRY(collect_blobs(repository, entry.id, depth + 1, blobs));
+    else if (entry.mode != git::TreeMode::submodule) blobs.push_back(entry.id);
+  }
+  return {};
+}
+
+// Reads every blob of the tree: "blobs N bytes B sha256 HEX" of their contents
+// in listing order, for comparison with `git cat-file --batch`'s.
+Result<void> print_blob_digest(git::Repository& repository, const git::ObjectId& tree_id) {
+  std::vector<git::ObjectId> blobs;
+  TRY(collect_blobs(repository, tree_id, 0, blobs));
+  br_sha256_context sha256;
+  br_sha256_init(&sha256);
+  std::uint64_t bytes = 0;
+  for (const auto& id : blobs) {
+    auto blob = TRY(repository.store().read(id));
+    if (blob.type != git::ObjectType::blob) return fail(Errc::malformed, "a tree's blob entry is not a blob");
+    br_sha256_update(&sha256, blob.data.data(), blob.data.size());
+    bytes += blob.data.size();
+  }
+  unsigned char digest[br_sha256_SIZE];
+  br_sha256_out(&sha256, digest);
+  StringSink hex;
+  for (auto byte : digest) format_to(hex, "{}", Hex{byte, 2});
+  print("blobs {} bytes {} sha256 {}", blobs.size(), bytes, hex.text());
+  return {};
+}
+
+// The store "trust"'s ca.pem, the anchors https remotes are checked against;
+// null without the store (https is then refused by the client).
+Result<std::shared_ptr<const tls::TrustAnchors>> load_trust(const kv::Store* store) {
+  if (!store) return std::shared_ptr<const tls::TrustAnchors>{};
+  auto pem = TRY(store->get("ca.pem"));
+  return std::make_shared<const tls::TrustAnchors>(TRY(tls::TrustAnchors::from_pem(as_string(pem.data))));
+}
+
 } // namespace
 
 Task<Result<void>> app_main(app::Context& context) {
@@ -70,15 +124,24 @@ Task<Result<void>> app_main(app::Context& context) {
     context.log().error("--remote={}: {}", *settings.remote, url.error().context);
     co_return std::unexpected(url.error());
   }
+  if (settings.protocol != 0 && settings.protocol != 2) co_return fail(Errc::invalid_argument, "--protocol is 0 or 2");
+  auto anchors = load_trust(context.stores.trust);
+  if (!anchors) {
+    context.log().error("store trust: {}", anchors.error());
+    co_return std::unexpected(anchors.error());
+  }
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
-  http::Client http_client(network, {.request_timeout = settings.timeout, .resolver = &resolver});
+  http::Client http_client(network,
+                           {.request_timeout = settings.timeout, .trust_anchors = *anchors, .resolver = &resolver});
   git::Repository repository;
+  const git::ClientOptions client_options{.protocol = settings.protocol == 0 ? git::ProtocolVersion::v0
+                                                                             : git::ProtocolVersion::v2};
 
   // One connection per fetch: a daemon does not keep an idle one open for long.
   auto fetch = [&]() -> Task<Result<void>> {
     auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
-    git::Client client(*transport);
+    git::Client client(*transport, client_options);
     auto before = repository.store().pack_count();
     auto fetched = co_await repository.fetch(client, {.branch = std::string(settings.branch), .depth = settings.depth},
                                              MonotonicClock::now() + settings.timeout);
@@ -94,18 +157,34 @@ Task<Result<void>> app_main(app::Context& context) {
     co_return Result<void>{};
   };
 
+  // The held head's tree listed, its blobs read (--blob-digest), its history walked.
+  auto print_state = [&]() -> Result<void> {
+    auto head = TRY(repository.read_commit(*repository.head()));
+    auto listed = list_tree(repository, head.commit.tree, "", 0);
+    if (listed && settings.blob_digest) listed = print_blob_digest(repository, head.commit.tree);
+    if (!listed) {
+      print("listing failed: {}", listed.error().message());
+      return std::unexpected(listed.error());
+    }
+    print("listed");
+    auto history = TRY(repository.log(*repository.head(), max_log));
+    print("log {} commits", history.size());
+    return {};
+  };
+
   CO_TRY(co_await fetch());
-  auto head = CO_TRY(repository.read_commit(*repository.head()));
-  auto listed = list_tree(repository, head.commit.tree, "", 0);
-  if (!listed) {
-    print("listing failed: {}", listed.error().message());
-    co_return std::unexpected(listed.error());
-  }
-  print("listed");
+  CO_TRY(print_state());
   if (settings.refetch_after == Duration::zero()) co_return Result<void>{};
-  CO_TRY(co_await sleep_for(settings.refetch_after));
-  CO_TRY(co_await fetch());
-  auto history = CO_TRY(repository.log(*repository.head(), 1000));
-  print("log {} commits", history.size());
+  for (std::uint32_t round = 0; round < settings.refetches; ++round) {
+    CO_TRY(co_await sleep_for(settings.refetch_after));
+    auto fetched = co_await fetch();
+    if (!fetched && settings.keep_going) {
+      // The failed fetch must have left the previous state whole.
+      print("held head {} {}", *repository.head(), repository.branch());
+      CO_TRY(print_state());
+    }
+    if (!fetched) co_return std::unexpected(fetched.error());
+    CO_TRY(print_state());
+  }
   co_return Result<void>{};
 }

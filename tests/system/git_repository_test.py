@@ -105,8 +105,13 @@ class App:
         return self.finish(*self.start(remote, *options))
 
 
-def listing(output):
-    return "".join(line + "\n" for line in re.findall(r"^git_repo_app: tree (.*)$", output, re.M))
+def listing(output, number=0):
+    """The `number`th listing the app printed (one per state: after each fetch, and the state held after a
+    failed one), as `git ls-tree -r` prints it."""
+    sections = output.split("git_repo_app: listed\n")
+    if number >= len(sections):
+        return ""
+    return "".join(line + "\n" for line in re.findall(r"^git_repo_app: tree (.*)$", sections[number], re.M))
 
 
 def packs(output):

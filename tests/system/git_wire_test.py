@@ -43,9 +43,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def git(*arguments, cwd=None, stdin=None, check=True):
-    result = subprocess.run(["git", *arguments], cwd=cwd, env=GIT_ENV, input=stdin, capture_output=True,
-                            timeout=60)
+def git(*arguments, cwd=None, stdin=None, check=True, env=None):
+    result = subprocess.run(["git", *arguments], cwd=cwd, env=dict(GIT_ENV, **(env or {})), input=stdin,
+                            capture_output=True, timeout=60)
     if check and result.returncode != 0:
         raise TestFailure(f"git {' '.join(arguments)} failed: {result.stderr.decode(errors='replace').strip()}")
     return result
