@@ -146,7 +146,9 @@ Task<Result<void>> app_main(app::Context& context) {
     auto fetched = co_await repository.fetch(client, {.branch = std::string(settings.branch), .depth = settings.depth},
                                              MonotonicClock::now() + settings.timeout);
     if (!fetched) {
-      print("fetch failed: {} ({})", client.last_error(), fetched.error().message());
+      // The client's sentence when the wire failed; the error itself (with its context) when the pack did.
+      if (client.last_error().empty()) print("fetch failed: {}", fetched.error());
+      else print("fetch failed: {} ({})", client.last_error(), fetched.error().message());
       co_return std::unexpected(fetched.error());
     }
     print("head {} {}", *repository.head(), repository.branch());

@@ -27,9 +27,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        self.reply(*self.run_backend(path, query, body))
+
+    def run_backend(self, path, query, body):
+        """git http-backend's answer to the request (its path and query given): (status, fields, content)."""
         env = dict(os.environ, GIT_PROJECT_ROOT=self.server.project_root, GIT_HTTP_EXPORT_ALL="1",
                    GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=query,
-                   CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(length),
+                   CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)),
                    REMOTE_ADDR=self.client_address[0], REMOTE_USER="", SERVER_PROTOCOL="HTTP/1.1")
         if "Git-Protocol" in self.headers:
             env["HTTP_GIT_PROTOCOL"] = self.headers["Git-Protocol"]
@@ -43,6 +47,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status = int(value.split()[0])
             elif name:
                 fields.append((name, value.strip()))
+        return status, fields, content
+
+    def reply(self, status, fields, content):
         self.send_response(status)
         for name, value in fields:
             self.send_header(name, value)
@@ -54,12 +61,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sys.stderr.write(f"{self.command} {self.path} {pattern % arguments}\n")
 
 
-def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
-    server.project_root = sys.argv[1]
+def serve(handler, project_root, port, configure=None):
+    """Serves until killed; `configure(server)` may set what `handler` needs."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.project_root = project_root
+    if configure:
+        configure(server)
     print("listening", flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main()
+    serve(Handler, sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Morgana's git Repository (tests/git_repo_app, --net=socket) against real git
+servers, for a repository made with git itself (git_test_repos.py: a few
+hundred commits with merges, renames and deletions, a 10 MB file, an empty
+tree, symlinks, a submodule entry, non-ASCII paths, tags, repacked with
+--depth=4095):
+
+  - servers: `git daemon` (the client speaking v2, and forced to v0), and
+    `git http-backend` behind nginx through fcgiwrap, over http (v2 and v0)
+    and https with a test CA (the app trusts it through its store "trust");
+  - for each, one app run clones main and follows a branch the test moves
+    while the app waits: +1, +10 and +1,000 commits, then a force-push
+    (history rewritten). After every fetch, the app's head, listing, blob
+    digest (every blob read) and log count equal git's (`git ls-tree -r`,
+    `git cat-file`, `git rev-list --count`) and a fresh clone's of the same
+    commit; each later fetch takes a thin pack of exactly the new objects;
+  - failures, from git_broken_server.py (real upload-pack output for the
+    first fetch, the second one damaged): the server killed mid-pack, a
+    truncated pack, a flipped byte in the pack and in its trailer, a delta
+    copying past its base, an ERR line, a 404 on info/refs. Each fetch fails
+    with an error naming the problem, and the app (--keep-going) still holds
+    and lists the first clone's state.
+
+The runs are independent and go in parallel. No namespaces and no root
+needed; every server and app is stopped by PID at the end, also on failure.
+Environment: MORGANA_GIT_REPO_APP (default: tests/git_repo_app built by ./morgana for hosted, preset hosted-asan).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import harness
+from git_broken_server import ERR_TEXT
+from git_repository_test import App, listing
+from git_test_repos import make_rich_repository
+from git_wire_test import GIT_ENV, free_port, git, start_daemon
+from harness import ROOT, TestFailure
+
+REFETCH_AFTER = 2  # seconds the app waits between fetches; the test moves the branch meanwhile
+APP_TIMEOUT = 180
+FOLLOWED_STAGES = ("plus1", "plus10", "plus1000", "rewritten")
+FCGIWRAP_PROCESSES = 4
+BROKEN_CASES = (  # git_broken_server.py's mode, what the failure must say
+    ("killed", r"connection closed"),
+    ("truncated", r"pack ends early"),
+    ("flipped", r"zlib|SHA-1|declared size"),
+    ("trailer", r"pack trailer does not match its SHA-1"),
+    ("delta", r"delta copies past the end of its base"),
+    ("err", re.escape(f"the server sent an error (ERR): {ERR_TEXT}")),
+    ("404", r"no repository at that URL \(404\)"),
+)
+
+NGINX_CONFIG = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log info;
+events {{ worker_connections 256; }}
+http {{
+  access_log {work}/nginx-access.log;
+  client_body_temp_path {work}/tmp/body;
+  proxy_temp_path {work}/tmp/proxy;
+  fastcgi_temp_path {work}/tmp/fastcgi;
+  uwsgi_temp_path {work}/tmp/uwsgi;
+  scgi_temp_path {work}/tmp/scgi;
+  client_max_body_size 0;
+  upstream fcgiwrap {{
+{upstreams}
+  }}
+  server {{
+    listen 127.0.0.1:{http_port};
+    listen 127.0.0.1:{https_port} ssl;
+    server_name localhost;
+    ssl_certificate {certs}/tls/server.pem;
+    ssl_certificate_key {certs}/tls/server.key;
+    location / {{
+      fastcgi_pass fcgiwrap;
+      fastcgi_param SCRIPT_FILENAME {backend};
+      fastcgi_param GIT_PROJECT_ROOT {project_root};
+      fastcgi_param GIT_HTTP_EXPORT_ALL 1;
+      fastcgi_param GIT_PROTOCOL $http_git_protocol;
+      fastcgi_param PATH_INFO $uri;
+      fastcgi_param QUERY_STRING $query_string;
+      fastcgi_param REQUEST_METHOD $request_method;
+      fastcgi_param CONTENT_TYPE $content_type;
+      fastcgi_param CONTENT_LENGTH $content_length;
+      fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+      fastcgi_param SERVER_PROTOCOL $server_protocol;
+      fastcgi_param REMOTE_ADDR $remote_addr;
+      fastcgi_param REMOTE_USER $remote_user;
+    }}
+  }}
+}}
+"""
+
+
+def wait_listening(port, process, label, timeout=10):
+    def listening():
+        if process.poll() is not None:
+            raise TestFailure(f"{label} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    if not harness.wait_until(listening, timeout):
+        raise TestFailure(f"{label} does not listen on 127.0.0.1:{port}")
+
+
+def start_logged(t, command, label, env=None):
+    log_path = t.log_dir / f"{label}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    t.cleanup.add_process(process, label)
+    t.show_log_on_failure(log_path, label)
+    return process, log_path
+
+
+def start_nginx(t, work, project_root, certs):
+    """nginx (one process, in the foreground) passing requests to `git http-backend` through fcgiwrap
+    processes on unix sockets; returns (http port, https port, nginx)."""
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / "tmp" / sub).mkdir(parents=True)
+    # fcgiwrap -c N leaves its children behind when stopped: single-process instances instead, each ours.
+    sockets = [work / f"fcgiwrap-{number}.sock" for number in range(FCGIWRAP_PROCESSES)]
+    for number, path in enumerate(sockets):
+        start_logged(t, ["fcgiwrap", "-s", f"unix:{path}"], f"fcgiwrap-{number}", env=GIT_ENV)
+    if not harness.wait_until(lambda: all(path.exists() for path in sockets), 10):
+        raise TestFailure("fcgiwrap did not create its sockets")
+    backend = Path(git("--exec-path").stdout.decode().strip()) / "git-http-backend"
+    http_port, https_port = free_port(), free_port()
+    config = work / "nginx.conf"
+    config.write_text(NGINX_CONFIG.format(work=work, certs=certs, http_port=http_port, https_port=https_port,
+                                          backend=backend, project_root=project_root,
+                                          upstreams="\n".join(f"    server unix:{path};" for path in sockets)))
+    nginx, _ = start_logged(t, ["nginx", "-c", str(config), "-p", str(work), "-e", str(work / "nginx-start.log")],
+                            "nginx")
+    t.show_log_on_failure(work / "nginx-error.log", "nginx error log")
+    wait_listening(https_port, nginx, "nginx")
+    return http_port, https_port
+
+
+class ParallelApp(App):
+    """git_repo_app runs from several threads at once."""
+
+    def __init__(self, t, binary):
+        super().__init__(t, binary)
+        self.lock = threading.Lock()
+
+    def start(self, remote, *options):
+        with self.lock:
+            return super().start(remote, *options)
+
+
+def states(output):
+    """Each state the app printed (after a fetch, or held after a failed one): a dict of head, pack
+    ((objects, thin deltas) or None), listing, blobs (the --blob-digest line) and log (commits)."""
+    found, chunk = [], []
+    for line in output.splitlines(keepends=True):
+        chunk.append(line)
+        log = re.match(r"git_repo_app: log (\d+) commits$", line)
+        if not log:
+            continue
+        text = "".join(chunk)
+        chunk = []
+        head = re.search(r"^git_repo_app: (?:held )?head ([0-9a-f]{40}) ", text, re.M)
+        pack = re.search(r"^git_repo_app: pack (\d+) objects (\d+) thin", text, re.M)
+        blobs = re.search(r"^git_repo_app: blobs (.*)$", text, re.M)
+        found.append({"head": head and head.group(1), "pack": pack and (int(pack.group(1)), int(pack.group(2))),
+                      "listing": listing(text), "blobs": blobs and blobs.group(1), "log": int(log.group(1))})
+    return found
+
+
+def wait_for_states(process, log_path, count, timeout):
+    """Whether the app has printed `count` states before exiting or `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if len(re.findall(r"^git_repo_app: log \d+ commits$", text, re.M)) >= count:
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+class Expected:
+    """git's own view of a commit of the repository, computed once per commit."""
+
+    def __init__(self, repository):
+        self.repository = repository
+        self.lock = threading.Lock()
+        self.cache = {}
+
+    def __call__(self, commit):
+        with self.lock:
+            if commit not in self.cache:
+                blobs, size, digest = self.repository.blob_digest(commit)
+                self.cache[commit] = {"head": commit, "listing": self.repository.listing(commit),
+                                      "blobs": f"{blobs} bytes {size} sha256 {digest}",
+                                      "log": self.repository.commit_count(commit)}
+            return self.cache[commit]
+
+
+def new_objects(repository, commit, previous):
+    return len(git("rev-list", "--objects", commit, "--not", previous, cwd=repository.bare).stdout.splitlines())
+
+
+def check_state(t, label, state, expected):
+    for key in ("head", "listing", "blobs", "log"):
+        detail = "" if key == "listing" else f"{state[key]} != {expected[key]}"
+        if key == "listing" and state[key] != expected[key]:
+            got, want = state[key].splitlines(), expected[key].splitlines()
+            different = [(a, b) for a, b in zip(got, want) if a != b][:2]
+            detail = f"{len(got)} lines vs {len(want)}; first differences {different}"
+        t.check(state[key] == expected[key], f"{label}: {key} equals git's", detail)
+
+
+def follow(t, app, repository, expected, name, remote, options):
+    """Clones the branch follow-NAME, then moves it through the stages as the app fetches again."""
+    branch = f"follow-{name}"
+    repository.move(branch, repository.head)
+    process, log_path = app.start(remote, f"--branch={branch}", f"--refetch-after={REFETCH_AFTER}s",
+                                  f"--refetches={len(FOLLOWED_STAGES)}", "--blob-digest", *options)
+    for number, stage in enumerate(FOLLOWED_STAGES, 1):
+        if not wait_for_states(process, log_path, number, APP_TIMEOUT):
+            break
+        repository.move(branch, repository.stages[stage])
+    status, output = app.finish(process, log_path)
+    t.check(status == 0, f"{name}: the app clones and fetches {len(FOLLOWED_STAGES)} times (exit 0)",
+            f"exit {status}: {output.strip()[-300:]}")
+    found = states(output)
+    t.require(len(found) == 1 + len(FOLLOWED_STAGES), f"{name}: the app printed every state", f"{len(found)}")
+    check_state(t, f"{name} clone", found[0], expected(repository.head))
+    previous = repository.head
+    for stage, state in zip(FOLLOWED_STAGES, found[1:]):
+        commit = repository.stages[stage]
+        check_state(t, f"{name} {stage}", state, expected(commit))
+        objects = new_objects(repository, commit, previous)
+        t.check(state["pack"] is not None and state["pack"][0] == objects,
+                f"{name} {stage}: the pack holds just the {objects} new objects", f"{state['pack']}")
+        if stage != "rewritten":
+            t.check(state["pack"] is not None and state["pack"][1] > 0,
+                    f"{name} {stage}: the pack is thin (deltas on bases held before)", f"{state['pack']}")
+        previous = commit
+    return found
+
+
+def fresh_clone(t, app, repository, expected, stage, remote):
+    branch = f"fresh-{stage}"
+    repository.move(branch, repository.stages[stage])
+    status, output = app.run(remote, f"--branch={branch}", "--blob-digest")
+    t.check(status == 0, f"fresh clone of {stage}: exit 0", f"exit {status}: {output.strip()[-300:]}")
+    found = states(output)
+    t.require(len(found) == 1, f"fresh clone of {stage}: one state printed")
+    check_state(t, f"fresh clone of {stage}", found[0], expected(repository.stages[stage]))
+    return found[0]
+
+
+def broken(t, app, repository, expected, root, mode, pattern):
+    port = free_port()
+    server, server_log = start_logged(t, [sys.executable, str(Path(__file__).resolve().parent /
+                                                              "git_broken_server.py"), str(root), str(port), mode],
+                                      f"git_broken_server-{mode}", env=dict(GIT_ENV, PYTHONDONTWRITEBYTECODE="1"))
+    harness.wait_for_log(server_log, server, r"^listening$", 10, f"git_broken_server {mode}")
+    status, output = app.run(f"http://127.0.0.1:{port}/repo.git", "--refetch-after=1s", "--keep-going",
+                            "--blob-digest")
+    failure = re.search(r"^git_repo_app: fetch failed: (.*)$", output, re.M)
+    t.check(status != 0 and failure and re.search(pattern, failure.group(1)),
+            f"{mode}: the second fetch fails, saying /{pattern}/",
+            f"exit {status}: {failure.group(1) if failure else output.strip()[-300:]}")
+    found = states(output)
+    t.check(len(found) == 2 and "git_repo_app: held head" in output,
+            f"{mode}: after the failure the app lists the state it still holds", f"{len(found)} states")
+    for label, state in zip(("clone", "held after the failure"), found):
+        check_state(t, f"{mode} {label}", state, expected(repository.head))
+    if mode == "killed":
+        t.check(server.wait(timeout=10) == -9 and "killed mid-pack" in server_log.read_text(),
+                "killed: the server died in the middle of the pack")
+    harness.stop_process(server, f"git_broken_server {mode}")
+
+
+def broken_root(work, repository):
+    """A project root for git_broken_server.py: repo.git (the repository, main at its head) and new.git
+    (main one commit further on, sharing the objects)."""
+    root = work / "broken"
+    root.mkdir()
+    (root / "repo.git").symlink_to(repository.bare)
+    new = root / "new.git"
+    git("init", "-q", "--bare", "-b", "main", str(new))
+    (new / "objects" / "info" / "alternates").write_text(f"{repository.bare / 'objects'}\n")
+    git("update-ref", "refs/heads/main", repository.stages["plus1"], cwd=new)
+    return root
+
+
+def test(t):
+    for tool in ("nginx", "fcgiwrap"):
+        if not shutil.which(tool):
+            raise TestFailure(f"{tool} is not installed (scripts/setup installs it)")
+    binary = os.environ.get("MORGANA_GIT_REPO_APP") or harness.build_app("tests/git_repo_app", "hosted",
+                                                                          preset="hosted-asan")
+    app = ParallelApp(t, binary)
+    work = t.log_dir / "work"
+    served = work / "served"
+    served.mkdir(parents=True)
+    started = time.monotonic()
+    repository = make_rich_repository(served)
+    print(f"  (test repository made in {time.monotonic() - started:.1f} s: "
+          f"{repository.commit_count(repository.head)} commits on main)", flush=True)
+    expected = Expected(repository)
+    first = expected(repository.head)
+    t.require(all(kind in first["listing"] for kind in ("160000 commit", "120000 blob", "100755 blob", "ñandú/",
+                                                        "dir with spaces/")),
+              "git ls-tree -r lists a submodule entry, symlinks, executables, non-ASCII and spaced paths")
+    t.require(git("cat-file", "-e", f"{repository.head}:empty dir", cwd=repository.bare, check=False).returncode == 0,
+              "the head commit's tree holds an empty subtree")
+
+    certs = work / "certs"
+    harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
+    daemon_port = free_port()
+    start_daemon(t, served, daemon_port)
+    http_port, https_port = start_nginx(t, work / "nginx", served, certs)
+    daemon = f"git://127.0.0.1:{daemon_port}/repo.git"
+    servers = (("git-v2", daemon, ["--protocol=2"]), ("git-v0", daemon, ["--protocol=0"]),
+               ("http-v2", f"http://127.0.0.1:{http_port}/repo.git", ["--protocol=2"]),
+               ("http-v0", f"http://127.0.0.1:{http_port}/repo.git", ["--protocol=0"]),
+               ("https-v2", f"https://localhost:{https_port}/repo.git", ["--protocol=2", f"--store=trust={certs}"]))
+    root = broken_root(work, repository)
+
+    followed, fresh = {}, {}
+
+    def part(function, *arguments):
+        def run(t):
+            function(t, *arguments)
+        return lambda: t.run_part(run)
+
+    def follow_part(t, name, remote, options):
+        followed[name] = follow(t, app, repository, expected, name, remote, options)
+
+    def fresh_part(t, stage):
+        fresh[stage] = fresh_clone(t, app, repository, expected, stage, daemon)
+
+    # The followers mostly wait; the other runs share a few workers.
+    with ThreadPoolExecutor(max_workers=len(servers)) as followers, ThreadPoolExecutor(max_workers=3) as others:
+        jobs = [followers.submit(part(follow_part, *server)) for server in servers]
+        jobs += [others.submit(part(fresh_part, stage)) for stage in FOLLOWED_STAGES]
+        jobs += [others.submit(part(broken, app, repository, expected, root, *case)) for case in BROKEN_CASES]
+        for job in jobs:
+            job.result()
+
+    for name, found in followed.items():
+        for stage, state in zip(FOLLOWED_STAGES, found[1:]):
+            if stage in fresh:
+                same = all(state[key] == fresh[stage][key] for key in ("head", "listing", "blobs", "log"))
+                t.check(same, f"{name} {stage}: the same state as a fresh clone of that commit")
+
+
+if __name__ == "__main__":
+    harness.main(test, needs_root=False)

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""A smart HTTP git server that fails on purpose, for git_acceptance_test.py.
+
+  python3 tests/system/git_broken_server.py PROJECT_ROOT PORT MODE
+
+Serves PROJECT_ROOT's repo.git through `git http-backend` (as
+git_http_backend.py does) for a first fetch. A later fetch (its GET of
+info/refs starts round 2) is answered from PROJECT_ROOT's new.git (the same
+repository one commit further on), with the reply that carries the pack
+damaged according to MODE:
+
+  killed     half the response sent, then the server kills itself (SIGKILL)
+  truncated  the pack cut short (the response itself well framed)
+  flipped    one byte in the middle of the pack flipped
+  trailer    one byte of the pack's trailer (its SHA-1) flipped
+  delta      the pack replaced by one whose delta copies past the end of its
+             base, with a correct trailer
+  err        an ERR line in the middle of the pack's side-band stream
+  404        the GET of info/refs answered 404
+
+Protocol v2 replies only (the client asks for v2). Prints "listening" once
+the socket is bound; runs until killed.
+"""
+
+import hashlib
+import os
+import signal
+import sys
+import threading
+import zlib
+
+from git_http_backend import Handler, serve
+
+FLUSH = b"0000"
+ERR_TEXT = "upload-pack: simulated failure for the test"
+
+
+def pkt(payload):
+    return f"{len(payload) + 4:04x}".encode() + payload
+
+
+def pkt_lines(content):
+    """The pkt-lines of `content`: payloads, or None for flush/delim/response-end."""
+    lines, position = [], 0
+    while position < len(content):
+        length = int(content[position:position + 4], 16)
+        lines.append(content[position + 4:position + length] if length >= 4 else None)
+        position += max(length, 4)
+    return lines
+
+
+def split_pack(content):
+    """(the lines before the pack's side-band data, including "packfile", the pack) of a v2 fetch
+    response; None when it carries no pack."""
+    lines = pkt_lines(content)
+    if b"packfile\n" not in lines:
+        return None
+    start = lines.index(b"packfile\n") + 1
+    prefix = b"".join(FLUSH if line is None else pkt(line) for line in lines[:start])
+    pack = b"".join(line[1:] for line in lines[start:] if line and line[0] == 1)
+    return prefix, pack
+
+
+def side_band(data):
+    return b"".join(pkt(b"\x01" + data[i:i + 65515]) for i in range(0, len(data), 65515))
+
+
+def entry_header(kind, size):
+    header = [(kind << 4) | (size & 15)]
+    size >>= 4
+    while size:
+        header[-1] |= 0x80
+        header.append(size & 0x7F)
+        size >>= 7
+    return bytes(header)
+
+
+def ofs_delta_offset(distance):
+    encoded = [distance & 0x7F]
+    distance >>= 7
+    while distance:
+        distance -= 1
+        encoded.insert(0, 0x80 | (distance & 0x7F))
+        distance >>= 7
+    return bytes(encoded)
+
+
+def delta_past_base_pack():
+    """A blob and an OFS_DELTA on it whose copy instruction reads 40 bytes of a 12-byte base; the
+    header, sizes and trailer are all correct."""
+    base = b"hello, base\n"
+    delta = bytes([len(base), 40, 0x90, 40])  # base size, result size, copy offset 0 size 40
+    first = entry_header(3, len(base)) + zlib.compress(base)
+    second = entry_header(6, len(delta)) + ofs_delta_offset(len(first)) + zlib.compress(delta)
+    pack = b"PACK" + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") + first + second
+    return pack + hashlib.sha1(pack).digest()
+
+
+def damaged(mode, content):
+    parts = split_pack(content)
+    if parts is None:
+        return None
+    prefix, pack = parts
+    if mode == "truncated":
+        return prefix + side_band(pack[:len(pack) * 2 // 3]) + FLUSH
+    if mode in ("flipped", "trailer"):
+        flipped = bytearray(pack)
+        flipped[len(pack) // 2 if mode == "flipped" else -7] ^= 0x01
+        return prefix + side_band(bytes(flipped)) + FLUSH
+    if mode == "delta":
+        return prefix + side_band(delta_past_base_pack()) + FLUSH
+    if mode == "err":
+        return prefix + side_band(pack[:len(pack) // 3]) + pkt(f"ERR {ERR_TEXT}\n".encode())
+    return None
+
+
+class BrokenHandler(Handler):
+    def backend(self):
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with self.server.lock:
+            if self.command == "GET" and path.endswith("/info/refs"):
+                self.server.round += 1
+            later = self.server.round > 1
+        mode = self.server.mode
+        if later and mode == "404" and path.endswith("/info/refs"):
+            self.reply(404, [("Content-Type", "text/plain")], b"Not Found\n")
+            return
+        status, fields, content = self.run_backend(path.replace("/repo.git/", "/new.git/") if later else path,
+                                                   query, body)
+        if later and self.command == "POST" and mode == "killed" and split_pack(content):
+            self.send_response(status)
+            for name, value in fields:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content[:len(content) // 2])
+            self.wfile.flush()
+            sys.stderr.write("killed mid-pack\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if later and self.command == "POST":
+            content = damaged(mode, content) or content
+        self.reply(status, fields, content)
+
+
+def main():
+    project_root, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+    def configure(server):
+        server.mode, server.round, server.lock = mode, 0, threading.Lock()
+
+    serve(BrokenHandler, project_root, port, configure)
+
+
+if __name__ == "__main__":
+    main()
