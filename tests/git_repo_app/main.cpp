@@ -7,7 +7,8 @@
 // --blob-digest "blobs N bytes B sha256 HEX" (every blob of the listing read,
 // their contents hashed in listing order), then "listed" and "log N commits".
 // With --refetch-after=DURATION it waits that long, fetches again and prints
-// the new state the same way, --refetches times. A failed fetch prints
+// the new state the same way, --refetches times (with --wait-for-change, each
+// time once the branch has moved). A failed fetch prints
 // "fetch failed: SENTENCE (ERROR)"; with --keep-going, a failed refetch is
 // followed by "held head ID" and the state still held, before exiting 1.
 //
@@ -142,7 +143,6 @@ Task<Result<void>> app_main(app::Context& context) {
   auto fetch = [&]() -> Task<Result<void>> {
     auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
     git::Client client(*transport, client_options);
-    auto before = repository.store().pack_count();
     auto fetched = co_await repository.fetch(client, {.branch = std::string(settings.branch), .depth = settings.depth},
                                              MonotonicClock::now() + settings.timeout);
     if (!fetched) {
@@ -151,12 +151,16 @@ Task<Result<void>> app_main(app::Context& context) {
       else print("fetch failed: {} ({})", client.last_error(), fetched.error().message());
       co_return std::unexpected(fetched.error());
     }
+    co_return Result<void>{};
+  };
+
+  // What the fetches since the store held `packs_before` packs brought.
+  auto print_fetched = [&](std::size_t packs_before) {
     print("head {} {}", *repository.head(), repository.branch());
-    if (repository.store().pack_count() != before)
+    if (repository.store().pack_count() != packs_before)
       print("pack {} objects {} thin {} bytes", repository.last_fetch().pack_objects,
             repository.last_fetch().thin_deltas, repository.last_fetch().pack_bytes);
     else print("pack none");
-    co_return Result<void>{};
   };
 
   // The held head's tree listed, its blobs read (--blob-digest), its history walked.
@@ -175,17 +179,27 @@ Task<Result<void>> app_main(app::Context& context) {
   };
 
   CO_TRY(co_await fetch());
+  print_fetched(0);
   CO_TRY(print_state());
   if (settings.refetch_after == Duration::zero()) co_return Result<void>{};
   for (std::uint32_t round = 0; round < settings.refetches; ++round) {
-    CO_TRY(co_await sleep_for(settings.refetch_after));
-    auto fetched = co_await fetch();
+    auto previous = *repository.head();
+    auto packs_before = repository.store().pack_count();
+    // With --wait-for-change, fetches that find the branch where it was are
+    // not reported: a test moves it while the app waits, at its own pace.
+    auto give_up = MonotonicClock::now() + settings.timeout;
+    Result<void> fetched;
+    do {
+      CO_TRY(co_await sleep_for(settings.refetch_after));
+      fetched = co_await fetch();
+    } while (fetched && settings.wait_for_change && *repository.head() == previous && MonotonicClock::now() < give_up);
     if (!fetched && settings.keep_going) {
       // The failed fetch must have left the previous state whole.
       print("held head {} {}", *repository.head(), repository.branch());
       CO_TRY(print_state());
     }
     if (!fetched) co_return std::unexpected(fetched.error());
+    print_fetched(packs_before);
     CO_TRY(print_state());
   }
   co_return Result<void>{};

@@ -9,8 +9,9 @@ tree, symlinks, a submodule entry, non-ASCII paths, tags, repacked with
     `git http-backend` behind nginx through fcgiwrap, over http (v2 and v0)
     and https with a test CA (the app trusts it through its store "trust");
   - for each, one app run clones main and follows a branch the test moves
-    while the app waits: +1, +10 and +1,000 commits, then a force-push
-    (history rewritten). After every fetch, the app's head, listing, blob
+    once the app has printed what it holds (the app fetches until it sees
+    the move, --wait-for-change): +1, +10 and +1,000 commits, then a
+    force-push (history rewritten). After every fetch, the app's head, listing, blob
     digest (every blob read) and log count equal git's (`git ls-tree -r`,
     `git cat-file`, `git rev-list --count`) and a fresh clone's of the same
     commit; each later fetch takes a thin pack of exactly the new objects;
@@ -44,7 +45,7 @@ from git_test_repos import make_rich_repository
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
 from harness import ROOT, TestFailure
 
-REFETCH_AFTER = 2  # seconds the app waits between fetches; the test moves the branch meanwhile
+REFETCH_AFTER = "300ms"  # between the app's fetches while it waits for the test to move its branch
 APP_TIMEOUT = 180
 FOLLOWED_STAGES = ("plus1", "plus10", "plus1000", "rewritten")
 FCGIWRAP_PROCESSES = 4
@@ -230,7 +231,7 @@ def follow(t, app, repository, expected, name, remote, options):
     """Clones the branch follow-NAME, then moves it through the stages as the app fetches again."""
     branch = f"follow-{name}"
     repository.move(branch, repository.head)
-    process, log_path = app.start(remote, f"--branch={branch}", f"--refetch-after={REFETCH_AFTER}s",
+    process, log_path = app.start(remote, f"--branch={branch}", f"--refetch-after={REFETCH_AFTER}", "--wait-for-change",
                                   f"--refetches={len(FOLLOWED_STAGES)}", "--blob-digest", *options)
     for number, stage in enumerate(FOLLOWED_STAGES, 1):
         if not wait_for_states(process, log_path, number, APP_TIMEOUT):
