@@ -30,7 +30,6 @@ Environment: MORGANA_GIT_REPO_APP (default: tests/git_repo_app built by ./morgan
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +43,7 @@ from git_repository_test import App, listing
 from git_test_repos import make_rich_repository
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
 from harness import ROOT, TestFailure
+from nginx_support import listen, start_nginx
 
 REFETCH_AFTER = "300ms"  # between the app's fetches while it waits for the test to move its branch
 APP_TIMEOUT = 180
@@ -59,30 +59,13 @@ BROKEN_CASES = (  # git_broken_server.py's mode, what the failure must say
     ("404", r"no repository at that URL \(404\)"),
 )
 
-NGINX_CONFIG = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log info;
-events {{ worker_connections 256; }}
-http {{
-  access_log {work}/nginx-access.log;
-  client_body_temp_path {work}/tmp/body;
-  proxy_temp_path {work}/tmp/proxy;
-  fastcgi_temp_path {work}/tmp/fastcgi;
-  uwsgi_temp_path {work}/tmp/uwsgi;
-  scgi_temp_path {work}/tmp/scgi;
+NGINX_HTTP = """\
   client_max_body_size 0;
   upstream fcgiwrap {{
 {upstreams}
   }}
   server {{
-    listen 127.0.0.1:{http_port};
-    listen 127.0.0.1:{https_port} ssl;
-    server_name localhost;
-    ssl_certificate {certs}/tls/server.pem;
-    ssl_certificate_key {certs}/tls/server.key;
+{listen}
     location / {{
       fastcgi_pass fcgiwrap;
       fastcgi_param SCRIPT_FILENAME {backend};
@@ -99,23 +82,7 @@ http {{
       fastcgi_param REMOTE_ADDR $remote_addr;
       fastcgi_param REMOTE_USER $remote_user;
     }}
-  }}
-}}
-"""
-
-
-def wait_listening(port, process, label, timeout=10):
-    def listening():
-        if process.poll() is not None:
-            raise TestFailure(f"{label} exited with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    if not harness.wait_until(listening, timeout):
-        raise TestFailure(f"{label} does not listen on 127.0.0.1:{port}")
+  }}"""
 
 
 def start_logged(t, command, label, env=None):
@@ -127,11 +94,10 @@ def start_logged(t, command, label, env=None):
     return process, log_path
 
 
-def start_nginx(t, work, project_root, certs):
-    """nginx (one process, in the foreground) passing requests to `git http-backend` through fcgiwrap
-    processes on unix sockets; returns (http port, https port, nginx)."""
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / "tmp" / sub).mkdir(parents=True)
+def start_git_nginx(t, work, project_root, certs):
+    """nginx passing requests to `git http-backend` through fcgiwrap processes on unix sockets;
+    returns (http port, https port)."""
+    work.mkdir(parents=True)
     # fcgiwrap -c N leaves its children behind when stopped: single-process instances instead, each ours.
     sockets = [work / f"fcgiwrap-{number}.sock" for number in range(FCGIWRAP_PROCESSES)]
     for number, path in enumerate(sockets):
@@ -140,14 +106,10 @@ def start_nginx(t, work, project_root, certs):
         raise TestFailure("fcgiwrap did not create its sockets")
     backend = Path(git("--exec-path").stdout.decode().strip()) / "git-http-backend"
     http_port, https_port = free_port(), free_port()
-    config = work / "nginx.conf"
-    config.write_text(NGINX_CONFIG.format(work=work, certs=certs, http_port=http_port, https_port=https_port,
-                                          backend=backend, project_root=project_root,
-                                          upstreams="\n".join(f"    server unix:{path};" for path in sockets)))
-    nginx, _ = start_logged(t, ["nginx", "-c", str(config), "-p", str(work), "-e", str(work / "nginx-start.log")],
-                            "nginx")
-    t.show_log_on_failure(work / "nginx-error.log", "nginx error log")
-    wait_listening(https_port, nginx, "nginx")
+    start_nginx(t, work, NGINX_HTTP.format(listen=listen(http_port, https_port, certs), backend=backend,
+                                           project_root=project_root,
+                                           upstreams="\n".join(f"    server unix:{path};" for path in sockets)),
+                https_port)
     return http_port, https_port
 
 
@@ -330,7 +292,7 @@ def test(t):
     harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
     daemon_port = free_port()
     start_daemon(t, served, daemon_port)
-    http_port, https_port = start_nginx(t, work / "nginx", served, certs)
+    http_port, https_port = start_git_nginx(t, work / "nginx", served, certs)
     daemon = f"git://127.0.0.1:{daemon_port}/repo.git"
     servers = (("git-v2", daemon, ["--protocol=2"]), ("git-v0", daemon, ["--protocol=0"]),
                ("http-v2", f"http://127.0.0.1:{http_port}/repo.git", ["--protocol=2"]),

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from harness import ROOT, TestFailure  # noqa: E402
+from nginx_support import listen, start_nginx  # noqa: E402
 
 FETCH_TIMEOUT = 30
 
@@ -51,36 +52,17 @@ def build_fetch(work, name, crunch_dir):
     return copy
 
 
-NGINX_CONFIG = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log info;
-events {{ worker_connections 64; }}
-http {{
-  access_log {work}/nginx-access.log;
-  client_body_temp_path {work}/tmp/body;
-  proxy_temp_path {work}/tmp/proxy;
-  fastcgi_temp_path {work}/tmp/fastcgi;
-  uwsgi_temp_path {work}/tmp/uwsgi;
-  scgi_temp_path {work}/tmp/scgi;
+NGINX_HTTP = """\
   types {{ text/html html; text/plain txt; application/octet-stream bin; }}
   default_type application/octet-stream;
   gzip off;
   keepalive_timeout 30s;
   server {{
-    listen 127.0.0.1:{http_port};
-    listen 127.0.0.1:{https_port} ssl;
-    server_name localhost;
-    ssl_certificate {certs}/tls/server.pem;
-    ssl_certificate_key {certs}/tls/server.key;
+{listen}
     root {work}/www;
     location = /old {{ return 301 /index.html; }}
     location /chunked/ {{ ssi on; }}
-  }}
-}}
-"""
+  }}"""
 
 
 class Fetch:
@@ -182,31 +164,9 @@ def run(t, work):
     (www / "part.txt").write_bytes(part)
     (www / "chunked" / "page.html").write_bytes(b"start\n<!--# include virtual=\"/part.txt\" -->end\n")
     chunked_expected = b"start\n" + part + b"end\n"
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / "tmp" / sub).mkdir(parents=True)
-
     http_port, https_port = free_port(), free_port()
-    config = work / "nginx.conf"
-    config.write_text(NGINX_CONFIG.format(work=work, certs=certs, http_port=http_port, https_port=https_port))
-    error_log = work / "nginx-error.log"
-    nginx_log = t.log_dir / "nginx.log"
-    with open(nginx_log, "wb") as log:
-        nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(work)], stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    t.cleanup.add_process(nginx, "nginx")
-    t.show_log_on_failure(nginx_log, "nginx")
-
-    def listening():
-        if nginx.poll() is not None:
-            raise TestFailure(f"nginx exited with status {nginx.returncode}: "
-                              f"{harness.log_tail(error_log) if error_log.exists() else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", https_port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    t.require(harness.wait_until(listening, 10), "nginx listens on 127.0.0.1")
+    nginx = start_nginx(t, work, NGINX_HTTP.format(work=work, listen=listen(http_port, https_port, certs)),
+                        https_port)
     base = f"http://127.0.0.1:{http_port}"
     secure = f"https://localhost:{https_port}"
 
