@@ -204,6 +204,11 @@ def follow(t, app, repository, expected, name, remote, options):
             f"exit {status}: {output.strip()[-300:]}")
     found = states(output)
     t.require(len(found) == 1 + len(FOLLOWED_STAGES), f"{name}: the app printed every state", f"{len(found)}")
+    if remote.startswith("http"):
+        # Each fetch's requests after the first go on the same connection, nginx's chunked replies read to their end.
+        reused = re.search(r"^\s*http\.client\.reused (\d+)$", output, re.M)
+        t.check(reused and int(reused.group(1)) >= len(found), f"{name}: the requests of a fetch share a connection",
+                f"{reused and reused.group(0).strip()}")
     check_state(t, f"{name} clone", found[0], expected(repository.head))
     previous = repository.head
     for stage, state in zip(FOLLOWED_STAGES, found[1:]):

@@ -9,6 +9,9 @@ namespace {
 constexpr std::string_view advertisement_type = "application/x-git-upload-pack-advertisement";
 constexpr std::string_view request_type = "application/x-git-upload-pack-request";
 constexpr std::string_view result_type = "application/x-git-upload-pack-result";
+// More than this after a response's last pkt-line is not an HTTP message's
+// end but data the git client did not ask for.
+constexpr std::size_t max_finish_bytes = 4096;
 
 // RFC 4648 §4, for RFC 7617's user-pass.
 std::string base64(std::string_view text) {
@@ -40,9 +43,19 @@ http::Headers HttpTransport::headers() const {
   return headers;
 }
 
+Task<void> HttpTransport::finish_response() {
+  std::size_t left = max_finish_bytes;
+  while (m_reader && !m_reader->done()) {
+    auto piece = co_await m_reader->read();
+    if (!piece || piece->size() > left) break;
+    left -= piece->size();
+  }
+  m_reader.reset();
+}
+
 Task<Result<void>> HttpTransport::exchange(std::string_view method, std::string_view suffix,
                                            std::string_view content_type, Instant deadline) {
-  m_reader.reset();
+  co_await finish_response();
   RemoteUrl base = m_url;
   while (base.path.ends_with('/')) base.path.pop_back();
   auto url = http::Url::parse(format_string("{}{}", base, suffix));

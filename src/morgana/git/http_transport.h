@@ -35,6 +35,11 @@ private:
   [[nodiscard]] Task<Result<void>> exchange(std::string_view method, std::string_view suffix,
                                             std::string_view content_type, Instant deadline);
   [[nodiscard]] http::Headers headers() const;
+  // Reads what is left of the previous response (the git client stops at
+  // its last pkt-line; a chunked body's last chunk may follow), so that its
+  // connection goes back to the HTTP client's pool for the next request. A
+  // response with more than a little left is dropped with its connection.
+  [[nodiscard]] Task<void> finish_response();
 
   http::Client& m_client;
   RemoteUrl m_url;

@@ -13,6 +13,7 @@
 #include "git_test_support.h"
 #include "http_request_reader.h"
 #include "morgana/core/event_loop.h"
+#include "morgana/core/format.h"
 #include "morgana/git/client.h"
 #include "sim.h"
 
@@ -26,11 +27,23 @@ const net::Endpoint server_end{net::Ipv4Address::from_octets(192, 0, 2, 2), 8080
 struct HttpScript {
   std::vector<std::string> replies;
   std::vector<std::string> requests;
+  int connections = 0;
 };
 
 std::string reply(std::string_view type, std::string_view body, std::string_view status = "200 OK") {
   return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+// As nginx passes on git http-backend's output: no Content-Length, chunked.
+std::string chunked_reply(std::string_view type, std::string_view body) {
+  std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(type) + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t start = 0; start < body.size(); start += 100) {
+    auto chunk = body.substr(start, 100);
+    reply += format_string("{}\r\n{}\r\n", Hex{chunk.size()}, chunk);
+  }
+  return reply + "0\r\n\r\n";
 }
 
 using test_support::read_http_request;
@@ -49,6 +62,7 @@ Task<void> serve(std::unique_ptr<net::Listener> listener, HttpScript& script) {
   for (;;) {
     auto stream = co_await listener->accept();
     if (!stream) co_return;
+    ++script.connections;
     loop().spawn(serve_connection(std::move(*stream), script));
   }
 }
@@ -95,6 +109,35 @@ TEST_F(GitHttpTransportTest, V2OverSmartHttp) {
   EXPECT_TRUE(script.requests[1].ends_with("0000"));
   EXPECT_NE(script.requests[1].find("command=ls-refs\n"), std::string::npos);
   EXPECT_NE(script.requests[2].find("command=fetch\n"), std::string::npos);
+}
+
+// The git client stops reading at a response's last flush; the transport
+// reads the rest of the HTTP message (here the chunked body's last chunk)
+// before the next request, so that the connection is kept alive for it.
+TEST_F(GitHttpTransportTest, RequestsShareAKeepAliveConnection) {
+  HttpScript script;
+  script.replies = {chunked_reply("application/x-git-upload-pack-advertisement", captured::v2_advertisement),
+                    chunked_reply("application/x-git-upload-pack-result", captured::v2_ls_refs_response),
+                    chunked_reply("application/x-git-upload-pack-result", captured::v2_fetch_full_response)};
+  loop().spawn(serve(network.listen(server_end), script));
+  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8080/blog.git")));
+  Client client(transport);
+  auto deadline = MonotonicClock::now() + 30s;
+  auto refs = loop().run(client.list_refs({}, deadline));
+  ASSERT_TRUE(refs) << client.last_error();
+  EXPECT_EQ(refs->size(), 5u);
+  std::string pack;
+  auto fetched = loop().run(client.fetch(
+      {.wants = {std::string(captured::heads_main_id)}},
+      [&](Bytes data) -> Result<void> {
+        pack.append(as_string(data));
+        return {};
+      },
+      deadline));
+  ASSERT_TRUE(fetched) << client.last_error();
+  EXPECT_EQ(test::pack_object_count(pack), 16);
+  EXPECT_EQ(script.requests.size(), 3u);
+  EXPECT_EQ(script.connections, 1);
 }
 
 TEST_F(GitHttpTransportTest, V0OverSmartHttp) {
