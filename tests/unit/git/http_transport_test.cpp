@@ -46,6 +46,13 @@ std::string chunked_reply(std::string_view type, std::string_view body) {
   return reply + "0\r\n\r\n";
 }
 
+// git http-backend's replies to a v2 clone's requests (info/refs, ls-refs, fetch), made by `make_reply`.
+std::vector<std::string> clone_v2_replies(const auto& make_reply) {
+  return {make_reply("application/x-git-upload-pack-advertisement", captured::v2_advertisement),
+          make_reply("application/x-git-upload-pack-result", captured::v2_ls_refs_response),
+          make_reply("application/x-git-upload-pack-result", captured::v2_fetch_full_response)};
+}
+
 using test_support::read_http_request;
 
 Task<void> serve_connection(std::unique_ptr<net::Stream> stream, HttpScript& script) {
@@ -74,30 +81,34 @@ protected:
 
   morgana::test::FakeNetwork network;
   http::Client http_client{network};
+
+  // ls-refs, then a fetch of main's pack (16 objects) over protocol v2, with
+  // `script`'s replies to its three requests.
+  void clone_v2(HttpScript& script, std::string_view url) {
+    loop().spawn(serve(network.listen(server_end), script));
+    HttpTransport transport(http_client, MUST(RemoteUrl::parse(url)));
+    Client client(transport);
+    auto deadline = MonotonicClock::now() + 30s;
+    auto refs = loop().run(client.list_refs({}, deadline));
+    ASSERT_TRUE(refs) << client.last_error();
+    EXPECT_EQ(refs->size(), 5u);
+    std::string pack;
+    auto fetched = loop().run(client.fetch(
+        {.wants = {std::string(captured::heads_main_id)}},
+        [&](Bytes data) -> Result<void> {
+          pack.append(as_string(data));
+          return {};
+        },
+        deadline));
+    ASSERT_TRUE(fetched) << client.last_error();
+    EXPECT_EQ(test::pack_object_count(pack), 16);
+  }
 };
 
 TEST_F(GitHttpTransportTest, V2OverSmartHttp) {
   HttpScript script;
-  script.replies = {reply("application/x-git-upload-pack-advertisement", captured::v2_advertisement),
-                    reply("application/x-git-upload-pack-result", captured::v2_ls_refs_response),
-                    reply("application/x-git-upload-pack-result", captured::v2_fetch_full_response)};
-  loop().spawn(serve(network.listen(server_end), script));
-  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://alice:s3cret@192.0.2.2:8080/blog.git/")));
-  Client client(transport);
-  auto deadline = MonotonicClock::now() + 30s;
-  auto refs = loop().run(client.list_refs({}, deadline));
-  ASSERT_TRUE(refs) << client.last_error();
-  EXPECT_EQ(refs->size(), 5u);
-  std::string pack;
-  auto fetched = loop().run(client.fetch(
-      {.wants = {std::string(captured::heads_main_id)}},
-      [&](Bytes data) -> Result<void> {
-        pack.append(as_string(data));
-        return {};
-      },
-      deadline));
-  ASSERT_TRUE(fetched) << client.last_error();
-  EXPECT_EQ(test::pack_object_count(pack), 16);
+  script.replies = clone_v2_replies([](auto type, auto body) { return reply(type, body); });
+  clone_v2(script, "http://alice:s3cret@192.0.2.2:8080/blog.git/");
   ASSERT_EQ(script.requests.size(), 3u);
   EXPECT_TRUE(script.requests[0].starts_with("GET /blog.git/info/refs?service=git-upload-pack HTTP/1.1\r\n"));
   for (const auto& request : script.requests) {
@@ -116,26 +127,8 @@ TEST_F(GitHttpTransportTest, V2OverSmartHttp) {
 // before the next request, so that the connection is kept alive for it.
 TEST_F(GitHttpTransportTest, RequestsShareAKeepAliveConnection) {
   HttpScript script;
-  script.replies = {chunked_reply("application/x-git-upload-pack-advertisement", captured::v2_advertisement),
-                    chunked_reply("application/x-git-upload-pack-result", captured::v2_ls_refs_response),
-                    chunked_reply("application/x-git-upload-pack-result", captured::v2_fetch_full_response)};
-  loop().spawn(serve(network.listen(server_end), script));
-  HttpTransport transport(http_client, MUST(RemoteUrl::parse("http://192.0.2.2:8080/blog.git")));
-  Client client(transport);
-  auto deadline = MonotonicClock::now() + 30s;
-  auto refs = loop().run(client.list_refs({}, deadline));
-  ASSERT_TRUE(refs) << client.last_error();
-  EXPECT_EQ(refs->size(), 5u);
-  std::string pack;
-  auto fetched = loop().run(client.fetch(
-      {.wants = {std::string(captured::heads_main_id)}},
-      [&](Bytes data) -> Result<void> {
-        pack.append(as_string(data));
-        return {};
-      },
-      deadline));
-  ASSERT_TRUE(fetched) << client.last_error();
-  EXPECT_EQ(test::pack_object_count(pack), 16);
+  script.replies = clone_v2_replies(chunked_reply);
+  clone_v2(script, "http://192.0.2.2:8080/blog.git");
   EXPECT_EQ(script.requests.size(), 3u);
   EXPECT_EQ(script.connections, 1);
 }
