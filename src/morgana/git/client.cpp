@@ -34,7 +34,11 @@ Instant Client::step_deadline(Instant deadline) const {
 }
 
 std::unexpected<Error> Client::failure(Error error, std::string_view detail) {
-  if (!detail.empty()) m_last_error = format_string("{}: {}", error.context, detail);
+  // The transport's sentence usually names what failed already ("connect to
+  // HOST: connection refused" for the context "connect"): not said twice.
+  if (!detail.empty() && detail.find(error.context) == std::string_view::npos)
+    m_last_error = format_string("{}: {}", error.context, detail);
+  else if (!detail.empty()) m_last_error = std::string(detail);
   else m_last_error = format_string("{}", error);
   git_log.debug("{}", m_last_error);
   client_failures.increment();
