@@ -18,9 +18,10 @@ tree, symlinks, a submodule entry, non-ASCII paths, tags, repacked with
   - failures, from git_broken_server.py (real upload-pack output for the
     first fetch, the second one damaged): the server killed mid-pack, a
     truncated pack, a flipped byte in the pack and in its trailer, a delta
-    copying past its base, an ERR line, a 404 on info/refs. Each fetch fails
-    with an error naming the problem, and the app (--keep-going) still holds
-    and lists the first clone's state.
+    copying past its base (an OFS_DELTA on a base in the pack, a REF_DELTA
+    on a blob held from the clone), an ERR line, a 404 on info/refs. Each
+    fetch fails with an error naming the problem, and the app (--keep-going)
+    still holds and lists the first clone's state.
 
 The runs are independent and go in parallel. No namespaces and no root
 needed; every server and app is stopped by PID at the end, also on failure.
@@ -54,7 +55,8 @@ BROKEN_CASES = (  # git_broken_server.py's mode, what the failure must say
     ("truncated", r"pack ends early"),
     ("flipped", r"zlib|SHA-1|declared size"),
     ("trailer", r"pack trailer does not match its SHA-1"),
-    ("delta", r"delta copies past the end of its base"),
+    ("ofs-delta", r"delta copies past the end of its base"),
+    ("ref-delta", r"delta copies past the end of its base"),
     ("err", re.escape(f"the server sent an error (ERR): {ERR_TEXT}")),
     ("404", r"no repository at that URL \(404\)"),
 )

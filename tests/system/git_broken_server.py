@@ -13,8 +13,9 @@ damaged according to MODE:
   truncated  the pack cut short (the response itself well framed)
   flipped    one byte in the middle of the pack flipped
   trailer    one byte of the pack's trailer (its SHA-1) flipped
-  delta      the pack replaced by one whose delta copies past the end of its
-             base, with a correct trailer
+  ofs-delta  the pack replaced by one whose OFS_DELTA copies past the end of
+             its base (in the pack), with a correct trailer
+  ref-delta  the same with a REF_DELTA on a blob the client holds (a thin pack)
   err        an ERR line in the middle of the pack's side-band stream
   404        the GET of info/refs answered 404
 
@@ -25,6 +26,7 @@ the socket is bound; runs until killed.
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 import threading
 import zlib
@@ -85,18 +87,48 @@ def ofs_delta_offset(distance):
     return bytes(encoded)
 
 
-def delta_past_base_pack():
-    """A blob and an OFS_DELTA on it whose copy instruction reads 40 bytes of a 12-byte base; the
-    header, sizes and trailer are all correct."""
-    base = b"hello, base\n"
-    delta = bytes([len(base), 40, 0x90, 40])  # base size, result size, copy offset 0 size 40
-    first = entry_header(3, len(base)) + zlib.compress(base)
-    second = entry_header(6, len(delta)) + ofs_delta_offset(len(first)) + zlib.compress(delta)
-    pack = b"PACK" + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") + first + second
+def delta_varint(value):
+    encoded = bytearray()
+    while True:
+        encoded.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(encoded)
+
+
+def delta_copying_past(base_size):
+    """A delta on a base of `base_size` bytes (under 64 KiB) whose one copy instruction reads 10 bytes
+    past its end; the result size it declares matches the copy."""
+    size = base_size + 10
+    return delta_varint(base_size) + delta_varint(size) + bytes([0x80 | 0x10 | 0x20, size & 0xFF, size >> 8])
+
+
+def pack_of(*entries):
+    pack = b"PACK" + (2).to_bytes(4, "big") + len(entries).to_bytes(4, "big") + b"".join(entries)
     return pack + hashlib.sha1(pack).digest()
 
 
-def damaged(mode, content):
+def ofs_delta_past_base_pack():
+    """A blob and an OFS_DELTA on it copying past its end; header, sizes and trailer all correct."""
+    base = b"hello, base\n"
+    delta = delta_copying_past(len(base))
+    first = entry_header(3, len(base)) + zlib.compress(base)
+    second = entry_header(6, len(delta)) + ofs_delta_offset(len(first)) + zlib.compress(delta)
+    return pack_of(first, second)
+
+
+def ref_delta_past_base_pack(repository):
+    """A thin pack: a REF_DELTA on a blob the client holds (README.md of REPOSITORY's head) copying
+    past its end."""
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=repository, capture_output=True, check=True).stdout.strip()
+
+    base_id = git("rev-parse", "HEAD:README.md").decode()
+    delta = delta_copying_past(int(git("cat-file", "-s", base_id)))
+    return pack_of(entry_header(7, len(delta)) + bytes.fromhex(base_id) + zlib.compress(delta))
+
+
+def damaged(mode, content, project_root):
     parts = split_pack(content)
     if parts is None:
         return None
@@ -107,8 +139,10 @@ def damaged(mode, content):
         flipped = bytearray(pack)
         flipped[len(pack) // 2 if mode == "flipped" else -7] ^= 0x01
         return prefix + side_band(bytes(flipped)) + FLUSH
-    if mode == "delta":
-        return prefix + side_band(delta_past_base_pack()) + FLUSH
+    if mode == "ofs-delta":
+        return prefix + side_band(ofs_delta_past_base_pack()) + FLUSH
+    if mode == "ref-delta":
+        return prefix + side_band(ref_delta_past_base_pack(os.path.join(project_root, "repo.git"))) + FLUSH
     if mode == "err":
         return prefix + side_band(pack[:len(pack) // 3]) + pkt(f"ERR {ERR_TEXT}\n".encode())
     return None
@@ -140,7 +174,7 @@ class BrokenHandler(Handler):
             sys.stderr.write("killed mid-pack\n")
             os.kill(os.getpid(), signal.SIGKILL)
         if later and self.command == "POST":
-            content = damaged(mode, content) or content
+            content = damaged(mode, content, self.server.project_root) or content
         self.reply(status, fields, content)
 
 
