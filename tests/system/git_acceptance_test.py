@@ -28,11 +28,13 @@ needed; every server and app is stopped by PID at the end, also on failure.
 Environment: MORGANA_GIT_REPO_APP (default: tests/git_repo_app built by ./morgana for hosted, preset hosted-asan).
 """
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -100,8 +102,11 @@ def start_git_nginx(t, work, project_root, certs):
     """nginx passing requests to `git http-backend` through fcgiwrap processes on unix sockets;
     returns (http port, https port)."""
     work.mkdir(parents=True)
+    # A short directory: a unix socket's path must fit in 108 bytes, which one under the log directory may not.
+    socket_dir = Path(tempfile.mkdtemp(prefix="morgana-fcgiwrap-"))
+    atexit.register(shutil.rmtree, socket_dir, True)
     # fcgiwrap -c N leaves its children behind when stopped: single-process instances instead, each ours.
-    sockets = [work / f"fcgiwrap-{number}.sock" for number in range(FCGIWRAP_PROCESSES)]
+    sockets = [socket_dir / f"{number}.sock" for number in range(FCGIWRAP_PROCESSES)]
     for number, path in enumerate(sockets):
         start_logged(t, ["fcgiwrap", "-s", f"unix:{path}"], f"fcgiwrap-{number}", env=GIT_ENV)
     if not harness.wait_until(lambda: all(path.exists() for path in sockets), 10):
