@@ -14,6 +14,7 @@
 //
 //   git_repo_app --net=socket --remote=git://127.0.0.1:9418/repo.git [--refetch-after=5s]
 //   git_repo_app --net=socket --remote=https://localhost:8443/repo.git --store=trust=DIR --protocol=0
+
 #include <bearssl.h>
 
 #include <memory>
@@ -169,7 +170,7 @@ Task<Result<void>> app_main(app::Context& context) {
     auto listed = list_tree(repository, head.commit.tree, "", 0);
     if (listed && settings.blob_digest) listed = print_blob_digest(repository, head.commit.tree);
     if (!listed) {
-      print("listing failed: {}", listed.error().message());
+      print("listing failed: {}", listed.error());
       return std::unexpected(listed.error());
     }
     print("listed");
