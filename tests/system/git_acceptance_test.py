@@ -43,7 +43,7 @@ from pathlib import Path
 import harness
 from git_broken_server import ERR_TEXT
 from git_repository_test import App, listing
-from git_test_repos import make_rich_repository
+from git_test_repos import EMPTY_TREE, make_rich_repository
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
 from harness import ROOT, TestFailure
 from nginx_support import listen, start_nginx
@@ -299,6 +299,12 @@ def test(t):
               "git ls-tree -r lists a submodule entry, symlinks, executables, non-ASCII and spaced paths")
     t.require(git("cat-file", "-e", f"{repository.head}:empty dir", cwd=repository.bare, check=False).returncode == 0,
               "the head commit's tree holds an empty subtree")
+    history = git("log", "--format=%T %P", "--name-status", "-M", repository.head, cwd=repository.bare).stdout.decode()
+    merges = len(re.findall(r"^[0-9a-f]{40} [0-9a-f]{40} [0-9a-f]{40}$", history, re.M))
+    renames, deletions = len(re.findall(r"^R\d+\t", history, re.M)), len(re.findall(r"^D\t", history, re.M))
+    t.require(merges and renames and deletions and f"\n{EMPTY_TREE} " in f"\n{history}" and repository.tags,
+              "main's history has merges, renames, deletions, an empty root tree, and annotated tags",
+              f"{merges} merges, {renames} renames, {deletions} deletions, tags {repository.tags}")
 
     certs = work / "certs"
     harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
