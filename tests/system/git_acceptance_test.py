@@ -16,7 +16,8 @@ tree, symlinks, a submodule entry, non-ASCII paths, tags, repacked with
     `git cat-file`, `git rev-list --count`) and a fresh clone's of the same
     commit; each later fetch takes a thin pack of exactly the new objects;
   - failures, from git_broken_server.py (real upload-pack output for the
-    first fetch, the second one damaged): the server killed mid-pack, a
+    first fetch, the second one damaged): the server killed mid-pack (smart
+    HTTP, and git:// v2 and v0 through a proxy that cuts the connection), a
     truncated pack, a flipped byte in the pack and in its trailer, a delta
     copying past its base (an OFS_DELTA on a base in the pack, a REF_DELTA
     on a blob held from the clone), an ERR line, a 404 on info/refs. Each
@@ -242,40 +243,58 @@ def fresh_clone(t, app, repository, expected, stage, remote):
     return found[0]
 
 
-def broken(t, app, repository, expected, root, mode, pattern):
-    port = free_port()
+def start_broken_server(t, label, *arguments):
+    """git_broken_server.py with `arguments`; returns (its process, its log) once it listens."""
     server, server_log = start_logged(t, [sys.executable, str(Path(__file__).resolve().parent /
-                                                              "git_broken_server.py"), str(root), str(port), mode],
-                                      f"git_broken_server-{mode}", env=dict(GIT_ENV, PYTHONDONTWRITEBYTECODE="1"))
-    harness.wait_for_log(server_log, server, r"^listening$", 10, f"git_broken_server {mode}")
-    status, output = app.run(f"http://127.0.0.1:{port}/repo.git", "--refetch-after=1s", "--keep-going",
-                            "--blob-digest")
+                                                              "git_broken_server.py"), *arguments],
+                                      f"git_broken_server-{label}", env=dict(GIT_ENV, PYTHONDONTWRITEBYTECODE="1"))
+    harness.wait_for_log(server_log, server, r"^listening$", 10, f"git_broken_server {label}")
+    return server, server_log
+
+
+def refetch_fails(t, app, repository, expected, label, remote, pattern, *options):
+    """A clone, then a fetch that fails saying /pattern/; the app (--keep-going) still holds the clone."""
+    status, output = app.run(remote, "--refetch-after=1s", "--keep-going", "--blob-digest", *options)
     failure = re.search(r"^git_repo_app: fetch failed: (.*)$", output, re.M)
     t.check(status != 0 and failure and re.search(pattern, failure.group(1)),
-            f"{mode}: the second fetch fails, saying /{pattern}/",
+            f"{label}: the second fetch fails, saying /{pattern}/",
             f"exit {status}: {failure.group(1) if failure else output.strip()[-300:]}")
     found = states(output)
     t.check(len(found) == 2 and "git_repo_app: held head" in output,
-            f"{mode}: after the failure the app lists the state it still holds", f"{len(found)} states")
-    for label, state in zip(("clone", "held after the failure"), found):
-        check_state(t, f"{mode} {label}", state, expected(repository.head))
+            f"{label}: after the failure the app lists the state it still holds", f"{len(found)} states")
+    for which, state in zip(("clone", "held after the failure"), found):
+        check_state(t, f"{label} {which}", state, expected(repository.head))
+
+
+def broken(t, app, repository, expected, mode, pattern):
+    """git_broken_server.py's smart HTTP failure MODE."""
+    port = free_port()
+    server, server_log = start_broken_server(t, mode, str(repository.bare.parent), str(port), mode)
+    refetch_fails(t, app, repository, expected, mode, f"http://127.0.0.1:{port}/repo.git", pattern)
     if mode == "killed":
         t.check(server.wait(timeout=10) == -9 and "killed mid-pack" in server_log.read_text(),
                 "killed: the server died in the middle of the pack")
     harness.stop_process(server, f"git_broken_server {mode}")
 
 
-def broken_root(work, repository):
-    """A project root for git_broken_server.py: repo.git (the repository, main at its head) and new.git
-    (main one commit further on, sharing the objects)."""
-    root = work / "broken"
-    root.mkdir()
-    (root / "repo.git").symlink_to(repository.bare)
-    new = root / "new.git"
+def daemon_killed(t, app, repository, expected, daemon_port, version):
+    """git daemon behind git_broken_server.py's git:// proxy, which cuts the second fetch mid-pack."""
+    label = f"git-v{version} killed"
+    port = free_port()
+    proxy, proxy_log = start_broken_server(t, f"daemon-v{version}", f"--daemon={daemon_port}", str(port))
+    refetch_fails(t, app, repository, expected, label, f"git://127.0.0.1:{port}/repo.git",
+                  r"reading from 127\.0\.0\.1:\d+: closed", f"--protocol={version}")
+    t.check("killed mid-pack" in proxy_log.read_text(), f"{label}: the connection was cut in the middle of the pack")
+    harness.stop_process(proxy, f"git_broken_server daemon-v{version}")
+
+
+def add_next_repository(repository):
+    """new.git beside the repository, sharing its objects, main one commit further on: what
+    git_broken_server.py serves for a second fetch."""
+    new = repository.bare.parent / "new.git"
     git("init", "-q", "--bare", "-b", "main", str(new))
     (new / "objects" / "info" / "alternates").write_text(f"{repository.bare / 'objects'}\n")
     git("update-ref", "refs/heads/main", repository.stages["plus1"], cwd=new)
-    return root
 
 
 def test(t):
@@ -316,7 +335,7 @@ def test(t):
                ("http-v2", f"http://127.0.0.1:{http_port}/repo.git", ["--protocol=2"]),
                ("http-v0", f"http://127.0.0.1:{http_port}/repo.git", ["--protocol=0"]),
                ("https-v2", f"https://localhost:{https_port}/repo.git", ["--protocol=2", f"--store=trust={certs}"]))
-    root = broken_root(work, repository)
+    add_next_repository(repository)
 
     followed, fresh = {}, {}
 
@@ -335,7 +354,9 @@ def test(t):
     with ThreadPoolExecutor(max_workers=len(servers)) as followers, ThreadPoolExecutor(max_workers=3) as others:
         jobs = [followers.submit(part(follow_part, *server)) for server in servers]
         jobs += [others.submit(part(fresh_part, stage)) for stage in FOLLOWED_STAGES]
-        jobs += [others.submit(part(broken, app, repository, expected, root, *case)) for case in BROKEN_CASES]
+        jobs += [others.submit(part(broken, app, repository, expected, *case)) for case in BROKEN_CASES]
+        jobs += [others.submit(part(daemon_killed, app, repository, expected, daemon_port, version))
+                 for version in (2, 0)]
         for job in jobs:
             job.result()
 

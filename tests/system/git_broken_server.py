@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A smart HTTP git server that fails on purpose, for git_acceptance_test.py.
+"""Git servers that fail on purpose, for git_acceptance_test.py.
 
   python3 tests/system/git_broken_server.py PROJECT_ROOT PORT MODE
+  python3 tests/system/git_broken_server.py --daemon=DAEMON_PORT PORT killed
 
 Serves PROJECT_ROOT's repo.git through `git http-backend` (as
 git_http_backend.py does) for a first fetch. A later fetch (its GET of
@@ -19,13 +20,22 @@ damaged according to MODE:
   err        an ERR line in the middle of the pack's side-band stream
   404        the GET of info/refs answered 404
 
-Protocol v2 replies only (the client asks for v2). Prints "listening" once
-the socket is bound; runs until killed.
+Protocol v2 replies only (the client asks for v2).
+
+With --daemon, a git:// proxy in front of `git daemon` on DAEMON_PORT (whose
+base path holds repo.git and new.git): the first connection passes through,
+a later one asks for new.git instead of repo.git and is cut (reset) in the
+middle of the first pkt-line of pack data, v2 or v0, as if the server died.
+
+Prints "listening" once the socket is bound; runs until killed.
 """
 
 import hashlib
 import os
+import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -178,7 +188,92 @@ class BrokenHandler(Handler):
         self.reply(status, fields, content)
 
 
+def read_exactly(stream, count):
+    data = b""
+    while len(data) < count:
+        piece = stream.recv(count - len(data))
+        if not piece:
+            raise ConnectionError("closed")
+        data += piece
+    return data
+
+
+def read_pkt(stream):
+    """The next raw pkt-line (length included) from a socket."""
+    head = read_exactly(stream, 4)
+    length = int(head, 16)
+    return head + (read_exactly(stream, length - 4) if length > 4 else b"")
+
+
+def reset(connection):
+    """Closes with a RST, as the kernel does for a process killed with unread data."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+
+def proxy_connection(client, daemon_port, later):
+    """Relays one git:// connection; a later one goes to new.git and is cut in its pack. One thread
+    does both directions, so that closing the sockets sends their RST at once (a recv blocked in
+    another thread would hold a socket open)."""
+    request = read_pkt(client)
+    if later:
+        request = pkt(request[4:].replace(b" /repo.git\0", b" /new.git\0", 1))
+    daemon = socket.create_connection(("127.0.0.1", daemon_port))
+    daemon.sendall(request)
+    from_daemon = b""
+    cut = False
+    try:
+        while True:
+            readable, _, _ = select.select([client, daemon], [], [])
+            if client in readable:
+                data = client.recv(65536)
+                if not data:
+                    break
+                daemon.sendall(data)
+            if daemon in readable:
+                data = daemon.recv(65536)
+                if not data:
+                    break
+                if not later:
+                    client.sendall(data)
+                    continue
+                from_daemon += data
+                # Whole pkt-lines through, up to the first of pack data (side-band channel 1): half of it.
+                while len(from_daemon) >= 4:
+                    length = max(int(from_daemon[:4], 16), 4)
+                    if len(from_daemon) < length:
+                        break
+                    line, from_daemon = from_daemon[:length], from_daemon[length:]
+                    if length > 5 and line[4] == 1:
+                        client.sendall(line[:length // 2])
+                        sys.stderr.write("killed mid-pack\n")
+                        cut = True
+                        return
+                    client.sendall(line)
+    finally:
+        for end in (client, daemon):
+            if cut:
+                reset(end)
+            else:  # what was relayed must arrive: a reset could drop it
+                try:
+                    end.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass  # the peer has gone already
+                end.close()
+
+
+def serve_daemon_proxy(port, daemon_port):
+    listener = socket.create_server(("127.0.0.1", port))
+    print("listening", flush=True)
+    for number in range(1 << 30):
+        client, _ = listener.accept()
+        threading.Thread(target=proxy_connection, args=(client, daemon_port, number > 0), daemon=True).start()
+
+
 def main():
+    if sys.argv[1].startswith("--daemon="):
+        serve_daemon_proxy(int(sys.argv[2]), int(sys.argv[1].removeprefix("--daemon=")))
+        return
     project_root, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
     def configure(server):

@@ -43,28 +43,42 @@ Task<Result<net::Ipv4Address>> DaemonTransport::resolve(Instant deadline) {
   co_return addresses.front();
 }
 
+std::unexpected<Error> DaemonTransport::failure(std::string_view what, Error error) {
+  // A refused connection is Errc::closed "connect": said as such.
+  if (what == "connect to" && error == Errc::closed)
+    m_last_error = format_string("{} {}: connection refused", what, m_remote);
+  else m_last_error = format_string("{} {}: {}", what, m_remote, error);
+  return std::unexpected(error);
+}
+
 Task<Result<void>> DaemonTransport::open(ProtocolVersion version, Instant deadline) {
   m_stream.reset();
+  m_last_error.clear();
   auto request = CO_TRY(service_request(version));
   if (!m_buffer) m_buffer = CO_TRY(try_make_unique<std::byte[]>("git read buffer", read_size));
   auto address = CO_TRY(co_await resolve(deadline));
-  net::Endpoint remote{address, m_url.port};
-  daemon_log.debug("connecting to {} ({}) for {}", m_url, remote, m_url.path);
-  m_stream = CO_TRY(co_await m_network.tcp_connect(remote, deadline));
+  m_remote = {address, m_url.port};
+  daemon_log.debug("connecting to {} ({}) for {}", m_url, m_remote, m_url.path);
+  auto stream = co_await m_network.tcp_connect(m_remote, deadline);
+  if (!stream) co_return failure("connect to", stream.error());
+  m_stream = std::move(*stream);
   m_stream->set_nodelay(true);
-  co_return co_await m_stream->write(as_bytes(request), deadline);
+  co_return co_await send(as_bytes(request), deadline);
 }
 
 Task<Result<void>> DaemonTransport::send(Bytes request, Instant deadline) {
   if (!m_stream) co_return fail(Errc::closed, "the git connection is not open");
-  co_return co_await m_stream->write(request, deadline);
+  if (auto written = co_await m_stream->write(request, deadline); !written)
+    co_return failure("sending to", written.error());
+  co_return Result<void>{};
 }
 
 Task<Result<Bytes>> DaemonTransport::read(Instant deadline) {
   if (!m_stream) co_return fail(Errc::closed, "the git connection is not open");
   MutableBytes buffer(m_buffer.get(), read_size);
-  auto count = CO_TRY(co_await m_stream->read(buffer, deadline));
-  co_return Bytes(buffer.first(count));
+  auto count = co_await m_stream->read(buffer, deadline);
+  if (!count) co_return failure("reading from", count.error());
+  co_return Bytes(buffer.first(*count));
 }
 
 } // namespace morgana::git

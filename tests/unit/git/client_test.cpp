@@ -231,5 +231,15 @@ TEST_F(GitClientTest, DaemonTransportV0RequestAndDefaultPort) {
   EXPECT_EQ(refs.error(), Errc::unreachable);
 }
 
+TEST_F(GitClientTest, DaemonTransportNamesTheRemoteThatFailed) {
+  morgana::test::FakeNetwork network; // nobody listens: refused
+  DaemonTransport transport(network, nullptr, MUST(RemoteUrl::parse("git://192.0.2.2:29418/repo.git")));
+  Client client(transport);
+  auto refs = loop().run(client.list_refs({}, soon()));
+  ASSERT_FALSE(refs);
+  EXPECT_EQ(refs.error(), Errc::closed);
+  EXPECT_EQ(client.last_error(), "connect to 192.0.2.2:29418: connection refused");
+}
+
 } // namespace
 } // namespace morgana::git
