@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <optional>
 
 #include "morgana/core/ascii.h"
@@ -105,24 +106,38 @@ std::string_view verdict_name(WebhookVerdict verdict) {
   return "?";
 }
 
+namespace {
+
+struct WebhookRoute {
+  std::string secret;
+  std::function<void()> on_accepted;
+};
+
+// A plain function, not a capturing coroutine lambda: the frame holds what it
+// needs, not a pointer into a closure that a Router may move.
+Task<Response> answer_webhook(std::shared_ptr<const WebhookRoute> route, Request& request) {
+  auto check = verify_webhook(request.headers, request.body, route->secret);
+  if (check.verdict != WebhookVerdict::accepted) {
+    refused_requests.increment();
+    webhook_log.warn("{} {}: refused, {}{}{}", request.remote, request.path, verdict_name(check.verdict),
+                     check.field.empty() ? "" : " in ", check.field);
+    auto response =
+        Response::text(Status::unauthorized, "401 Unauthorized: " + std::string(verdict_name(check.verdict)) + "\n");
+    // RFC 9110 §15.5.2 asks a 401 for a challenge; there is no registered scheme for signed bodies.
+    response.headers.set("WWW-Authenticate", "HMAC-SHA256 realm=\"webhook\"");
+    co_return response;
+  }
+  accepted_requests.increment();
+  webhook_log.info("{} {}: accepted ({})", request.remote, request.path, check.field);
+  route->on_accepted();
+  co_return Response::text(Status::accepted, "202 Accepted\n");
+}
+
+} // namespace
+
 Handler webhook_handler(std::string secret, std::function<void()> on_accepted) {
-  return [secret = std::move(secret), on_accepted = std::move(on_accepted)](Request& request) -> Task<Response> {
-    auto check = verify_webhook(request.headers, request.body, secret);
-    if (check.verdict != WebhookVerdict::accepted) {
-      refused_requests.increment();
-      webhook_log.warn("{} {}: refused, {}{}{}", request.remote, request.path, verdict_name(check.verdict),
-                       check.field.empty() ? "" : " in ", check.field);
-      auto response =
-          Response::text(Status::unauthorized, "401 Unauthorized: " + std::string(verdict_name(check.verdict)) + "\n");
-      // RFC 9110 §15.5.2 asks a 401 for a challenge; there is no registered scheme for signed bodies.
-      response.headers.set("WWW-Authenticate", "HMAC-SHA256 realm=\"webhook\"");
-      co_return response;
-    }
-    accepted_requests.increment();
-    webhook_log.info("{} {}: accepted ({})", request.remote, request.path, check.field);
-    on_accepted();
-    co_return Response::text(Status::accepted, "202 Accepted\n");
-  };
+  auto route = std::make_shared<const WebhookRoute>(std::move(secret), std::move(on_accepted));
+  return [route](Request& request) { return answer_webhook(route, request); };
 }
 
 } // namespace morgana::http
