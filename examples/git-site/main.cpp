@@ -50,7 +50,8 @@ Result<git::RemoteUrl> checked_settings(const auto& settings, const log::Source&
   auto url = git::RemoteUrl::parse(*settings.remote);
   if (!url) {
     log.error("--remote={}: {}", *settings.remote, url.error().context);
-    return std::unexpected(url.error());
+    // A bad argument whatever the reason (ssh:// is Errc::unsupported): exit status 2.
+    return fail(Errc::invalid_argument, url.error().context);
   }
   if (url->scheme == git::RemoteScheme::https && !have_anchors) {
     log.error("--remote={}: https needs trust anchors; give the CA's .pem files with ./morgana configure "
@@ -97,9 +98,8 @@ Task<Result<void>> app_main(app::Context& context) {
     router.add("POST", settings.webhook_path,
                http::webhook_handler(std::string(settings.webhook_secret), [&puller] { puller.request(); }));
   }
-  router.add_prefix("GET", "/", [&puller, &files](http::Request& request) {
-    return serve_files(&puller, &files, request);
-  });
+  router.add_prefix("GET", "/",
+                    [&puller, &files](http::Request& request) { return serve_files(&puller, &files, request); });
 
   http::SiteOptions options{.http_port = settings.port,
                             .https_port = settings.tls,

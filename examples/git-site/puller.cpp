@@ -18,8 +18,8 @@ Counter trees_served{"git_site.trees_served", "commits whose tree was swapped in
 
 } // namespace
 
-Puller::Puller(net::Network& network, net::DnsResolver& resolver, http::Client& http_client,
-               http::StaticFiles& files, PullerOptions options, const log::Source& log)
+Puller::Puller(net::Network& network, net::DnsResolver& resolver, http::Client& http_client, http::StaticFiles& files,
+               PullerOptions options, const log::Source& log)
     : m_network(network), m_resolver(resolver), m_http_client(http_client), m_files(files),
       m_options(std::move(options)), m_log(log) {}
 

@@ -30,11 +30,11 @@
 
 struct PullerOptions {
   morgana::git::RemoteUrl remote;
-  std::string branch;                  // empty: the remote's HEAD
-  morgana::Duration interval{};        // zero: no periodic pulls
-  morgana::Duration timeout{};         // one pull, connect to last byte
-  morgana::Duration first_retry{};     // the boot's backoff starts here and doubles...
-  morgana::Duration longest_retry{};   // ...up to this
+  std::string branch;                // empty: the remote's HEAD
+  morgana::Duration interval{};      // zero: no periodic pulls
+  morgana::Duration timeout{};       // one pull, connect to last byte
+  morgana::Duration first_retry{};   // the boot's backoff starts here and doubles...
+  morgana::Duration longest_retry{}; // ...up to this
 };
 
 class Puller {

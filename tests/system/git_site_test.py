@@ -40,7 +40,6 @@ import random
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import harness
