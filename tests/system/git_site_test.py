@@ -28,7 +28,7 @@ No namespaces and no root; the daemon, the app and QEMU are stopped by PID at
 the end, also on failure.
 Environment: MORGANA_GIT_SITE (hosted binary; default: built by ./morgana for
 hosted, preset hosted-asan), MORGANA_GIT_SITE_PVH (the pvh image; default:
-built by ./morgana, the test CA's keys crunched in).
+built by ./morgana with build/test-certs/tls crunched in).
 """
 
 import email.utils
@@ -52,6 +52,7 @@ HOOK = "/hooks/push"
 BOOT_TIMEOUT = 60  # a pull retried with backoff, then a clone: seconds, unless the machine is very loaded
 PULL_TIMEOUT = 60
 PVH_BOOT_TIMEOUT = 120
+CERTS = ROOT / "build" / "test-certs"  # shared with static_site_test: a test CA, a certificate for localhost
 SERVING = r"serving ([0-9a-f]{40}) \((\d+) files\)"
 # Every line that ends a pull: a new tree, the same head, or a failure.
 PULL_ENDED = re.compile(r"git-site (?:info|warn|error): (?:serving [0-9a-f]{40} \(|pulled: |pull from .* failed)")
@@ -416,8 +417,9 @@ def pvh_image(certs):
 
 
 def part_pvh(t):
-    certs = t.log_dir / "certs"
-    harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
+    certs = CERTS
+    if not (certs / "tls" / "server.key").is_file():
+        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
     image = pvh_image(certs)
     work = t.log_dir / "pvh"
     repo = Repository(t, work)
