@@ -293,7 +293,10 @@ Result<void> Walk::process(Node& node, std::int64_t rank) {
   walked.push_back(node.id);
   const auto& pending = node.pending;
   const auto& flow = node.flow;
-  if (is_empty(pending) && is_empty(flow)) return {};
+  // Every commit but a merge is diffed even when no path's history passes
+  // there, so every path an ancestor ever added is interned: a path first
+  // seen in a later update was never added before it (see increment()).
+  if (node.parents.size() > 1 && is_empty(pending) && is_empty(flow)) return {};
 
   if (node.parents.empty()) {
     // A root (or a shallow boundary, which git treats as one): every path it holds is added here.
@@ -464,6 +467,7 @@ Result<std::unique_ptr<State>> compute(Repository& repository, const ObjectId& h
 
 Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head, Stats& stats) {
   auto& state = *m_state;
+  auto names_before = state.names.size();
   // Back to an ancestor of the previous head: its paths' histories were never walked on their own.
   if (state.known_commits.contains(head)) return false;
   auto old_commit = TRY(repository.read_commit(*m_head));
@@ -500,9 +504,23 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
   // Histories that went into older commits by another way (a branch forked
   // before the previous head) are walked from there, for those paths only.
   std::vector<Walk::Start> escaped;
+  // A path first seen in this update was added by no older commit (every
+  // older commit but merges was diffed): its history below is not searched.
+  auto old_names = static_cast<PathId>(names_before);
   for (const auto& arrival : walk.arrivals) {
-    if (arrival.commit != *m_head && (!is_empty(arrival.pending) || !is_empty(arrival.flow)))
-      escaped.push_back({arrival.commit, arrival.pending, arrival.flow});
+    if (arrival.commit == *m_head) continue;
+    SharedSet flow;
+    if (!is_empty(arrival.flow)) {
+      PathSet old_flow = *arrival.flow;
+      if (old_flow.complement) {
+        for (PathId id = old_names; id < state.names.size(); ++id) old_flow.ids.push_back(id);
+        sort_unique(old_flow.ids);
+      } else {
+        std::erase_if(old_flow.ids, [old_names](PathId id) { return id >= old_names; });
+      }
+      flow = share(std::move(old_flow));
+    }
+    if (!is_empty(arrival.pending) || !is_empty(flow)) escaped.push_back({arrival.commit, arrival.pending, flow});
   }
   Walk deeper(repository, state, nullptr, stats);
   if (!escaped.empty()) TRY(deeper.run(escaped, lowest_rank));
