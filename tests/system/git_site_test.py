@@ -11,6 +11,8 @@
   - a push, then a webhook signed each forge's way (GitHub's
     X-Hub-Signature-256, Gitea's X-Gitea-Signature, GitLab's X-Gitlab-Token)
     → 202, and the new content, ETag and date are served;
+  - a response held back by a client that does not read finishes byte-exact
+    from the old tree after a push and webhook swapped in the new one;
   - a push, then webhooks with a wrong signature, a wrong token, a malformed
     one and none → 401 each, and no pull (the pulls that follow are exactly
     those of the correct webhooks; the counters printed on SIGTERM agree);
@@ -39,6 +41,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -314,6 +317,42 @@ def check_forgeries_refused(t, repo, app, curl):
     return len(FORGERIES), head
 
 
+def push_and_pull(t, repo, app, curl, what):
+    """A commit of what is in the working tree pushed, then a GitHub-signed webhook; returns the new head once served."""
+    repo.commit(what)
+    head = repo.push()
+    body = payload(head)
+    t.check(curl.post(HOOK, body, FORGES[0][1](body)) == 202, f"{what}: the webhook → 202")
+    app.wait_serving(head)
+    return head
+
+
+def check_in_flight(t, repo, app, curl, port):
+    """A response held back by a reader that does not read finishes from the tree it started with, after a
+    push and webhook replaced it (ASan would see a value freed with the old tree). The file is larger than
+    the kernel's largest socket buffers (tcp_wmem 4 MiB), so the server cannot have sent it all."""
+    before = random.Random(t.seed).randbytes(6 << 20)
+    repo.write("huge.bin", before)
+    push_and_pull(t, repo, app, curl, "in flight: huge.bin added")
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", port))
+        client = f"127.0.0.1:{sock.getsockname()[1]}"
+        sock.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n")
+        answer = sock.recv(1024)
+        repo.write("huge.bin", before[::-1])
+        push_and_pull(t, repo, app, curl, "in flight: huge.bin reversed")
+        t.require(f'{client} "GET /huge.bin"' not in app.log(),
+                  "in flight: the held response is still being sent when the new tree is served")
+        t.check(curl("/huge.bin")[2] == before[::-1], "in flight: new requests get the new huge.bin")
+        while chunk := sock.recv(1 << 20):
+            answer += chunk
+    _, _, held = answer.partition(b"\r\n\r\n")
+    t.check(held == before, "in flight: the response begun before the swap finishes with the old huge.bin",
+            f"{len(held)} bytes")
+
+
 def hosted_binary():
     if os.environ.get("MORGANA_GIT_SITE"):
         return Path(os.environ["MORGANA_GIT_SITE"])
@@ -348,14 +387,15 @@ def part_hosted(t):
 
     for number, (forge, sign) in enumerate(FORGES):
         head = push_and_hook(t, repo, app, curl, forge, sign, number)
+    check_in_flight(t, repo, app, curl, http_port)
     forged, head = check_forgeries_refused(t, repo, app, curl)
     check_tree(t, repo, curl, head, "hosted, after the pushes")
 
     counters = app.stop_with_counters()
-    accepted = len(FORGES) + 2
+    accepted = len(FORGES) + 2 + 2  # one for each forge, two in flight, then two after the forgeries
     expected = {"http.webhook_accepted": accepted, "http.webhook_refused": forged,
                 "git_site.pulls": boot_failures + 1 + accepted, "git_site.pulls_failed": boot_failures,
-                "git_site.trees_served": 1 + len(FORGES) + 1}
+                "git_site.trees_served": 1 + len(FORGES) + 2 + 1}
     got = {name: counters.get(name, 0) for name in expected}
     t.check(got == expected, "the counters agree: refused webhooks counted, no pull for them", f"{got} != {expected}")
 
