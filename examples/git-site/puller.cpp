@@ -86,7 +86,11 @@ Task<Result<void>> Puller::fetch() {
   git::Client client(**transport);
   auto fetched =
       co_await m_repository.fetch(client, {.branch = m_options.branch}, MonotonicClock::now() + m_options.timeout);
-  if (!fetched) m_log.error("pull from {} failed: {} ({})", m_options.remote, client.last_error(), fetched.error());
+  if (!fetched) {
+    // The client's sentence holds the server's or the transport's own words; the error, only its kind.
+    if (client.last_error().empty()) m_log.error("pull from {} failed: {}", m_options.remote, fetched.error());
+    else m_log.error("pull from {} failed: {}", m_options.remote, client.last_error());
+  }
   co_return fetched;
 }
 

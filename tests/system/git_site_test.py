@@ -18,6 +18,10 @@
     those of the correct webhooks; the counters printed on SIGTERM agree);
   - --branch=draft with --pull-interval=1s and no webhook: the draft branch
     is served, and a push to it shows without any request;
+  - a remote gone: a webhook's pull fails, is logged, and the old tree stays;
+  - --remote=https:// (git http-backend behind Python's TLS, the test CA in
+    the ca store): cloned and served; with another CA's certificate in the
+    store the pull is refused and the site stays 503;
   - refused at boot (status 2): a webhook path without a secret, an https
     remote without trust anchors.
   pvh (QEMU with user networking, TCG, no root): the image clones from `git
@@ -33,18 +37,24 @@ hosted, preset hosted-asan), MORGANA_GIT_SITE_PVH (the pvh image; default:
 built by ./morgana with build/test-certs/tls crunched in).
 """
 
+import contextlib
 import email.utils
 import hashlib
 import hmac
+import http.server
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import threading
 from pathlib import Path
 
+import git_http_backend
 import harness
 from git_wire_test import GIT_ENV, free_port, start_daemon
 from harness import ROOT, TestFailure
@@ -373,7 +383,7 @@ def part_hosted(t):
     t.check(status == 503 and headers.get("retry-after", "").isdigit() and int(headers["retry-after"]) >= 1,
             "before the first pull succeeds: 503 with Retry-After", f"{status} {headers}")
 
-    start_daemon(t, repo.base, daemon_port)
+    daemon = start_daemon(t, repo.base, daemon_port)
     head = git("rev-parse", "main", cwd=repo.bare).decode().strip()
     match = app.wait_for(SERVING, BOOT_TIMEOUT)
     entries = repo.tree(head)
@@ -391,10 +401,22 @@ def part_hosted(t):
     forged, head = check_forgeries_refused(t, repo, app, curl)
     check_tree(t, repo, curl, head, "hosted, after the pushes")
 
+    # The remote gone: a pull fails, is logged, and the tree served stays.
+    harness.stop_process(daemon, "git daemon")
+    before = curl("/css/site.css")[2]
+    since = len(app.log())
+    t.check(curl.post(HOOK, b"{}", FORGES[0][1](b"{}")) == 202, "with the remote gone, a webhook → 202")
+    app.wait_for(r"git-site error: pull from .* failed", PULL_TIMEOUT)
+    status, _, body = curl("/css/site.css")
+    t.check(status == 200 and body == before and app.pulls_ended(since) == 1,
+            "a failed pull is logged and the old tree is still served", f"{status} {body!r}")
+    start_daemon(t, repo.base, daemon_port)
+
     counters = app.stop_with_counters()
-    accepted = len(FORGES) + 2 + 2  # one for each forge, two in flight, then two after the forgeries
+    # One for each forge, two in flight, two after the forgeries, one with the remote gone.
+    accepted = len(FORGES) + 2 + 2 + 1
     expected = {"http.webhook_accepted": accepted, "http.webhook_refused": forged,
-                "git_site.pulls": boot_failures + 1 + accepted, "git_site.pulls_failed": boot_failures,
+                "git_site.pulls": boot_failures + 1 + accepted, "git_site.pulls_failed": boot_failures + 1,
                 "git_site.trees_served": 1 + len(FORGES) + 2 + 1}
     got = {name: counters.get(name, 0) for name in expected}
     t.check(got == expected, "the counters agree: refused webhooks counted, no pull for them", f"{got} != {expected}")
@@ -448,6 +470,61 @@ def part_refusals(t):
                 f"refused at boot with status 2: {what}", f"{result.returncode}: {result.stdout[-400:]}")
 
 
+@contextlib.contextmanager
+def https_git_server(base):
+    """git http-backend (git_http_backend.Handler) over TLS with the test certificate, in a thread of this
+    process; yields its port."""
+    class Handler(git_http_backend.Handler):
+        def log_message(self, pattern, *arguments):
+            pass  # the app's log says what it fetched
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.project_root = str(base)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(CERTS / "tls" / "server.pem", CERTS / "tls" / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def part_https_remote(t):
+    """--remote=https://: cloned through the TLS client, verified against the ca store; a remote signed by
+    another CA is refused, and the site stays 503."""
+    make_certs()
+    binary = hosted_binary()
+    repo = Repository(t, t.log_dir / "https")
+    trusted, other = t.log_dir / "ca-trusted", t.log_dir / "ca-other"
+    trusted.mkdir()
+    shutil.copy(CERTS / "ca.pem", trusted / "ca.pem")
+    harness.run([str(ROOT / "scripts" / "make-test-certs"), str(other)])
+    head = git("rev-parse", "main", cwd=repo.bare).decode().strip()
+    with https_git_server(repo.base) as port:
+        for ca, label in ((trusted, "trusted"), (other, "untrusted")):
+            http_port = free_port()
+            app = Process(t, [binary, "--net=socket", f"--port={http_port}", "--tls=0", f"--store=ca={ca}",
+                              f"--remote=https://localhost:{port}/site.git"], f"git-site-https-{label}")
+            curl = Curl(f"http://127.0.0.1:{http_port}")
+            if label == "trusted":
+                app.wait_serving(head, BOOT_TIMEOUT)
+                t.check(curl("/big.bin")[2] == (repo.source / "big.bin").read_bytes(),
+                        "an https remote verified against the ca store is cloned and served")
+            else:
+                app.wait_for(r"git-site error: pull from https://.* failed: .*", BOOT_TIMEOUT)
+                t.check(curl("/index.html")[0] == 503,
+                        "an https remote whose certificate the ca store does not trust: pull refused, still 503")
+            app.stop_with_counters()
+
+
+def make_certs():
+    if not (CERTS / "tls" / "server.key").is_file():
+        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
+
+
 def pvh_image(certs):
     if os.environ.get("MORGANA_GIT_SITE_PVH"):
         return Path(os.environ["MORGANA_GIT_SITE_PVH"])
@@ -457,9 +534,8 @@ def pvh_image(certs):
 
 
 def part_pvh(t):
+    make_certs()
     certs = CERTS
-    if not (certs / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
     image = pvh_image(certs)
     work = t.log_dir / "pvh"
     repo = Repository(t, work)
@@ -493,6 +569,7 @@ def part_pvh(t):
 def test(t):
     t.run_part(part_refusals)
     t.run_part(part_hosted)
+    t.run_part(part_https_remote)
     t.run_part(part_pvh)
 
 
