@@ -22,6 +22,9 @@
   - --remote=https:// (git http-backend behind Python's TLS, the test CA in
     the ca store): cloned and served; with another CA's certificate in the
     store the pull is refused and the site stays 503;
+  - on a tap device in a namespace (root only; skipped, and said so,
+    otherwise), Morgana's own stack: cloned from git daemon at 10.0.0.1,
+    every file byte-exact, a push plus signed webhook served;
   - refused at boot (status 2): a webhook path without a secret, an https
     remote without trust anchors.
   pvh (QEMU with user networking, TCG, no root): the image clones from `git
@@ -30,8 +33,8 @@
   push plus a signed webhook makes the new content visible; a wrong
   signature gets 401 and no pull.
 
-No namespaces and no root; the daemon, the app and QEMU are stopped by PID at
-the end, also on failure.
+Only the tap part needs root; the daemon, the apps and QEMU are stopped by
+PID at the end, also on failure.
 Environment: MORGANA_GIT_SITE (hosted binary; default: built by ./morgana for
 hosted, preset hosted-asan), MORGANA_GIT_SITE_PVH (the pvh image; default:
 built by ./morgana with build/test-certs/tls crunched in).
@@ -151,12 +154,14 @@ class Repository:
 class Curl:
     """curl against the site; every call returns (status, headers dict, body bytes)."""
 
-    def __init__(self, base_url, *options):
+    def __init__(self, base_url, *options, namespace=None):
         self.base_url = base_url
         self.options = options
+        self.prefix = ["ip", "netns", "exec", namespace.name] if namespace else []
 
     def __call__(self, path, *options, timeout=30):
-        command = ["curl", "-sS", "--http1.1", "-D", "-", "-o", "-", "--max-time", str(timeout), *self.options,
+        command = [*self.prefix, "curl", "-sS", "--http1.1", "-D", "-", "-o", "-", "--max-time", str(timeout),
+                   *self.options,
                    *options, self.base_url + path]
         result = subprocess.run(command, capture_output=True, timeout=timeout + 10)
         if result.returncode != 0:
@@ -174,7 +179,8 @@ class Curl:
         options = ["-X", "POST", "--data-binary", "@-", "-H", "Content-Type: application/json"]
         for name, value in headers.items():
             options += ["-H", f"{name}: {value}"]
-        command = ["curl", "-sS", "--http1.1", "-D", "-", "-o", "/dev/null", "--max-time", "30", *self.options,
+        command = [*self.prefix, "curl", "-sS", "--http1.1", "-D", "-", "-o", "/dev/null", "--max-time", "30",
+                   *self.options,
                    *options, self.base_url + path]
         result = subprocess.run(command, input=body, capture_output=True, timeout=40)
         if result.returncode != 0:
@@ -470,6 +476,47 @@ def part_refusals(t):
                 f"refused at boot with status 2: {what}", f"{result.returncode}: {result.stdout[-400:]}")
 
 
+class TapApp(harness.Echo):
+    """git-site on the namespace's tap0 (harness.Echo's setup), waited for as Process is."""
+
+    def wait_serving(self, head, timeout=PULL_TIMEOUT):
+        return self.wait_for(rf"serving {head} \((\d+) files\)", timeout)
+
+
+def part_tap(t):
+    """On a tap device with Morgana's own stack (root: a namespace): cloned from git daemon at 10.0.0.1,
+    every file byte-exact, a signed webhook pulls a push."""
+    if os.geteuid() != 0:
+        print("  skip  the tap part needs root (a network namespace); run as root to include it", flush=True)
+        return
+    binary = hosted_binary()
+    repo = Repository(t, t.log_dir / "tap")
+    ns = t.namespace("tap")
+    port = free_port()
+    daemon_log = t.log_dir / "git-daemon-tap.log"
+    ns.spawn(["git", "daemon", "--export-all", f"--base-path={repo.base}", f"--port={port}",
+              f"--listen={harness.LINUX_ADDRESS}", "--reuseaddr"], daemon_log, "git daemon (tap)")
+    t.show_log_on_failure(daemon_log, "git daemon (tap)")
+
+    def daemon_listening():
+        with ns.entered(), socket.socket() as probe:
+            return probe.connect_ex((harness.LINUX_ADDRESS, port)) == 0
+
+    t.require(harness.wait_until(daemon_listening, 10), "tap: git daemon listens on 10.0.0.1")
+    app = TapApp(t, ns, f"--ipv4={harness.ECHO_ADDRESS}/{harness.PREFIX}", "--port=80", "--tls=0",
+                       f"--remote=git://{harness.LINUX_ADDRESS}:{port}/site.git", f"--webhook-path={HOOK}",
+                       f"--webhook-secret={SECRET}", label="git-site-tap", binary=binary)
+    head = git("rev-parse", "main", cwd=repo.bare).decode().strip()
+    app.wait_serving(head, BOOT_TIMEOUT)
+    curl = Curl(f"http://{harness.ECHO_ADDRESS}", namespace=ns)
+    files = check_tree(t, repo, curl, head, "tap")
+    t.check(files == len(repo.tree(head)) - 1, f"tap: {files} files checked")
+    push_and_hook(t, repo, app, curl, "GitHub", FORGES[0][1], 9)
+    counters = app.stop()
+    t.check(counters.get("git_site.trees_served") == 2 and counters.get("http.webhook_accepted") == 1,
+            "tap: 2 trees served, the second on the webhook", f"{counters}")
+
+
 @contextlib.contextmanager
 def https_git_server(base):
     """git http-backend (git_http_backend.Handler) over TLS with the test certificate, in a thread of this
@@ -570,6 +617,7 @@ def test(t):
     t.run_part(part_refusals)
     t.run_part(part_hosted)
     t.run_part(part_https_remote)
+    t.run_part(part_tap)
     t.run_part(part_pvh)
 
 
