@@ -314,14 +314,22 @@ def test(t):
 
     stats = step("clone", history.head())
     t.check(stats[0] == commits, f"clone: the first update walks all {commits} commits", f"{stats}")
+
+    def new_commits(old):
+        return int(git("rev-list", "--count", f"{old}..main", cwd=served).stdout.decode())
+
+    before = history.head()
     history.linear(1)
-    step("1 more commit", push(), walked=1)
+    step("1 more commit", push(), walked=new_commits(before))
+    before = history.head()
     history.linear(10)
-    step("10 more commits", push(), walked=10)
-    # A branch forked long ago, adding files and changing old ones, merged.
+    step("10 more commits", push(), walked=new_commits(before))
+    # A branch forked long ago, adding files and changing old ones, merged:
+    # only its commits and the merge are walked, not the history below the fork.
+    before = history.head()
     history.branch("old-topic", "HEAD~120", 3, ["shared.txt", "docs/old.md"])
     history.merge("old-topic", options=("-X", "theirs"))
-    step("a merge of a branch forked 120 commits ago", push())
+    step("a merge of a branch forked 120 commits ago", push(), walked=new_commits(before))
     # A force-push: history rewritten below the head the app holds.
     history.run("reset", "-q", "--hard", "HEAD~8")
     history.linear(2)
