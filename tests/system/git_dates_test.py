@@ -272,6 +272,43 @@ def wait_step(process, log_path, count):
     raise TestFailure(f"the app printed dates for step {count}")
 
 
+def check_cmark(t, app, base, port):
+    """cmark from scratch, then from 800 first-parent commits back brought up to date (77 merges on the way)."""
+    cmark = base / "cmark.git"
+    git("clone", "-q", "--bare", str(CMARK_BUNDLE), str(cmark))
+    remote = f"git://127.0.0.1:{port}/cmark.git"
+    expected = expected_dates(cmark)
+    commits = int(git("rev-list", "--count", "HEAD", cwd=cmark).stdout.decode())
+    status, output = app.run(remote, "--dates")
+    t.check(status == 0, "cmark: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
+    steps = app_steps(output)
+    if t.check(len(steps) == 1, "cmark: the app prints the dates"):
+        _, shallow, got, stats = steps[0]
+        print(f"  cmark: {commits} commits; stats commits {stats[0]} trees {stats[1]} paths {stats[2]}")
+        t.check(not shallow and stats[0] == commits, f"cmark: all {commits} commits walked", f"{stats}")
+        compare(t, "cmark", got, expected)
+
+    branch = git("symbolic-ref", "HEAD", cwd=cmark).stdout.decode().strip()
+    head = git("rev-parse", "HEAD", cwd=cmark).stdout.decode().strip()
+    old = git("rev-parse", "HEAD~800", cwd=cmark).stdout.decode().strip()
+    git("update-ref", branch, old, cwd=cmark)
+    expected_old = expected_dates(cmark)
+    process, log_path = app.start(remote, "--dates", "--date-updates=1", "--refetch-after=1s")
+    got_head, _, got, stats = wait_step(process, log_path, 1)
+    t.check(got_head == old, "cmark 800 commits back: the app is on that head")
+    compare(t, "cmark 800 commits back", got, expected_old)
+    git("update-ref", branch, head, cwd=cmark)
+    got_head, _, got, stats = wait_step(process, log_path, 2)
+    new = int(git("rev-list", "--count", f"{old}..{head}", cwd=cmark).stdout.decode())
+    print(f"  cmark brought up to date: {new} new commits; stats commits {stats[0]} trees {stats[1]} paths {stats[2]}")
+    t.check(got_head == head, "cmark brought up to date: the app is on the head")
+    compare(t, "cmark brought up to date (incrementally)", got, expected)
+    t.check(stats[0] == new, f"cmark brought up to date: the update walked exactly the {new} new commits",
+            f"walked {stats[0]}")
+    status, output = app.finish(process, log_path)
+    t.check(status == 0, "cmark brought up to date: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
+
+
 def test(t):
     binary = os.environ.get("MORGANA_GIT_REPO_APP") or harness.build_app("tests/git_repo_app", "hosted",
                                                                           preset="hosted-asan")
@@ -314,14 +351,22 @@ def test(t):
 
     stats = step("clone", history.head())
     t.check(stats[0] == commits, f"clone: the first update walks all {commits} commits", f"{stats}")
+
+    def new_commits(old):
+        return int(git("rev-list", "--count", f"{old}..main", cwd=served).stdout.decode())
+
+    before = history.head()
     history.linear(1)
-    step("1 more commit", push(), walked=1)
+    step("1 more commit", push(), walked=new_commits(before))
+    before = history.head()
     history.linear(10)
-    step("10 more commits", push(), walked=10)
-    # A branch forked long ago, adding files and changing old ones, merged.
+    step("10 more commits", push(), walked=new_commits(before))
+    # A branch forked long ago, adding files and changing old ones, merged:
+    # only its commits and the merge are walked, not the history below the fork.
+    before = history.head()
     history.branch("old-topic", "HEAD~120", 3, ["shared.txt", "docs/old.md"])
     history.merge("old-topic", options=("-X", "theirs"))
-    step("a merge of a branch forked 120 commits ago", push())
+    step("a merge of a branch forked 120 commits ago", push(), walked=new_commits(before))
     # A force-push: history rewritten below the head the app holds.
     history.run("reset", "-q", "--hard", "HEAD~8")
     history.linear(2)
@@ -344,15 +389,7 @@ def test(t):
         compare(t, f"shallow (depth {SHALLOW_DEPTH})", got, expected_dates(shallow_clone))
 
     if CMARK_BUNDLE.is_file():
-        git("clone", "-q", "--bare", str(CMARK_BUNDLE), str(base / "cmark.git"))
-        status, output = app.run(f"git://127.0.0.1:{port}/cmark.git", "--dates")
-        t.check(status == 0, "cmark: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
-        cmark_steps = app_steps(output)
-        if t.check(len(cmark_steps) == 1, "cmark: the app prints the dates"):
-            _, shallow, got, stats = cmark_steps[0]
-            cmark_commits = int(git("rev-list", "--count", "HEAD", cwd=base / "cmark.git").stdout.decode())
-            print(f"  cmark: {cmark_commits} commits; stats commits {stats[0]} trees {stats[1]} paths {stats[2]}")
-            compare(t, "cmark", got, expected_dates(base / "cmark.git"))
+        check_cmark(t, app, base, port)
     else:
         t.check(False, f"{CMARK_BUNDLE} is present")
 

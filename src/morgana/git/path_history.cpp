@@ -84,15 +84,37 @@ void sort_unique(std::vector<PathId>& ids) {
   ids.erase(duplicates.begin(), duplicates.end());
 }
 
+// A commit adding a path: its dates, and its place in the walks (ranks grow
+// from descendants to ancestors) to break ties as git's walk would.
+struct Candidate {
+  std::int64_t author_time = 0;
+  std::int64_t commit_time = 0;
+  std::int64_t rank = 0;
+};
+
+// git log --reverse … | head -1 takes the last commit git's walk shows: the
+// oldest committer date, and of equal dates the one met later.
+bool shown_later(const Candidate& a, const Candidate& b) {
+  return a.commit_time != b.commit_time ? a.commit_time < b.commit_time : a.rank > b.rank;
+}
+
+// The commits that added a path, anywhere in the history walked (whatever
+// the path's own simplified history): how many, and the first met.
+struct Additions {
+  std::uint32_t count = 0;
+  Candidate first;
+  bool by_merge = false; // a merge holds it while none of its parents does
+};
+
 } // namespace
 
 struct PathHistory::State {
   struct Path {
     PathDates dates;
-    std::int64_t created_commit_time = 0; // the adding commit's committer date, to compare candidates
-    std::int64_t created_rank = 0;        // its place in the walks: ties go to the one git's walk shows last
+    Candidate created; // the commit dates.created comes from
     bool has_created = false;
     bool in_head = false;
+    Additions additions;
   };
 
   std::vector<std::string> names; // every path the walked history held, by id
@@ -126,18 +148,6 @@ namespace {
 
 using State = PathHistory::State;
 
-struct Candidate {
-  std::int64_t author_time = 0;
-  std::int64_t commit_time = 0;
-  std::int64_t rank = 0;
-};
-
-// git log --reverse … | head -1 takes the last commit git's walk shows: the
-// oldest committer date, and of equal dates the one met later.
-bool shown_later(const Candidate& a, const Candidate& b) {
-  return a.commit_time != b.commit_time ? a.commit_time < b.commit_time : a.rank > b.rank;
-}
-
 // One walk over commits from some starting commits, each with the head paths
 // whose last-modified chain passes there (`pending`) and the paths whose
 // simplified history passes there (`flow`). Results go to `last_modified`
@@ -157,14 +167,18 @@ public:
     SharedSet flow;
   };
 
-  Walk(Repository& repository, State& state, const std::unordered_set<ObjectId>* stop, PathHistory::Stats& stats)
-      : m_repository(repository), m_state(state), m_stop(stop), m_stats(stats) {}
+  // `stop`: commits not walked (their arrivals are reported). `new_commits`:
+  // the walk covers commits no walk has seen, whose additions are counted.
+  Walk(Repository& repository, State& state, const std::unordered_set<ObjectId>* stop, bool new_commits,
+       PathHistory::Stats& stats)
+      : m_repository(repository), m_state(state), m_stop(stop), m_new_commits(new_commits), m_stats(stats) {}
 
   [[nodiscard]] Result<void> run(const std::vector<Start>& starts, std::int64_t& lowest_rank);
 
   std::unordered_map<PathId, std::int64_t> last_modified;
   std::unordered_map<PathId, Candidate> created;
-  std::vector<Arrival> arrivals; // every stop commit reached, with what reached it (maybe nothing)
+  std::unordered_map<PathId, Additions> additions; // in new commits only
+  std::vector<Arrival> arrivals;                   // every stop commit reached, with what reached it (maybe nothing)
   std::vector<ObjectId> walked;
   bool shallow = false;
 
@@ -190,11 +204,13 @@ private:
   void touched(const std::vector<Change>& changes, std::vector<PathId>& all, std::vector<PathId>& added);
   void end_chain(PathId id, const Node& node) { last_modified.emplace(id, node.author_time); }
   void add_candidate(PathId id, const Node& node, std::int64_t rank);
-  void send(std::uint32_t parent, SharedSet pending, SharedSet flow);
+  void count_addition(PathId id, const Node& node, std::int64_t rank);
+  void send(std::uint32_t parent, const SharedSet& pending, const SharedSet& flow);
 
   Repository& m_repository;
   State& m_state;
   const std::unordered_set<ObjectId>* m_stop;
+  bool m_new_commits;
   PathHistory::Stats& m_stats;
   std::vector<Node> m_nodes;
   std::unordered_map<ObjectId, std::uint32_t> m_index;
@@ -282,7 +298,14 @@ void Walk::add_candidate(PathId id, const Node& node, std::int64_t rank) {
   if (!inserted && shown_later(candidate, found->second)) found->second = candidate;
 }
 
-void Walk::send(std::uint32_t parent, SharedSet pending, SharedSet flow) {
+void Walk::count_addition(PathId id, const Node& node, std::int64_t rank) {
+  if (!m_new_commits) return;
+  auto& counted = additions[id];
+  if (counted.count++ == 0)
+    counted.first = {.author_time = node.author_time, .commit_time = node.commit_time, .rank = rank};
+}
+
+void Walk::send(std::uint32_t parent, const SharedSet& pending, const SharedSet& flow) {
   auto& node = m_nodes[parent];
   node.pending = unite(node.pending, pending);
   node.flow = unite(node.flow, flow);
@@ -293,10 +316,9 @@ Result<void> Walk::process(Node& node, std::int64_t rank) {
   walked.push_back(node.id);
   const auto& pending = node.pending;
   const auto& flow = node.flow;
-  // Every commit but a merge is diffed even when no path's history passes
-  // there, so every path an ancestor ever added is interned: a path first
-  // seen in a later update was never added before it (see increment()).
-  if (node.parents.size() > 1 && is_empty(pending) && is_empty(flow)) return {};
+  // New commits are diffed even when no path's history passes there, to
+  // count every path's additions (see increment()).
+  if (!m_new_commits && is_empty(pending) && is_empty(flow)) return {};
 
   if (node.parents.empty()) {
     // A root (or a shallow boundary, which git treats as one): every path it holds is added here.
@@ -309,6 +331,7 @@ Result<void> Walk::process(Node& node, std::int64_t rank) {
       for (auto id : all) {
         if (has(pending, id)) end_chain(id, node);
         if (has(flow, id)) add_candidate(id, node, rank);
+        count_addition(id, node, rank);
       }
       return {};
     });
@@ -327,6 +350,7 @@ Result<void> Walk::process(Node& node, std::int64_t rank) {
     for (auto id : ended) end_chain(id, node);
     for (auto id : added) {
       if (has(flow, id)) add_candidate(id, node, rank);
+      count_addition(id, node, rank);
     }
     send(node.parents[0], ended.empty() ? pending : share(without(*pending, ended)), flow);
     return {};
@@ -337,11 +361,16 @@ Result<void> Walk::process(Node& node, std::int64_t rank) {
   // history goes on into every parent. Merges add nothing (git shows them no diff).
   std::vector<std::vector<PathId>> differs(node.parents.size());
   std::vector<PathId> any;
+  std::vector<PathId> added_to_all;
   for (std::size_t i = 0; i < node.parents.size(); ++i) {
     ++m_stats.trees_diffed;
     auto changes = TRY(m_repository.diff_trees(m_nodes[node.parents[i]].tree, node.tree));
     touched(changes, differs[i], added);
     any = set_union(any, differs[i]);
+    added_to_all = i == 0 ? added : set_intersection(added_to_all, added);
+  }
+  if (m_new_commits) {
+    for (auto id : added_to_all) additions[id].by_merge = true;
   }
   std::vector<PathId> first_pending_removed;
   std::vector<PathId> first_flow_removed;
@@ -433,12 +462,16 @@ bool PathHistory::shallow() const { return m_state != nullptr && m_state->shallo
 namespace {
 
 void apply_candidate(State::Path& path, const Candidate& candidate) {
-  if (path.has_created && !shown_later(candidate, {.commit_time = path.created_commit_time, .rank = path.created_rank}))
-    return;
+  if (path.has_created && !shown_later(candidate, path.created)) return;
   path.has_created = true;
-  path.created_commit_time = candidate.commit_time;
-  path.created_rank = candidate.rank;
+  path.created = candidate;
   path.dates.created = wall_time(candidate.author_time);
+}
+
+void add_additions(Additions& total, const Additions& more) {
+  if (total.count == 0) total.first = more.first;
+  total.count += more.count;
+  total.by_merge = total.by_merge || more.by_merge;
 }
 
 // From scratch: every commit from `head`, every path its history held.
@@ -451,12 +484,13 @@ Result<std::unique_ptr<State>> compute(Repository& repository, const ObjectId& h
     return {};
   }));
   auto head_paths = pending.ids;
-  Walk walk(repository, *state, nullptr, stats);
+  Walk walk(repository, *state, nullptr, true, stats);
   TRY(walk.run({{head, share(std::move(pending)), share({true, {}})}}, state->lowest_rank));
   state->paths.resize(state->names.size());
   for (auto id : head_paths) state->paths[id].in_head = true;
   for (auto [id, time] : walk.last_modified) state->paths[id].dates.last_modified = wall_time(time);
   for (const auto& [id, candidate] : walk.created) apply_candidate(state->paths[id], candidate);
+  for (const auto& [id, counted] : walk.additions) state->paths[id].additions = counted;
   state->known_commits.insert(walk.walked.begin(), walk.walked.end());
   state->shallow = walk.shallow;
   stats.paths_updated = head_paths.size();
@@ -490,7 +524,7 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
   head_paths = with(without(head_paths, removed), added);
 
   auto lowest_rank = state.lowest_rank;
-  Walk walk(repository, state, &state.known_commits, stats);
+  Walk walk(repository, state, &state.known_commits, true, stats);
   TRY(walk.run({{head, share(head_paths), share({true, {}})}}, lowest_rank));
   auto at_old_head = std::ranges::find(walk.arrivals, *m_head, &Walk::Arrival::commit);
   if (at_old_head == walk.arrivals.end()) return false; // a force-push
@@ -502,27 +536,44 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
     }
   }
   // Histories that went into older commits by another way (a branch forked
-  // before the previous head) are walked from there, for those paths only.
+  // before the previous head) are walked from there, for those paths only,
+  // unless what that walk would find is known already: every commit of the
+  // old history was diffed, so each path's additions there were counted. A
+  // path none added has no creation below; one added once, held (not as a
+  // directory) where its history enters, and never brought by a merge alone
+  // was created by that one addition (going back from a commit holding it,
+  // some parent holds it too, until the commit adding it).
   std::vector<Walk::Start> escaped;
-  // A path first seen in this update was added by no older commit (every
-  // older commit but merges was diffed): its history below is not searched.
-  auto old_names = static_cast<PathId>(names_before);
+  std::unordered_map<PathId, Candidate> found_below;
+  auto old_paths = static_cast<PathId>(names_before);
   for (const auto& arrival : walk.arrivals) {
     if (arrival.commit == *m_head) continue;
     SharedSet flow;
-    if (!is_empty(arrival.flow)) {
+    if (!is_empty(arrival.flow) && arrival.flow->complement) {
       PathSet old_flow = *arrival.flow;
-      if (old_flow.complement) {
-        for (PathId id = old_names; id < state.names.size(); ++id) old_flow.ids.push_back(id);
-        sort_unique(old_flow.ids);
-      } else {
-        std::erase_if(old_flow.ids, [old_names](PathId id) { return id >= old_names; });
-      }
+      for (PathId id = old_paths; id < state.names.size(); ++id) old_flow.ids.push_back(id);
+      sort_unique(old_flow.ids);
       flow = share(std::move(old_flow));
+    } else if (!is_empty(arrival.flow)) {
+      auto tree = TRY(repository.read_commit(arrival.commit)).commit.tree;
+      PathSet unknown;
+      for (auto id : arrival.flow->ids) {
+        if (id >= old_paths || id >= state.paths.size() || state.paths[id].additions.count == 0) continue;
+        const auto& additions = state.paths[id].additions;
+        if (additions.count == 1 && !additions.by_merge) {
+          auto mode = TRY(find_mode(repository, tree, state.names[id]));
+          if (mode && *mode != TreeMode::directory) {
+            found_below.emplace(id, additions.first);
+            continue;
+          }
+        }
+        unknown.ids.push_back(id);
+      }
+      flow = share(std::move(unknown));
     }
     if (!is_empty(arrival.pending) || !is_empty(flow)) escaped.push_back({arrival.commit, arrival.pending, flow});
   }
-  Walk deeper(repository, state, nullptr, stats);
+  Walk deeper(repository, state, nullptr, false, stats);
   if (!escaped.empty()) TRY(deeper.run(escaped, lowest_rank));
 
   // Nothing below fails: the state changes only now.
@@ -562,12 +613,13 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
   } else {
     for (PathId id = 0; id < state.paths.size(); ++id) forget(id);
   }
-  for (const auto* results : {&walk, &deeper}) {
-    for (const auto& [id, candidate] : results->created) {
+  for (const auto* found : {&walk.created, &deeper.created, &found_below}) {
+    for (const auto& [id, candidate] : *found) {
       touch(id);
       apply_candidate(state.paths[id], candidate);
     }
   }
+  for (const auto& [id, counted] : walk.additions) add_additions(state.paths[id].additions, counted);
   for (std::size_t i = 0; i < touched_ids.size(); ++i) {
     const auto& path = state.paths[touched_ids[i]];
     bool differs = path.dates.last_modified != before[i].last_modified || path.dates.created != before[i].created;
