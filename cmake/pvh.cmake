@@ -84,10 +84,11 @@ target_link_libraries(morgana_platform_pvh PUBLIC morgana)
 target_compile_options(morgana_platform_pvh PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${morgana_flags}>)
 
 # libstdc++.a's self-contained pieces (red-black tree, hashtable prime policy,
-# list hooks), in an archive of their own: linked only when referenced.
+# std::hash's byte hash for strings, list hooks), in an archive of their own:
+# linked only when referenced.
 execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.a
                 OUTPUT_VARIABLE morgana_libstdcxx OUTPUT_STRIP_TRAILING_WHITESPACE)
-set(morgana_stdcxx_objects tree.o hashtable_c++0x.o list.o)
+set(morgana_stdcxx_objects tree.o hashtable_c++0x.o hash_bytes.o list.o)
 set(morgana_stdcxx_pieces ${CMAKE_BINARY_DIR}/stdcxx-pieces/libmorgana_stdcxx_pieces.a)
 add_custom_command(
   OUTPUT ${morgana_stdcxx_pieces}

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "morgana/http/client.h"
+#include "morgana/http/trust_anchors.h"
 #include "morgana/kv/stores.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
-#include "morgana/tls/credentials.h"
 #include "morgana_app.h"
 
 using namespace morgana;
@@ -45,32 +45,6 @@ Result<std::vector<http::HostAddress>> parse_host_addresses(std::string_view tex
     entries.push_back({std::string(item.substr(0, colon)), *address});
   }
   return entries;
-}
-
-// Every *.pem file of the store "ca", as trust anchors; null when there is none.
-Result<std::shared_ptr<const tls::TrustAnchors>> load_trust_anchors(const kv::Store* store, const log::Source& log) {
-  if (!store) return std::shared_ptr<const tls::TrustAnchors>{};
-  auto anchors = std::make_shared<tls::TrustAnchors>();
-  std::vector<std::string> directories{""};
-  while (!directories.empty()) {
-    auto directory = std::move(directories.back());
-    directories.pop_back();
-    for (const auto& entry : TRY(store->list(directory))) {
-      auto key = directory.empty() ? entry.name : directory + "/" + entry.name;
-      if (entry.is_directory) {
-        directories.push_back(key);
-      } else if (key.ends_with(".pem")) {
-        auto value = TRY(store->get(key));
-        if (auto added = anchors->add_pem(as_string(value.data)); !added) {
-          log.error("ca/{}: {}", key, added.error());
-          return std::unexpected(added.error());
-        }
-      }
-    }
-  }
-  if (anchors->size() == 0) return std::shared_ptr<const tls::TrustAnchors>{};
-  log.debug("{} trust anchors from the store 'ca'", anchors->size());
-  return anchors;
 }
 
 Result<http::Headers> request_headers(std::string_view text) {
@@ -124,7 +98,7 @@ Task<Result<void>> app_main(app::Context& context) {
   auto url = CO_TRY(http::Url::parse(*settings.url));
   auto headers = CO_TRY(request_headers(settings.header));
   auto host_addresses = CO_TRY(parse_host_addresses(settings.connect_to));
-  auto anchors = CO_TRY(load_trust_anchors(context.stores.ca, log));
+  auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
   if (url.scheme == http::Scheme::https && !anchors) {
     log.error("refusing https: no trust anchors (stores: {}); give the CA's .pem files with ./morgana configure "
               "APP-DIR --crunch ca=DIR (or on hosted, boot with --store=ca=DIR)",

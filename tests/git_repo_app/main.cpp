@@ -12,11 +12,20 @@
 // "fetch failed: SENTENCE (ERROR)"; with --keep-going, a failed refetch is
 // followed by "held head ID" and the state still held, before exiting 1.
 //
+// With --dates (tests/system/git_dates_test.py) it keeps a PathHistory and a
+// TreeStore of the head: after the clone and after each of --date-updates new
+// heads (fetching every --refetch-after until the head moves) it prints
+// "history commits N trees M paths K" (the update's stats), one line
+// "date LAST_MODIFIED CREATED PATH" (epoch seconds) per path that is not a
+// directory, then "dates done HEAD complete|shallow".
+//
 //   git_repo_app --net=socket --remote=git://127.0.0.1:9418/repo.git [--refetch-after=5s]
 //   git_repo_app --net=socket --remote=https://localhost:8443/repo.git --store=trust=DIR --protocol=0
 
 #include <bearssl.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,11 +34,13 @@
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
 #include "morgana/git/open_transport.h"
+#include "morgana/git/path_history.h"
 #include "morgana/git/repository.h"
 #include "morgana/git/tree.h"
+#include "morgana/git/tree_store.h"
+#include "morgana/http/trust_anchors.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
-#include "morgana/tls/credentials.h"
 #include "morgana_app.h"
 
 using namespace morgana;
@@ -83,6 +94,34 @@ Result<void> collect_blobs(git::Repository& repository, const git::ObjectId& tre
   return {};
 }
 
+std::int64_t epoch_seconds(WallClock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+// Prints every path below `prefix` of `store` with its dates, through the kv::Store interface.
+Result<void> print_dates(const git::TreeStore& store, const git::PathHistory& history, const std::string& prefix,
+                         unsigned depth) {
+  if (depth > git::Repository::max_tree_depth) return fail(Errc::limit_reached, "trees nest too deeply");
+  for (const auto& listed : TRY(store.list(prefix))) {
+    auto path = prefix.empty() ? listed.name : prefix + "/" + listed.name;
+    if (listed.is_directory) {
+      TRY(print_dates(store, history, path, depth + 1));
+      continue;
+    }
+    auto entry = TRY(store.entry(path));
+    git::PathDates dates;
+    if (entry.kind == git::TreeStore::Kind::file || entry.kind == git::TreeStore::Kind::executable) {
+      auto metadata = TRY(store.metadata(path));
+      if (metadata.digest != entry.id.to_hex()) return fail(Errc::malformed, "the digest is not the blob id");
+      dates = {metadata.last_modified, metadata.created};
+    } else if (const auto* known = history.find(path)) {
+      dates = *known; // symlinks and submodules are not served, but git log dates them all the same
+    }
+    print("date {} {} {}", epoch_seconds(dates.last_modified), epoch_seconds(dates.created), path);
+  }
+  return {};
+}
+
 // Reads every blob of the tree: "blobs N bytes B sha256 HEX" of their contents
 // in listing order, for comparison with `git cat-file --batch`'s.
 Result<void> print_blob_digest(git::Repository& repository, const git::ObjectId& tree_id) {
@@ -105,12 +144,25 @@ Result<void> print_blob_digest(git::Repository& repository, const git::ObjectId&
   return {};
 }
 
-// The store "trust"'s ca.pem, the anchors https remotes are checked against;
-// null without the store (https is then refused by the client).
-Result<std::shared_ptr<const tls::TrustAnchors>> load_trust(const kv::Store* store) {
-  if (!store) return std::shared_ptr<const tls::TrustAnchors>{};
-  auto pem = TRY(store->get("ca.pem"));
-  return std::make_shared<const tls::TrustAnchors>(TRY(tls::TrustAnchors::from_pem(as_string(pem.data))));
+// --dates: the head's per-path dates after the clone and after each new head.
+Task<Result<void>> follow_dates(git::Repository& repository, const std::function<Task<Result<void>>()>& fetch,
+                                std::uint32_t updates, Duration poll) {
+  git::PathHistory history;
+  std::shared_ptr<const git::TreeStore> store;
+  for (std::uint32_t update = 0;; ++update) {
+    auto head = *repository.head();
+    CO_TRY(history.update(repository, head));
+    const auto& stats = history.last_update();
+    print("history commits {} trees {} paths {}", stats.commits_walked, stats.trees_diffed, stats.paths_updated);
+    store = CO_TRY(git::TreeStore::create(repository, head, &history, store.get()));
+    CO_TRY(print_dates(*store, history, "", 0));
+    print("dates done {} {}", head, store->shallow() ? "shallow" : "complete");
+    if (update == updates) co_return Result<void>{};
+    while (*repository.head() == head) {
+      CO_TRY(co_await sleep_for(poll));
+      CO_TRY(co_await fetch());
+    }
+  }
 }
 
 } // namespace
@@ -127,11 +179,8 @@ Task<Result<void>> app_main(app::Context& context) {
     co_return std::unexpected(url.error());
   }
   if (settings.protocol != 0 && settings.protocol != 2) co_return fail(Errc::invalid_argument, "--protocol is 0 or 2");
-  auto anchors = load_trust(context.stores.trust);
-  if (!anchors) {
-    context.log().error("store trust: {}", anchors.error());
-    co_return std::unexpected(anchors.error());
-  }
+  auto anchors = http::trust_anchors_from_store(context.stores.trust, context.log());
+  if (!anchors) co_return std::unexpected(anchors.error());
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
   http::Client http_client(network,
@@ -181,6 +230,11 @@ Task<Result<void>> app_main(app::Context& context) {
 
   CO_TRY(co_await fetch());
   print_fetched(0);
+  if (settings.dates) {
+    auto followed = co_await follow_dates(repository, fetch, settings.date_updates, settings.refetch_after);
+    if (!followed) print("dates failed: {}", followed.error().message());
+    co_return followed;
+  }
   CO_TRY(print_state());
   if (settings.refetch_after == Duration::zero()) co_return Result<void>{};
   for (std::uint32_t round = 0; round < settings.refetches; ++round) {

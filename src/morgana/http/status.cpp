@@ -7,6 +7,7 @@ std::string_view reason_phrase(Status status) {
   case Status::continue_: return "Continue";
   case Status::ok: return "OK";
   case Status::created: return "Created";
+  case Status::accepted: return "Accepted";
   case Status::no_content: return "No Content";
   case Status::partial_content: return "Partial Content";
   case Status::moved_permanently: return "Moved Permanently";
@@ -16,6 +17,7 @@ std::string_view reason_phrase(Status status) {
   case Status::temporary_redirect: return "Temporary Redirect";
   case Status::permanent_redirect: return "Permanent Redirect";
   case Status::bad_request: return "Bad Request";
+  case Status::unauthorized: return "Unauthorized";
   case Status::forbidden: return "Forbidden";
   case Status::not_found: return "Not Found";
   case Status::method_not_allowed: return "Method Not Allowed";

@@ -42,6 +42,9 @@ struct Metadata {
   // The media type when the store knows it (crunch precomputes it from the
   // file name); empty otherwise, and the reader derives it from the key.
   std::string_view content_type;
+  // When the key first appeared (a git store: the commit that added it);
+  // zero when the store does not know.
+  WallClock::time_point created{};
 };
 
 struct ListEntry {

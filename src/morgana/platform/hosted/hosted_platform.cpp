@@ -57,6 +57,11 @@ std::vector<FdWatch> g_watches;
 std::vector<std::string_view> g_arguments;
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_stop_signals = 0; // how many arrived
+// SIGINT and SIGTERM are blocked except inside yield's ppoll, which unblocks
+// them atomically with going to sleep: a signal that came between a check of
+// g_stop_signals and the sleep would otherwise leave the loop asleep for ever
+// with a stop request pending.
+sigset_t g_sleep_mask;
 
 std::int64_t clock_ns(clockid_t clock) {
   timespec ts{};
@@ -157,7 +162,6 @@ void handle_stop_signals() {
 } // namespace
 
 void yield(std::int64_t deadline_ns) {
-  handle_stop_signals();
   std::vector<pollfd> fds;
   fds.reserve(g_devices.size() + g_watches.size());
   for (auto& device : g_devices) fds.push_back({device.fd, POLLIN, 0});
@@ -166,7 +170,7 @@ void yield(std::int64_t deadline_ns) {
   timespec timeout{};
   auto wait_ns = deadline_ns - monotonic_ns();
   if (wait_ns > 0) timeout = {static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
-  ppoll(fds.data(), fds.size(), deadline_ns == INT64_MAX ? nullptr : &timeout, nullptr);
+  ppoll(fds.data(), fds.size(), deadline_ns == INT64_MAX ? nullptr : &timeout, &g_sleep_mask);
   handle_stop_signals();
   // Wake the waiters whose descriptors are ready (errors and hang-ups too: the
   // operation they retry reports them).
@@ -240,5 +244,12 @@ int main(int argc, char** argv) {
   action.sa_handler = on_stop_signal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, &g_sleep_mask);
+  sigdelset(&g_sleep_mask, SIGINT);
+  sigdelset(&g_sleep_mask, SIGTERM);
   morgana::platform::exit(morgana::boot::run());
 }
