@@ -1,6 +1,7 @@
 #include "morgana/git/pack_indexer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "morgana/core/log.h"
@@ -41,28 +42,30 @@ Result<void> PackIndexer::append(Bytes data) {
   if (data.size() > m_limits.max_pack_size - m_size)
     return fail(Errc::limit_reached, "git: pack exceeds its size limit");
   if (m_size + data.size() > m_capacity) {
-    // Doubling keeps the copies linear; the limit caps the last step.
+    // Doubling keeps the moves linear; the limit caps the last step.
     auto capacity = std::max({first_capacity, m_capacity * 2, m_size + data.size()});
-    capacity = std::min(capacity, m_limits.max_pack_size);
-    auto grown = TRY(try_make_unique<std::byte[]>("git pack bytes", capacity));
-    if (m_size) std::memcpy(grown.get(), m_buffer.get(), m_size);
-    m_buffer = std::move(grown);
-    m_capacity = capacity;
+    TRY(resize_buffer(std::min(capacity, m_limits.max_pack_size)));
   }
   std::memcpy(m_buffer.get() + m_size, data.data(), data.size());
   m_size += data.size();
   return {};
 }
 
-// The Pack keeps the bytes for its lifetime: no doubling slack. The copy's
-// peak is no higher than the last doubling's was.
+// realloc, not a new buffer and a copy: see PackBytes. On failure the buffer
+// is left as it was.
+Result<void> PackIndexer::resize_buffer(std::size_t capacity) {
+  auto* resized = static_cast<std::byte*>(std::realloc(m_buffer.get(), capacity));
+  if (resized == nullptr) return fail(Errc::no_memory, "git pack bytes");
+  (void)m_buffer.release();
+  m_buffer.reset(resized);
+  m_capacity = capacity;
+  return {};
+}
+
+// The Pack keeps the bytes for its lifetime: no doubling slack.
 Result<void> PackIndexer::shrink_to_fit() {
   if (m_capacity - m_size <= m_size / 16) return {};
-  auto exact = TRY(try_make_unique<std::byte[]>("git pack bytes", m_size));
-  std::memcpy(exact.get(), m_buffer.get(), m_size);
-  m_buffer = std::move(exact);
-  m_capacity = m_size;
-  return {};
+  return resize_buffer(m_size);
 }
 
 void PackIndexer::hash_parsed() {
