@@ -27,7 +27,8 @@ struct PackLimits {
   std::size_t max_object_size = std::size_t{128} << 20; // inflated, and every delta's result
   std::uint32_t max_delta_depth = 5000;                 // git repack --depth allows up to 4095
   std::uint32_t max_objects = 1u << 24;
-  std::size_t cache_budget = std::size_t{4} << 20; // decoded bases a Pack keeps
+  std::size_t cache_budget = std::size_t{4} << 20;   // decoded bases a Pack keeps
+  std::size_t resolve_budget = std::size_t{1} << 20; // decoded bases PackIndexer holds while resolving deltas
 };
 
 // A pack's bytes, from malloc: PackIndexer grows them with realloc as they

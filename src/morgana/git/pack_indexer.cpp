@@ -257,10 +257,16 @@ Result<void> PackIndexer::resolve_deltas() {
 
 // Resolves every delta built on `content` (entry `root` named `root_id`, or
 // an external base when root is no_base), depth first with an explicit stack: each frame holds
-// a resolved object and the next of its children to visit.
+// a resolved object and the next of its children to visit. Every frame below the top is an
+// ancestor of it. Past m_limits.resolve_budget bytes of content on the stack, the lowest
+// frames let theirs go (a file's history can stack dozens of versions of a 200 KB file);
+// when the walk comes back to such a frame, its content is rebuilt from the nearest frame
+// below that still holds one, through the deltas in between, as git index-pack does with
+// its delta_base_cache_limit.
 Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& root_id, Object content) {
   struct Frame {
     Object content;
+    bool held;
     ObjectId id;
     std::uint32_t index;
     std::uint32_t depth;
@@ -281,10 +287,53 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
   };
   Bytes pack(m_buffer.get(), m_size);
   std::vector<Frame> stack;
-  stack.push_back({std::move(content), root_id, root, 0, first_ofs(root), first_ref(root_id)});
+  std::size_t held_bytes = 0;
+  auto let_go = [&](Frame& frame) {
+    held_bytes -= frame.content.data.size();
+    frame.content = {};
+    frame.held = false;
+  };
+  // Keeps the top's content (it is in use) and lets the lowest others go.
+  auto keep_to_budget = [&] {
+    for (std::size_t i = 0; i + 1 < stack.size() && held_bytes > m_limits.resolve_budget; ++i)
+      if (stack[i].held) let_go(stack[i]);
+  };
+  // stack[position]'s content again, from the nearest frame below that holds its content or
+  // else from the walk's root (which leaves the stack once its last child is resolved, so it
+  // need not be stack[0]), through the deltas in between.
+  auto rebuild = [&](std::size_t position) -> Result<Object> {
+    std::size_t from = position;
+    while (from > 0 && !stack[from].held) --from;
+    bool from_frame = stack[from].held;
+    Object base;
+    if (from_frame) {
+      base = stack[from].content;
+    } else if (root == PackEntry::no_base) {
+      base = TRY(m_thin_bases->read(root_id));
+    } else {
+      auto whole = TRY(inflate_entry(*m_inflater, pack, m_entries[root]));
+      base = whole.object(m_entries[root].type);
+    }
+    auto stop = from_frame ? stack[from].index : root;
+    std::vector<std::uint32_t> chain;
+    for (auto at = stack[position].index; at != stop; at = m_entries[at].base) {
+      if (at == PackEntry::no_base || chain.size() > m_limits.max_delta_depth)
+        return fail(Errc::malformed, "git: a resolved delta's bases do not lead back to its ancestor");
+      chain.push_back(at);
+    }
+    for (auto at = chain.rbegin(); at != chain.rend(); ++at) {
+      auto delta = TRY(inflate_entry(*m_inflater, pack, m_entries[*at]));
+      auto result = TRY(apply_delta(base.data, delta.bytes(), m_limits.max_object_size));
+      base = result.object(m_entries[*at].type);
+    }
+    return base;
+  };
+  held_bytes = content.data.size();
+  stack.push_back({std::move(content), true, root_id, root, 0, first_ofs(root), first_ref(root_id)});
   while (!stack.empty()) {
     auto& top = stack.back();
     if (!has_children(top)) {
+      if (top.held) let_go(top);
       stack.pop_back();
       continue;
     }
@@ -293,6 +342,11 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
     // A REF_DELTA whose base id appears twice in the pack is met twice.
     if (m_resolved[child]) continue;
     if (top.depth + 1 > m_limits.max_delta_depth) return fail(Errc::limit_reached, "git: delta chain too deep");
+    if (!top.held) {
+      top.content = TRY(rebuild(stack.size() - 1));
+      top.held = true;
+      held_bytes += top.content.data.size();
+    }
     auto& entry = m_entries[child];
     auto delta = TRY(inflate_entry(*m_inflater, pack, entry));
     auto result = TRY(apply_delta(top.content.data, delta.bytes(), m_limits.max_object_size));
@@ -301,11 +355,18 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
     entry.depth = top.depth + 1;
     entry.base = top.index;
     m_resolved[child] = true;
-    Frame next{result.object(entry.type), entry.id, child, entry.depth, first_ofs(child), first_ref(entry.id)};
+    Frame next{result.object(entry.type), true, entry.id, child, entry.depth, first_ofs(child), first_ref(entry.id)};
     // A base whose last child this was is let go before descending, so a
     // long chain holds two objects at a time, not the whole chain.
-    if (!has_children(top)) stack.pop_back();
-    if (has_children(next)) stack.push_back(std::move(next));
+    if (!has_children(top)) {
+      if (top.held) let_go(top);
+      stack.pop_back();
+    }
+    if (has_children(next)) {
+      held_bytes += next.content.data.size();
+      stack.push_back(std::move(next));
+      keep_to_budget();
+    }
   }
   return {};
 }
