@@ -12,7 +12,7 @@ run:
     `git log --reverse --diff-filter=A` for every path of the head tree, with every date
     checked against git's.
 
-    python3 bench/git_clone.py                  # about 2 minutes; --help for --runs, --binary
+    python3 bench/git_clone.py                  # about 2.5 minutes; --help for --runs, --binary
 
 It ends by printing its docs/BENCHMARKS.md section (also written to build/bench/git_clone.md,
 the raw runs to git_clone.json, the apps' output to build/bench/git_clone/logs/).
@@ -38,7 +38,9 @@ How each figure is measured (see docs/BENCHMARKS.md):
   - the incremental fetch's CPU: the app's CPU time so far (/proc/PID/schedstat, ns) read
     once it printed "listed" and sleeps, subtracted from its total CPU at exit. That is
     the second fetch plus the app's `log` of up to 1000 commits after it; the same run
-    with nothing new to fetch is reported beside it.
+    with nothing new to fetch is reported beside it. One more run under callgrind, with
+    the counts dumped (callgrind_control) at "listed", gives the fetch's instructions
+    apart from the log's (--no-callgrind skips it).
 """
 
 import argparse
@@ -133,7 +135,9 @@ class Measured:
     def __init__(self, command, cwd=None, env=None, output=None, sample_tree=False, on_poll=None,
                  timeout=APP_TIMEOUT):
         self.command = [str(c) for c in command]
-        result = Path(tempfile.mkstemp(prefix="rusage-", dir=WORK_DIR)[1])
+        descriptor, name = tempfile.mkstemp(prefix="rusage-", dir=WORK_DIR)
+        os.close(descriptor)
+        result = Path(name)
         stdout = open(output, "wb") if output else subprocess.DEVNULL
         wrapper = subprocess.Popen([str(RUSAGE_EXEC), str(result), *self.command], cwd=cwd, env=env, stdout=stdout,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
@@ -565,9 +569,11 @@ def report(args, data):
                   f"`git log -1 --format=%aI -- PATH` and `git log --reverse --diff-filter=A --format=%aI -- PATH` "
                   f"for every path, run from a Python process (its start, about 20 ms, is included), the whole "
                   f"process tree timed.", "",
-                  "| | wall s | CPU s |", "|---|---:|---:|",
-                  f"| git_repo_app --dates, extra over a clone | | {extra:.3f} |",
-                  f"| git log per path (2 × {dates['paths']} runs) | {git_wall:.2f} | {git_cpu:.2f} |", "",
+                  "| | wall s | CPU s | peak RSS KiB |", "|---|---:|---:|---:|",
+                  f"| git_repo_app --dates, extra over a clone | | {extra:.3f} | "
+                  f"{med([r['maxrss'] for r in dates['ours_with']]):,.0f} (without: "
+                  f"{med([r['maxrss'] for r in dates['ours_without']]):,.0f}) |",
+                  f"| git log per path (2 × {dates['paths']} runs) | {git_wall:.2f} | {git_cpu:.2f} | |", "",
                   f"CPU ratio ours / git: {extra / git_cpu:.3f}.", "",
                   f"Dates that differ from git's: {len(dates['mismatches'])} "
                   f"(of {2 * dates['paths']})" + ("" if not dates["mismatches"] else ": " +
