@@ -14,14 +14,14 @@ Result<ObjectBuffer> inflate_entry(Inflater& inflater, Bytes pack, const PackEnt
   return buffer;
 }
 
-Result<Pack> Pack::create(std::unique_ptr<std::byte[]> bytes, std::size_t size, std::vector<PackEntry> entries,
-                          ObjectId checksum, PackLimits limits) {
+Result<Pack> Pack::create(PackBytes bytes, std::size_t size, std::vector<PackEntry> entries, ObjectId checksum,
+                          PackLimits limits) {
   auto inflater = TRY(try_make_unique<Inflater>("git pack inflater"));
   return Pack(std::move(bytes), size, std::move(entries), checksum, limits, std::move(inflater));
 }
 
-Pack::Pack(std::unique_ptr<std::byte[]> bytes, std::size_t size, std::vector<PackEntry> entries, ObjectId checksum,
-           PackLimits limits, std::unique_ptr<Inflater> inflater)
+Pack::Pack(PackBytes bytes, std::size_t size, std::vector<PackEntry> entries, ObjectId checksum, PackLimits limits,
+           std::unique_ptr<Inflater> inflater)
     : m_bytes(std::move(bytes)), m_size(size), m_entries(std::move(entries)), m_checksum(checksum), m_limits(limits),
       m_inflater(std::move(inflater)), m_cache(limits.cache_budget) {
   m_by_id.resize(m_entries.size());

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,8 +27,19 @@ struct PackLimits {
   std::size_t max_object_size = std::size_t{128} << 20; // inflated, and every delta's result
   std::uint32_t max_delta_depth = 5000;                 // git repack --depth allows up to 4095
   std::uint32_t max_objects = 1u << 24;
-  std::size_t cache_budget = std::size_t{4} << 20; // decoded bases a Pack keeps
+  std::size_t cache_budget = std::size_t{4} << 20;   // decoded bases a Pack keeps
+  std::size_t resolve_budget = std::size_t{1} << 20; // decoded bases PackIndexer holds while resolving deltas
 };
+
+// A pack's bytes, from malloc: PackIndexer grows them with realloc as they
+// arrive and trims them to size at the end. Large blocks then move by
+// remapping pages (glibc) or shrink in place and grow in place when the space
+// after them is free (the pvh heap), instead of being copied into a second
+// buffer: for a moment that held the pack twice.
+struct FreePackBytes {
+  void operator()(std::byte* bytes) const { std::free(bytes); }
+};
+using PackBytes = std::unique_ptr<std::byte[], FreePackBytes>;
 
 // An entry's type field (gitformat-pack(5) "Object types"); 5 is reserved.
 enum class PackEntryKind : std::uint8_t { commit = 1, tree = 2, blob = 3, tag = 4, ofs_delta = 6, ref_delta = 7 };
@@ -53,8 +65,8 @@ struct PackEntry {
 class Pack {
 public:
   // `entries` in pack order, every id resolved (PackIndexer's job).
-  [[nodiscard]] static Result<Pack> create(std::unique_ptr<std::byte[]> bytes, std::size_t size,
-                                           std::vector<PackEntry> entries, ObjectId checksum, PackLimits limits);
+  [[nodiscard]] static Result<Pack> create(PackBytes bytes, std::size_t size, std::vector<PackEntry> entries,
+                                           ObjectId checksum, PackLimits limits);
 
   // The object named `id`. A thin pack's external bases come from `external`;
   // Errc::not_found when `id` is not in this pack (or a base is missing).
@@ -69,10 +81,10 @@ public:
   [[nodiscard]] const ObjectCache& cache() const { return m_cache; }
 
 private:
-  Pack(std::unique_ptr<std::byte[]> bytes, std::size_t size, std::vector<PackEntry> entries, ObjectId checksum,
-       PackLimits limits, std::unique_ptr<Inflater> inflater);
+  Pack(PackBytes bytes, std::size_t size, std::vector<PackEntry> entries, ObjectId checksum, PackLimits limits,
+       std::unique_ptr<Inflater> inflater);
 
-  std::unique_ptr<std::byte[]> m_bytes;
+  PackBytes m_bytes;
   std::size_t m_size;
   std::vector<PackEntry> m_entries;
   std::vector<std::uint32_t> m_by_id; // entry indices sorted by id

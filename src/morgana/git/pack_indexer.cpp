@@ -1,6 +1,7 @@
 #include "morgana/git/pack_indexer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "morgana/core/log.h"
@@ -41,28 +42,30 @@ Result<void> PackIndexer::append(Bytes data) {
   if (data.size() > m_limits.max_pack_size - m_size)
     return fail(Errc::limit_reached, "git: pack exceeds its size limit");
   if (m_size + data.size() > m_capacity) {
-    // Doubling keeps the copies linear; the limit caps the last step.
+    // Doubling keeps the moves linear; the limit caps the last step.
     auto capacity = std::max({first_capacity, m_capacity * 2, m_size + data.size()});
-    capacity = std::min(capacity, m_limits.max_pack_size);
-    auto grown = TRY(try_make_unique<std::byte[]>("git pack bytes", capacity));
-    if (m_size) std::memcpy(grown.get(), m_buffer.get(), m_size);
-    m_buffer = std::move(grown);
-    m_capacity = capacity;
+    TRY(resize_buffer(std::min(capacity, m_limits.max_pack_size)));
   }
   std::memcpy(m_buffer.get() + m_size, data.data(), data.size());
   m_size += data.size();
   return {};
 }
 
-// The Pack keeps the bytes for its lifetime: no doubling slack. The copy's
-// peak is no higher than the last doubling's was.
+// realloc, not a new buffer and a copy: see PackBytes. On failure the buffer
+// is left as it was.
+Result<void> PackIndexer::resize_buffer(std::size_t capacity) {
+  auto* resized = static_cast<std::byte*>(std::realloc(m_buffer.get(), capacity));
+  if (resized == nullptr) return fail(Errc::no_memory, "git pack bytes");
+  (void)m_buffer.release();
+  m_buffer.reset(resized);
+  m_capacity = capacity;
+  return {};
+}
+
+// The Pack keeps the bytes for its lifetime: no doubling slack.
 Result<void> PackIndexer::shrink_to_fit() {
   if (m_capacity - m_size <= m_size / 16) return {};
-  auto exact = TRY(try_make_unique<std::byte[]>("git pack bytes", m_size));
-  std::memcpy(exact.get(), m_buffer.get(), m_size);
-  m_buffer = std::move(exact);
-  m_capacity = m_size;
-  return {};
+  return resize_buffer(m_size);
 }
 
 void PackIndexer::hash_parsed() {
@@ -254,10 +257,16 @@ Result<void> PackIndexer::resolve_deltas() {
 
 // Resolves every delta built on `content` (entry `root` named `root_id`, or
 // an external base when root is no_base), depth first with an explicit stack: each frame holds
-// a resolved object and the next of its children to visit.
+// a resolved object and the next of its children to visit. Every frame below the top is an
+// ancestor of it. Past m_limits.resolve_budget bytes of content on the stack, the lowest
+// frames let theirs go (a file's history can stack dozens of versions of a 200 KB file);
+// when the walk comes back to such a frame, its content is rebuilt from the nearest frame
+// below that still holds one, through the deltas in between, as git index-pack does with
+// its delta_base_cache_limit.
 Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& root_id, Object content) {
   struct Frame {
     Object content;
+    bool held;
     ObjectId id;
     std::uint32_t index;
     std::uint32_t depth;
@@ -278,10 +287,53 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
   };
   Bytes pack(m_buffer.get(), m_size);
   std::vector<Frame> stack;
-  stack.push_back({std::move(content), root_id, root, 0, first_ofs(root), first_ref(root_id)});
+  std::size_t held_bytes = 0;
+  auto let_go = [&](Frame& frame) {
+    held_bytes -= frame.content.data.size();
+    frame.content = {};
+    frame.held = false;
+  };
+  // Keeps the top's content (it is in use) and lets the lowest others go.
+  auto keep_to_budget = [&] {
+    for (std::size_t i = 0; i + 1 < stack.size() && held_bytes > m_limits.resolve_budget; ++i)
+      if (stack[i].held) let_go(stack[i]);
+  };
+  // stack[position]'s content again, from the nearest frame below that holds its content or
+  // else from the walk's root (which leaves the stack once its last child is resolved, so it
+  // need not be stack[0]), through the deltas in between.
+  auto rebuild = [&](std::size_t position) -> Result<Object> {
+    std::size_t from = position;
+    while (from > 0 && !stack[from].held) --from;
+    bool from_frame = stack[from].held;
+    Object base;
+    if (from_frame) {
+      base = stack[from].content;
+    } else if (root == PackEntry::no_base) {
+      base = TRY(m_thin_bases->read(root_id));
+    } else {
+      auto whole = TRY(inflate_entry(*m_inflater, pack, m_entries[root]));
+      base = whole.object(m_entries[root].type);
+    }
+    auto stop = from_frame ? stack[from].index : root;
+    std::vector<std::uint32_t> chain;
+    for (auto at = stack[position].index; at != stop; at = m_entries[at].base) {
+      if (at == PackEntry::no_base || chain.size() > m_limits.max_delta_depth)
+        return fail(Errc::malformed, "git: a resolved delta's bases do not lead back to its ancestor");
+      chain.push_back(at);
+    }
+    for (auto at = chain.rbegin(); at != chain.rend(); ++at) {
+      auto delta = TRY(inflate_entry(*m_inflater, pack, m_entries[*at]));
+      auto result = TRY(apply_delta(base.data, delta.bytes(), m_limits.max_object_size));
+      base = result.object(m_entries[*at].type);
+    }
+    return base;
+  };
+  held_bytes = content.data.size();
+  stack.push_back({std::move(content), true, root_id, root, 0, first_ofs(root), first_ref(root_id)});
   while (!stack.empty()) {
     auto& top = stack.back();
     if (!has_children(top)) {
+      if (top.held) let_go(top);
       stack.pop_back();
       continue;
     }
@@ -290,6 +342,11 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
     // A REF_DELTA whose base id appears twice in the pack is met twice.
     if (m_resolved[child]) continue;
     if (top.depth + 1 > m_limits.max_delta_depth) return fail(Errc::limit_reached, "git: delta chain too deep");
+    if (!top.held) {
+      top.content = TRY(rebuild(stack.size() - 1));
+      top.held = true;
+      held_bytes += top.content.data.size();
+    }
     auto& entry = m_entries[child];
     auto delta = TRY(inflate_entry(*m_inflater, pack, entry));
     auto result = TRY(apply_delta(top.content.data, delta.bytes(), m_limits.max_object_size));
@@ -298,11 +355,18 @@ Result<void> PackIndexer::resolve_children(std::uint32_t root, const ObjectId& r
     entry.depth = top.depth + 1;
     entry.base = top.index;
     m_resolved[child] = true;
-    Frame next{result.object(entry.type), entry.id, child, entry.depth, first_ofs(child), first_ref(entry.id)};
+    Frame next{result.object(entry.type), true, entry.id, child, entry.depth, first_ofs(child), first_ref(entry.id)};
     // A base whose last child this was is let go before descending, so a
     // long chain holds two objects at a time, not the whole chain.
-    if (!has_children(top)) stack.pop_back();
-    if (has_children(next)) stack.push_back(std::move(next));
+    if (!has_children(top)) {
+      if (top.held) let_go(top);
+      stack.pop_back();
+    }
+    if (has_children(next)) {
+      held_bytes += next.content.data.size();
+      stack.push_back(std::move(next));
+      keep_to_budget();
+    }
   }
   return {};
 }

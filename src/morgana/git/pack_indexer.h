@@ -48,6 +48,7 @@ public:
 
 private:
   [[nodiscard]] Result<void> append(Bytes data);
+  [[nodiscard]] Result<void> resize_buffer(std::size_t capacity);
   [[nodiscard]] Result<void> shrink_to_fit();
   [[nodiscard]] Result<void> parse();
   [[nodiscard]] Result<bool> parse_entry_header();
@@ -59,7 +60,7 @@ private:
 
   PackLimits m_limits;
   ObjectSource* m_thin_bases;
-  std::unique_ptr<std::byte[]> m_buffer;
+  PackBytes m_buffer;
   std::size_t m_size = 0;
   std::size_t m_capacity = 0;
   std::size_t m_position = 0; // parsed up to here
