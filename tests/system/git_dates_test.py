@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import harness
-from git_repository_test import App
+from git_repository_test import app_and_work_dir
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
 from harness import TestFailure
 
@@ -310,11 +310,7 @@ def check_cmark(t, app, base, port):
 
 
 def test(t):
-    binary = os.environ.get("MORGANA_GIT_REPO_APP") or harness.build_app("tests/git_repo_app", "hosted",
-                                                                          preset="hosted-asan")
-    app = App(t, binary)
-    work = t.log_dir / "work"
-    work.mkdir()
+    app, work = app_and_work_dir(t)
     print(f"  seed {t.seed}")
     history = make_history(work, t.random)
     base = work / "served"

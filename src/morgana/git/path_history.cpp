@@ -123,6 +123,7 @@ struct PathHistory::State {
   std::unordered_set<ObjectId> known_commits; // every commit walked: the head and its ancestors
   std::int64_t lowest_rank = 0;
   bool shallow = false;
+  std::vector<ObjectId> boundaries; // the repository's shallow commits when the history was walked
 
   [[nodiscard]] const PathId* find(std::string_view path) const {
     auto found = ids.find(path);
@@ -493,6 +494,7 @@ Result<std::unique_ptr<State>> compute(Repository& repository, const ObjectId& h
   for (const auto& [id, counted] : walk.additions) state->paths[id].additions = counted;
   state->known_commits.insert(walk.walked.begin(), walk.walked.end());
   state->shallow = walk.shallow;
+  state->boundaries = repository.shallow();
   stats.paths_updated = head_paths.size();
   return state;
 }
@@ -504,6 +506,8 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
   auto names_before = state.names.size();
   // Back to an ancestor of the previous head: its paths' histories were never walked on their own.
   if (state.known_commits.contains(head)) return false;
+  // A fetch that moved the shallow boundaries cut (or lengthened) the history walked before.
+  if (state.boundaries != repository.shallow()) return false;
   auto old_commit = TRY(repository.read_commit(*m_head));
   auto new_commit = TRY(repository.read_commit(head));
   ++stats.trees_diffed;

@@ -175,6 +175,7 @@ TEST_F(GitTreeStoreTest, CarriesDatesFromTheHistory) {
   EXPECT_EQ(readme->last_modified, at(1500));
   EXPECT_EQ(readme->created, at(1000));
   EXPECT_EQ(readme->size, 14u);
+  EXPECT_EQ(TreeStore::create(made.repository, first, &history).error(), Errc::invalid_argument);
   auto a = store->metadata("a.txt");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->last_modified, at(1000));
