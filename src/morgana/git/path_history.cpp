@@ -189,8 +189,9 @@ private:
     ObjectId tree;
     std::int64_t commit_time = 0;
     std::int64_t author_time = 0;
-    std::vector<std::uint32_t> parents;
-    std::uint32_t waiting = 0; // children not processed yet
+    std::vector<ObjectId> parent_ids;   // as the commit names them, until collected
+    std::vector<std::uint32_t> parents; // the nodes of those held
+    std::uint32_t waiting = 0;          // children not processed yet
     bool stop = false;
     bool cut = false; // parents beyond a shallow boundary or not held
     SharedSet pending;
@@ -226,6 +227,7 @@ Result<std::uint32_t> Walk::node_for(const ObjectId& id) {
             .commit_time = read.commit.committer.time,
             .author_time = read.commit.author.time};
   node.stop = m_stop != nullptr && m_stop->contains(id);
+  if (!node.stop) node.parent_ids = std::move(read.commit.parents);
   auto index = static_cast<std::uint32_t>(m_nodes.size());
   m_nodes.push_back(std::move(node));
   m_index.emplace(id, index);
@@ -247,12 +249,12 @@ Result<void> Walk::collect(const std::vector<Start>& starts) {
     auto index = queue[next];
     if (m_nodes[index].stop) continue;
     auto id = m_nodes[index].id;
-    auto read = TRY(m_repository.read_commit(id));
+    auto parents = std::move(m_nodes[index].parent_ids);
     if (std::ranges::binary_search(boundaries, id)) {
       m_nodes[index].cut = true;
       continue;
     }
-    for (const auto& parent : read.commit.parents) {
+    for (const auto& parent : parents) {
       // A parent not held lies beyond a boundary the server drew.
       if (!m_repository.store().contains(parent)) {
         m_nodes[index].cut = true;

@@ -87,6 +87,8 @@ Result<TreeStore::Entry> TreeStore::entry(kv::Key key) const {
 }
 
 Result<std::vector<kv::ListEntry>> TreeStore::list(kv::Key prefix) const {
+  // "a/" lists "a", as the crunch store does.
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
   std::string below(prefix);
   if (!below.empty()) below += '/';
   // The paths below a directory are contiguous in byte order.

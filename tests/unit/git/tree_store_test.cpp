@@ -130,7 +130,9 @@ TEST_F(GitTreeStoreTest, ListsDirectories) {
   EXPECT_FALSE((*a)[1].is_directory);
   ASSERT_TRUE(store->list("a/b/c"));
   EXPECT_EQ(store->list("a/b/c")->size(), 1u);
-  for (const auto* prefix : {"README.md", "missing", "a/b/c/deep.txt", "a/", "vendor/lib"}) {
+  ASSERT_TRUE(store->list("a/"));
+  EXPECT_EQ(store->list("a/")->size(), 2u);
+  for (const auto* prefix : {"README.md", "missing", "a/b/c/deep.txt", "vendor/lib", "a/b/c/deep.txt/"}) {
     auto listed = store->list(prefix);
     ASSERT_FALSE(listed) << prefix;
     EXPECT_EQ(listed.error(), Errc::not_found);
