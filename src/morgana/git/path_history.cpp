@@ -1,6 +1,7 @@
 #include "morgana/git/path_history.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <unordered_map>
@@ -13,11 +14,6 @@
 namespace morgana::git {
 
 namespace {
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-};
 
 using PathId = std::uint32_t;
 
@@ -117,8 +113,9 @@ struct PathHistory::State {
     Additions additions;
   };
 
-  std::vector<std::string> names; // every path the walked history held, by id
-  std::unordered_map<std::string, PathId, StringHash, std::equal_to<>> ids;
+  // Every path the walked history held, by id; a deque, so the map's views stay valid.
+  std::deque<std::string> names;
+  std::unordered_map<std::string_view, PathId> ids;
   std::vector<Path> paths;                    // by id; may be shorter than names until a walk is applied
   std::unordered_set<ObjectId> known_commits; // every commit walked: the head and its ancestors
   std::int64_t lowest_rank = 0;
@@ -133,13 +130,13 @@ struct PathHistory::State {
     if (const auto* id = find(path)) return *id;
     auto id = static_cast<PathId>(names.size());
     names.emplace_back(path);
-    ids.emplace(names.back(), id);
+    ids.emplace(std::string_view(names.back()), id);
     return id;
   }
   // Forgets the names interned after the first `count` (a walk that failed).
   void truncate(std::size_t count) {
     while (names.size() > count) {
-      ids.erase(names.back());
+      ids.erase(std::string_view(names.back()));
       names.pop_back();
     }
   }
