@@ -12,8 +12,8 @@ spaces, globs and non-ASCII letters are taken as they are.
   - a history made here with git (a few hundred commits, seeded): merges
     where a path differs from every parent, merges taking the second parent's
     version, an octopus, an "ours" merge, an evil merge adding a file,
-    renames, deletions and paths added again, executables, symlinks, author
-    dates out of order; served by `git daemon`;
+    renames, deletions and paths added again, executables, symlinks, a
+    submodule entry, author dates out of order; served by `git daemon`;
   - the app follows the branch: after the clone, then 1 pushed commit, then
     10, then a merge of a branch forked long ago, then a force-push; every
     step's dates equal git's, and the update stats show the linear pushes
@@ -187,7 +187,16 @@ def make_history(work, rng):
     history.files.remove("tsp.txt")
     history.files.remove("docs/old.md")  # changed only by a branch forked long ago
     history.commit("first")
-    history.linear(40)
+    history.linear(20)
+    # A submodule entry (a gitlink; its directory left empty, as unpopulated), changed later.
+    first = history.run("rev-list", "--max-parents=0", "HEAD").stdout.decode().strip()
+    (source / "vendor" / "lib").mkdir(parents=True)
+    history.run("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/lib")
+    history.commit("a submodule")
+    history.linear(10)
+    history.run("update-index", "--cacheinfo", f"160000,{history.head()},vendor/lib")
+    history.commit("the submodule moves")
+    history.linear(10)
     for episode in range(8):
         # A merge where shared.txt differs from both parents (each side changed other lines).
         history.branch(f"topic{episode}", "HEAD", rng.randint(1, 4), ["shared.txt"])
