@@ -18,8 +18,9 @@ spaces, globs and non-ASCII letters are taken as they are.
     10, then a merge of a branch forked long ago, then a force-push; every
     step's dates equal git's, and the update stats show the linear pushes
     walked exactly the new commits (a counted property, not a timing);
-  - a shallow fetch (--depth) against git's own shallow clone at that depth:
-    the dates of the oldest commits held, and the app says "shallow";
+  - a shallow fetch (--depth) against git's own shallow clone at that depth,
+    then both fetch 3 more commits: the dates of the oldest commits held, and
+    the app says "shallow";
   - cmark (/work/shared/corpora/cmark.bundle, thousands of commits with
     merges), every path.
 
@@ -388,16 +389,22 @@ def test(t):
     status, output = app.finish(process, log_path)
     t.check(status == 0, "the app exits 0", f"exit {status}: {output.strip()[-300:]}")
 
-    # Shallow: git's own clone at the same depth is the reference.
+    # Shallow: git's own clone at the same depth is the reference, then the same fetch of 3 more commits.
     shallow_clone = work / "shallow"
     git("clone", "-q", "--bare", f"--depth={SHALLOW_DEPTH}", f"file://{served}", str(shallow_clone))
-    status, output = app.run(remote, "--dates", f"--depth={SHALLOW_DEPTH}")
+    process, log_path = app.start(remote, "--dates", f"--depth={SHALLOW_DEPTH}", "--date-updates=1",
+                                  "--refetch-after=1s")
+    for number, label in enumerate([f"shallow (depth {SHALLOW_DEPTH})", "shallow, 3 commits later"], 1):
+        if number == 2:
+            history.linear(3)
+            push()
+            git("fetch", "-q", f"--depth={SHALLOW_DEPTH}", "origin", "+main:main", cwd=shallow_clone)
+        got_head, shallow, got, _ = wait_step(process, log_path, number)
+        t.check(got_head == history.head(), f"{label}: the app is on the pushed head")
+        t.check(shallow, f"{label}: the app says the history is cut")
+        compare(t, label, got, expected_dates(shallow_clone))
+    status, output = app.finish(process, log_path)
     t.check(status == 0, "shallow: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
-    shallow_steps = app_steps(output)
-    if t.check(len(shallow_steps) == 1, "shallow: the app prints the dates"):
-        _, shallow, got, _ = shallow_steps[0]
-        t.check(shallow, "shallow: the app says the history is cut")
-        compare(t, f"shallow (depth {SHALLOW_DEPTH})", got, expected_dates(shallow_clone))
 
     if CMARK_BUNDLE.is_file():
         check_cmark(t, app, base, port)
