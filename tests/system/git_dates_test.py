@@ -12,14 +12,15 @@ spaces, globs and non-ASCII letters are taken as they are.
   - a history made here with git (a few hundred commits, seeded): merges
     where a path differs from every parent, merges taking the second parent's
     version, an octopus, an "ours" merge, an evil merge adding a file,
-    renames, deletions and paths added again, executables, symlinks, author
-    dates out of order; served by `git daemon`;
+    renames, deletions and paths added again, executables, symlinks, a
+    submodule entry, author dates out of order; served by `git daemon`;
   - the app follows the branch: after the clone, then 1 pushed commit, then
     10, then a merge of a branch forked long ago, then a force-push; every
     step's dates equal git's, and the update stats show the linear pushes
     walked exactly the new commits (a counted property, not a timing);
-  - a shallow fetch (--depth) against git's own shallow clone at that depth:
-    the dates of the oldest commits held, and the app says "shallow";
+  - a shallow fetch (--depth) against git's own shallow clone at that depth,
+    then both fetch 3 more commits: the dates of the oldest commits held, and
+    the app says "shallow";
   - cmark (/work/shared/corpora/cmark.bundle, thousands of commits with
     merges), every path.
 
@@ -35,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import harness
-from git_repository_test import App
+from git_repository_test import app_and_work_dir
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
 from harness import TestFailure
 
@@ -156,6 +157,12 @@ class History:
         if result.returncode != 0:
             raise TestFailure(f"git merge {branches}: {result.stdout.decode()} {result.stderr.decode()}")
 
+    def reset(self, commit):
+        """Moves main back to `commit`, forgetting the paths that no longer exist."""
+        self.run("reset", "-q", "--hard", commit)
+        self.files = [path for path in self.files if os.path.lexists(self.source / path)]
+        self.deleted = [path for path in self.deleted if not os.path.lexists(self.source / path)]
+
     def head(self):
         return self.run("rev-parse", "HEAD").stdout.decode().strip()
 
@@ -181,7 +188,16 @@ def make_history(work, rng):
     history.files.remove("tsp.txt")
     history.files.remove("docs/old.md")  # changed only by a branch forked long ago
     history.commit("first")
-    history.linear(40)
+    history.linear(20)
+    # A submodule entry (a gitlink; its directory left empty, as unpopulated), changed later.
+    first = history.run("rev-list", "--max-parents=0", "HEAD").stdout.decode().strip()
+    (source / "vendor" / "lib").mkdir(parents=True)
+    history.run("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/lib")
+    history.commit("a submodule")
+    history.linear(10)
+    history.run("update-index", "--cacheinfo", f"160000,{history.head()},vendor/lib")
+    history.commit("the submodule moves")
+    history.linear(10)
     for episode in range(8):
         # A merge where shared.txt differs from both parents (each side changed other lines).
         history.branch(f"topic{episode}", "HEAD", rng.randint(1, 4), ["shared.txt"])
@@ -310,11 +326,7 @@ def check_cmark(t, app, base, port):
 
 
 def test(t):
-    binary = os.environ.get("MORGANA_GIT_REPO_APP") or harness.build_app("tests/git_repo_app", "hosted",
-                                                                          preset="hosted-asan")
-    app = App(t, binary)
-    work = t.log_dir / "work"
-    work.mkdir()
+    app, work = app_and_work_dir(t)
     print(f"  seed {t.seed}")
     history = make_history(work, t.random)
     base = work / "served"
@@ -368,7 +380,7 @@ def test(t):
     history.merge("old-topic", options=("-X", "theirs"))
     step("a merge of a branch forked 120 commits ago", push(), walked=new_commits(before))
     # A force-push: history rewritten below the head the app holds.
-    history.run("reset", "-q", "--hard", "HEAD~8")
+    history.reset("HEAD~8")
     history.linear(2)
     stats = step("a force-push", push(force=True))
     total = int(git("rev-list", "--count", "HEAD", cwd=served).stdout.decode())
@@ -377,16 +389,22 @@ def test(t):
     status, output = app.finish(process, log_path)
     t.check(status == 0, "the app exits 0", f"exit {status}: {output.strip()[-300:]}")
 
-    # Shallow: git's own clone at the same depth is the reference.
+    # Shallow: git's own clone at the same depth is the reference, then the same fetch of 3 more commits.
     shallow_clone = work / "shallow"
     git("clone", "-q", "--bare", f"--depth={SHALLOW_DEPTH}", f"file://{served}", str(shallow_clone))
-    status, output = app.run(remote, "--dates", f"--depth={SHALLOW_DEPTH}")
+    process, log_path = app.start(remote, "--dates", f"--depth={SHALLOW_DEPTH}", "--date-updates=1",
+                                  "--refetch-after=1s")
+    for number, label in enumerate([f"shallow (depth {SHALLOW_DEPTH})", "shallow, 3 commits later"], 1):
+        if number == 2:
+            history.linear(3)
+            push()
+            git("fetch", "-q", f"--depth={SHALLOW_DEPTH}", "origin", "+main:main", cwd=shallow_clone)
+        got_head, shallow, got, _ = wait_step(process, log_path, number)
+        t.check(got_head == history.head(), f"{label}: the app is on the pushed head")
+        t.check(shallow, f"{label}: the app says the history is cut")
+        compare(t, label, got, expected_dates(shallow_clone))
+    status, output = app.finish(process, log_path)
     t.check(status == 0, "shallow: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
-    shallow_steps = app_steps(output)
-    if t.check(len(shallow_steps) == 1, "shallow: the app prints the dates"):
-        _, shallow, got, _ = shallow_steps[0]
-        t.check(shallow, "shallow: the app says the history is cut")
-        compare(t, f"shallow (depth {SHALLOW_DEPTH})", got, expected_dates(shallow_clone))
 
     if CMARK_BUNDLE.is_file():
         check_cmark(t, app, base, port)

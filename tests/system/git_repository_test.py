@@ -135,12 +135,17 @@ def wait_for_line(process, log_path, pattern, timeout):
     return False
 
 
-def test(t):
+def app_and_work_dir(t):
+    """The app (MORGANA_GIT_REPO_APP, or built) and an empty work directory in the test's logs."""
     binary = os.environ.get("MORGANA_GIT_REPO_APP") or harness.build_app("tests/git_repo_app", "hosted",
                                                                           preset="hosted-asan")
-    app = App(t, binary)
     work = t.log_dir / "work"
     work.mkdir()
+    return App(t, binary), work
+
+
+def test(t):
+    app, work = app_and_work_dir(t)
     source, base = make_repository(work)
     served = base / "repo.git"
     expected = git("ls-tree", "-r", "HEAD", cwd=served).stdout.decode()

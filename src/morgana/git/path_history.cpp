@@ -1,6 +1,7 @@
 #include "morgana/git/path_history.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <unordered_map>
@@ -13,11 +14,6 @@
 namespace morgana::git {
 
 namespace {
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-};
 
 using PathId = std::uint32_t;
 
@@ -117,12 +113,14 @@ struct PathHistory::State {
     Additions additions;
   };
 
-  std::vector<std::string> names; // every path the walked history held, by id
-  std::unordered_map<std::string, PathId, StringHash, std::equal_to<>> ids;
+  // Every path the walked history held, by id; a deque, so the map's views stay valid.
+  std::deque<std::string> names;
+  std::unordered_map<std::string_view, PathId> ids;
   std::vector<Path> paths;                    // by id; may be shorter than names until a walk is applied
   std::unordered_set<ObjectId> known_commits; // every commit walked: the head and its ancestors
   std::int64_t lowest_rank = 0;
   bool shallow = false;
+  std::vector<ObjectId> boundaries; // the repository's shallow commits when the history was walked
 
   [[nodiscard]] const PathId* find(std::string_view path) const {
     auto found = ids.find(path);
@@ -132,13 +130,13 @@ struct PathHistory::State {
     if (const auto* id = find(path)) return *id;
     auto id = static_cast<PathId>(names.size());
     names.emplace_back(path);
-    ids.emplace(names.back(), id);
+    ids.emplace(std::string_view(names.back()), id);
     return id;
   }
   // Forgets the names interned after the first `count` (a walk that failed).
   void truncate(std::size_t count) {
     while (names.size() > count) {
-      ids.erase(names.back());
+      ids.erase(std::string_view(names.back()));
       names.pop_back();
     }
   }
@@ -188,8 +186,9 @@ private:
     ObjectId tree;
     std::int64_t commit_time = 0;
     std::int64_t author_time = 0;
-    std::vector<std::uint32_t> parents;
-    std::uint32_t waiting = 0; // children not processed yet
+    std::vector<ObjectId> parent_ids;   // as the commit names them, until collected
+    std::vector<std::uint32_t> parents; // the nodes of those held
+    std::uint32_t waiting = 0;          // children not processed yet
     bool stop = false;
     bool cut = false; // parents beyond a shallow boundary or not held
     SharedSet pending;
@@ -225,6 +224,7 @@ Result<std::uint32_t> Walk::node_for(const ObjectId& id) {
             .commit_time = read.commit.committer.time,
             .author_time = read.commit.author.time};
   node.stop = m_stop != nullptr && m_stop->contains(id);
+  if (!node.stop) node.parent_ids = std::move(read.commit.parents);
   auto index = static_cast<std::uint32_t>(m_nodes.size());
   m_nodes.push_back(std::move(node));
   m_index.emplace(id, index);
@@ -246,12 +246,12 @@ Result<void> Walk::collect(const std::vector<Start>& starts) {
     auto index = queue[next];
     if (m_nodes[index].stop) continue;
     auto id = m_nodes[index].id;
-    auto read = TRY(m_repository.read_commit(id));
+    auto parents = std::move(m_nodes[index].parent_ids);
     if (std::ranges::binary_search(boundaries, id)) {
       m_nodes[index].cut = true;
       continue;
     }
-    for (const auto& parent : read.commit.parents) {
+    for (const auto& parent : parents) {
       // A parent not held lies beyond a boundary the server drew.
       if (!m_repository.store().contains(parent)) {
         m_nodes[index].cut = true;
@@ -493,6 +493,7 @@ Result<std::unique_ptr<State>> compute(Repository& repository, const ObjectId& h
   for (const auto& [id, counted] : walk.additions) state->paths[id].additions = counted;
   state->known_commits.insert(walk.walked.begin(), walk.walked.end());
   state->shallow = walk.shallow;
+  state->boundaries = repository.shallow();
   stats.paths_updated = head_paths.size();
   return state;
 }
@@ -504,6 +505,8 @@ Result<bool> PathHistory::increment(Repository& repository, const ObjectId& head
   auto names_before = state.names.size();
   // Back to an ancestor of the previous head: its paths' histories were never walked on their own.
   if (state.known_commits.contains(head)) return false;
+  // A fetch that moved the shallow boundaries cut (or lengthened) the history walked before.
+  if (state.boundaries != repository.shallow()) return false;
   auto old_commit = TRY(repository.read_commit(*m_head));
   auto new_commit = TRY(repository.read_commit(head));
   ++stats.trees_diffed;

@@ -14,7 +14,17 @@
 // set of paths whose history passes there. The set that follows first
 // parents is held as "every path but these", so a linear history costs its
 // changes, not files × commits. Dates are kept for every path the history
-// ever held (a path deleted and added again keeps its first creation).
+// ever held (a path deleted and added again keeps its first creation). A
+// branch forked before the previous head and merged now is walked down to
+// its fork; below it only for paths whose answer there is not known (a path
+// added more than once, or a last-modified chain entering old history).
+//
+// Where git's walk is approximated: of several commits adding a path, git
+// shows last the one its commit-date walk meets last. With committer dates
+// that never go back along history that is the oldest committer date, which
+// is what is taken; equal dates go to the commit met later in a walk in
+// git's order (children first, latest date first). With clock skew
+// (a commit dated before its parent) git may show another one.
 //
 //   git::PathHistory history;
 //   TRY(history.update(repository, *repository.head()));

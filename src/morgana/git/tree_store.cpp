@@ -21,6 +21,9 @@ TreeStore::Kind kind_of(TreeMode mode) {
 
 Result<std::shared_ptr<const TreeStore>> TreeStore::create(Repository& repository, const ObjectId& commit,
                                                            const PathHistory* history, const TreeStore* previous) {
+  // Dates of another commit would be wrong for every path changed in between.
+  if (history != nullptr && history->head() != commit)
+    return fail(Errc::invalid_argument, "git: the path history is not at this commit");
   auto read = TRY(repository.read_commit(commit));
   std::shared_ptr<TreeStore> store(new TreeStore(repository, commit));
   TRY(walk_tree(repository, read.commit.tree, [&](std::string_view path, const TreeEntry& entry) -> Result<void> {
@@ -84,6 +87,8 @@ Result<TreeStore::Entry> TreeStore::entry(kv::Key key) const {
 }
 
 Result<std::vector<kv::ListEntry>> TreeStore::list(kv::Key prefix) const {
+  // "a/" lists "a", as the crunch store does.
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
   std::string below(prefix);
   if (!below.empty()) below += '/';
   // The paths below a directory are contiguous in byte order.

@@ -30,7 +30,8 @@ namespace morgana::git {
 
 class TreeStore final : public kv::Store {
 public:
-  // A snapshot of `commit`'s tree; dates from `history` (null: no dates);
+  // A snapshot of `commit`'s tree; dates from `history` (null: no dates;
+  // Errc::invalid_argument unless the history was updated to `commit`);
   // `previous` (may be null) lets unchanged blobs (same id) reuse what was
   // computed for them (their sizes) instead of decoding them again. The
   // repository must outlive the store (fetches only add packs to it).

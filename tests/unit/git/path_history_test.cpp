@@ -209,6 +209,63 @@ TEST_F(GitPathHistoryTest, IncrementalAnswersEqualAFreshComputation) {
   EXPECT_EQ(dates("c"), (Dates{250, 250}));
 }
 
+// Each update incrementally and from scratch, compared path by path.
+class GitPathHistoryEscapeTest : public GitPathHistoryTest {
+protected:
+  void expect_as_fresh(const ObjectId& head, std::initializer_list<const char*> paths) {
+    PathHistory fresh;
+    ASSERT_TRUE(fresh.update(made.repository, head));
+    for (const auto* path : paths) {
+      ASSERT_NE(fresh.find(path), nullptr) << path;
+      ASSERT_NE(history.find(path), nullptr) << path;
+      EXPECT_EQ(fresh.find(path)->last_modified, history.find(path)->last_modified) << path;
+      EXPECT_EQ(fresh.find(path)->created, history.find(path)->created) << path;
+    }
+  }
+};
+
+TEST_F(GitPathHistoryEscapeTest, ABranchForkedEarlierChangingAnOldFileWalksOnlyItsCommits) {
+  auto c1 = made.commit({{"a", {"1"}}, {"b", {"1"}}}, {}, 100);
+  auto c2 = made.commit({{"a", {"2"}}, {"b", {"1"}}}, {c1}, 200);
+  auto c3 = made.commit({{"a", {"3"}}, {"b", {"1"}}}, {c2}, 300);
+  update(c3);
+  auto side = made.commit({{"a", {"1"}}, {"b", {"side"}}}, {c1}, 400);
+  auto merge = made.commit({{"a", {"3"}}, {"b", {"side"}}}, {c3, side}, 500);
+  update(merge);
+  EXPECT_EQ(history.last_update().commits_walked, 2u);
+  EXPECT_EQ(dates("b"), (Dates{400, 100}));
+  EXPECT_EQ(dates("a"), (Dates{300, 100}));
+  expect_as_fresh(merge, {"a", "b"});
+}
+
+TEST_F(GitPathHistoryEscapeTest, APathAddedTwiceIsSearchedBelowTheFork) {
+  // p added, deleted, added again: which addition a fork point's history holds needs a walk.
+  auto c1 = made.commit({{"p", {"1"}}, {"k", {"k"}}}, {}, 100);
+  auto c2 = made.commit({{"k", {"k"}}}, {c1}, 200);
+  auto c3 = made.commit({{"p", {"3"}}, {"k", {"k"}}}, {c2}, 300);
+  auto c4 = made.commit({{"p", {"3"}}, {"k", {"4"}}}, {c3}, 400);
+  update(c4);
+  auto side = made.commit({{"p", {"side"}}, {"k", {"k"}}}, {c3}, 500);
+  auto merge = made.commit({{"p", {"side"}}, {"k", {"4"}}}, {c4, side}, 600);
+  update(merge);
+  EXPECT_EQ(history.last_update().commits_walked, 2u + 3u); // the new commits, then c3 and below for p
+  EXPECT_EQ(dates("p"), (Dates{500, 100}));
+  expect_as_fresh(merge, {"p", "k"});
+}
+
+TEST_F(GitPathHistoryEscapeTest, AChainEnteringAnOldCommitIsFollowedThere) {
+  // The merge takes the fork point's version of f back: f's chain goes into c1.
+  auto c1 = made.commit({{"f", {"1"}}, {"g", {"1"}}}, {}, 100);
+  auto c2 = made.commit({{"f", {"2"}}, {"g", {"1"}}}, {c1}, 200);
+  update(c2);
+  auto side = made.commit({{"f", {"1"}}, {"g", {"side"}}}, {c1}, 300);
+  auto merge = made.commit({{"f", {"1"}}, {"g", {"side"}}}, {c2, side}, 400);
+  update(merge);
+  EXPECT_EQ(dates("f"), (Dates{100, 100}));
+  EXPECT_EQ(dates("g"), (Dates{300, 100}));
+  expect_as_fresh(merge, {"f", "g"});
+}
+
 TEST_F(GitPathHistoryTest, AFailedUpdateChangesNothing) {
   auto c1 = made.commit({{"a", {"1"}}}, {}, 100);
   update(c1);

@@ -130,7 +130,9 @@ TEST_F(GitTreeStoreTest, ListsDirectories) {
   EXPECT_FALSE((*a)[1].is_directory);
   ASSERT_TRUE(store->list("a/b/c"));
   EXPECT_EQ(store->list("a/b/c")->size(), 1u);
-  for (const auto* prefix : {"README.md", "missing", "a/b/c/deep.txt", "a/", "vendor/lib"}) {
+  ASSERT_TRUE(store->list("a/"));
+  EXPECT_EQ(store->list("a/")->size(), 2u);
+  for (const auto* prefix : {"README.md", "missing", "a/b/c/deep.txt", "vendor/lib", "a/b/c/deep.txt/"}) {
     auto listed = store->list(prefix);
     ASSERT_FALSE(listed) << prefix;
     EXPECT_EQ(listed.error(), Errc::not_found);
@@ -175,6 +177,7 @@ TEST_F(GitTreeStoreTest, CarriesDatesFromTheHistory) {
   EXPECT_EQ(readme->last_modified, at(1500));
   EXPECT_EQ(readme->created, at(1000));
   EXPECT_EQ(readme->size, 14u);
+  EXPECT_EQ(TreeStore::create(made.repository, first, &history).error(), Errc::invalid_argument);
   auto a = store->metadata("a.txt");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->last_modified, at(1000));
