@@ -15,6 +15,9 @@ tree, symlinks, a submodule entry, non-ASCII paths, tags, repacked with
     digest (every blob read) and log count equal git's (`git ls-tree -r`,
     `git cat-file`, `git rev-list --count`) and a fresh clone's of the same
     commit; each later fetch takes a thin pack of exactly the new objects;
+  - the head's per-path dates (--dates: git::PathHistory through
+    git::TreeStore) cloned over https equal `git log`'s for every path
+    (git_dates_test.py compares them on histories made for dates);
   - failures, from git_broken_server.py (real upload-pack output for the
     first fetch, the second one damaged): the server killed mid-pack (smart
     HTTP, and git:// v2 and v0 through a proxy that cuts the connection), a
@@ -43,6 +46,7 @@ from pathlib import Path
 
 import harness
 from git_broken_server import ERR_TEXT
+from git_dates_test import app_steps, compare, expected_dates
 from git_repository_test import App, listing
 from git_test_repos import EMPTY_TREE, make_rich_repository
 from git_wire_test import GIT_ENV, free_port, git, start_daemon
@@ -347,12 +351,22 @@ def test(t):
     def follow_part(t, name, remote, options):
         followed[name] = follow(t, app, repository, expected, name, remote, options)
 
+    def dates_part(t, remote, options):
+        status, output = app.run(remote, "--dates", *options)
+        t.check(status == 0, "dates: the app exits 0", f"exit {status}: {output.strip()[-300:]}")
+        steps = app_steps(output)
+        if t.check(len(steps) == 1, "dates: the app prints the head's dates", f"{len(steps)} steps"):
+            head, shallow, got, _ = steps[0]
+            t.check(head == repository.head and not shallow, "dates: of main's head, from the whole history")
+            compare(t, "dates", got, expected_dates(repository.bare))
+
     def fresh_part(t, stage):
         fresh[stage] = fresh_clone(t, app, repository, expected, stage, daemon)
 
     # The followers mostly wait; the other runs share a few workers.
     with ThreadPoolExecutor(max_workers=len(servers)) as followers, ThreadPoolExecutor(max_workers=3) as others:
         jobs = [followers.submit(part(follow_part, *server)) for server in servers]
+        jobs += [others.submit(part(dates_part, *servers[-1][1:]))]
         jobs += [others.submit(part(fresh_part, stage)) for stage in FOLLOWED_STAGES]
         jobs += [others.submit(part(broken, app, repository, expected, *case)) for case in BROKEN_CASES]
         jobs += [others.submit(part(daemon_killed, app, repository, expected, daemon_port, version))
