@@ -9,6 +9,11 @@
 // kept as it is, not escaped or filtered. Fenced code keeps the first word of
 // its info string as class="language-X", for highlighting in the browser.
 // Synchronous: the whole document is parsed and rendered in one call.
+//
+// Not for untrusted input: Debian's cmark-gfm 0.29.0.gfm.6 predates the fixes
+// for its quadratic cases (CVE-2023-22483 and later), e.g. "![[]()" repeated or
+// a table row of thousands of cells: 120 KB of either takes seconds, and the
+// time grows with the square of the size. Memory stays bounded (max_memory).
 
 #include <cstddef>
 #include <string>
