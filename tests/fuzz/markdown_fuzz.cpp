@@ -3,7 +3,8 @@
 // HTML, and a render under a memory budget (taken from the first byte) either
 // gives that HTML too or stops with Errc::no_memory, leaking nothing
 // (AddressSanitizer's leak check) and leaving the next call unaffected.
-// Input over max_input is refused without being parsed.
+// Input over max_input is refused without being parsed. first_paragraph_text
+// (the summary) under the same checks, with a length limit from the last byte.
 
 #include <cstdint>
 #include <cstdlib>
@@ -37,5 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto refused = markdown::render_html(input, {.max_input = size - 1});
     check(!refused && refused.error() == Errc::limit_reached);
   }
+
+  std::size_t max_length = size ? data[size - 1] : 0;
+  auto text = markdown::first_paragraph_text(input, max_length);
+  check(text.has_value() && text->size() <= max_length);
+  auto limited_text = markdown::first_paragraph_text(input, max_length, {.max_memory = budget});
+  if (limited_text) check(*limited_text == *text);
+  else check(limited_text.error() == Errc::no_memory);
   return 0;
 }

@@ -126,42 +126,104 @@ private:
   Arena* m_previous;
 };
 
-// Parses and renders with every allocation from the arena; the HTML is the
-// arena's too. Not inlined: __builtin_setjmp's caller must not be the function
-// that holds cmark-gfm's state in registers.
-[[gnu::noinline]] char* parse_and_render(std::string_view markdown, int options) {
-  cmark_parser* parser = cmark_parser_new_with_mem(options, &arena_allocator);
+struct Document {
+  cmark_parser* parser;
+  cmark_node* root;
+};
+
+// Every allocation from the arena, which frees the parser and the tree with
+// the rest.
+Document parse(std::string_view markdown, int flags) {
+  cmark_parser* parser = cmark_parser_new_with_mem(flags, &arena_allocator);
   for (const char* name : extensions) {
-    // Registered by render_html before this runs: never null.
+    // Registered by with_document before this runs: never null.
     cmark_parser_attach_syntax_extension(parser, cmark_find_syntax_extension(name));
   }
   cmark_parser_feed(parser, markdown.data(), markdown.size());
-  cmark_node* document = cmark_parser_finish(parser);
-  char* html =
-      cmark_render_html_with_mem(document, options, cmark_parser_get_syntax_extensions(parser), &arena_allocator);
-  cmark_node_free(document);
-  cmark_parser_free(parser);
-  return html;
+  return {parser, cmark_parser_finish(parser)};
+}
+
+int cmark_flags(const MarkdownOptions& options) {
+  int flags = CMARK_OPT_UNSAFE | CMARK_OPT_FOOTNOTES | CMARK_OPT_VALIDATE_UTF8;
+  if (options.smart) flags |= CMARK_OPT_SMART;
+  return flags;
+}
+
+// Parses `markdown` and calls use(Document) with every cmark-gfm allocation,
+// use's included, from an arena that ends with this call. When the arena runs
+// out it jumps back here and this returns Errc::no_memory; use's own frame is
+// skipped then, so what use allocates outside the arena must belong to its
+// caller (reserved before, destroyed by the caller).
+template <class Use>
+auto with_document(std::string_view markdown, const MarkdownOptions& options, Use use) -> decltype(use(Document{})) {
+  if (markdown.size() > options.max_input) return fail(Errc::limit_reached, "markdown input");
+  // cmark-gfm's registry of extensions: filled once, with its own allocator.
+  cmark_gfm_core_extensions_ensure_registered();
+  Arena arena(options.max_memory);
+  ArenaScope scope(arena);
+  if (__builtin_setjmp(arena.jump) != 0) return fail(Errc::no_memory, "markdown");
+  return use(parse(markdown, cmark_flags(options)));
+}
+
+// Appends at most `room` bytes of `text` to `out`, never ending inside a UTF-8
+// character. False when it had to stop short.
+bool append_within(std::string& out, std::string_view text, std::size_t room) {
+  if (text.size() <= room) {
+    out.append(text);
+    return true;
+  }
+  while (room > 0 && (static_cast<unsigned char>(text[room]) & 0xC0) == 0x80) --room;
+  out.append(text.substr(0, room));
+  return false;
 }
 
 } // namespace
 
 Result<std::string> render_html(std::string_view markdown, const MarkdownOptions& options) {
-  if (markdown.size() > options.max_input) return fail(Errc::limit_reached, "markdown input");
-  // cmark-gfm's registry of extensions: filled once, with its own allocator.
-  cmark_gfm_core_extensions_ensure_registered();
-  int flags = CMARK_OPT_UNSAFE | CMARK_OPT_FOOTNOTES | CMARK_OPT_VALIDATE_UTF8;
-  if (options.smart) flags |= CMARK_OPT_SMART;
+  return with_document(markdown, options, [&](Document document) -> Result<std::string> {
+    char* html = cmark_render_html_with_mem(document.root, cmark_flags(options),
+                                            cmark_parser_get_syntax_extensions(document.parser), &arena_allocator);
+    // Nothing more comes from the arena: the copy cannot be jumped over. It is
+    // as large as the HTML, which max_memory bounds, and comes from operator
+    // new, which cannot fail softly, so check that the heap has it.
+    std::size_t length = std::strlen(html);
+    if (memory_stats().free < length) return fail(Errc::no_memory, "markdown HTML");
+    return std::string(html, length);
+  });
+}
 
-  Arena arena(options.max_memory);
-  ArenaScope scope(arena);
-  if (__builtin_setjmp(arena.jump) != 0) return fail(Errc::no_memory, "markdown rendering");
-  char* html = parse_and_render(markdown, flags);
-  // The copy is as large as the HTML, which max_memory bounds; it comes from
-  // operator new, which cannot fail softly, so check that the heap has it.
-  std::size_t length = std::strlen(html);
-  if (memory_stats().free < length) return fail(Errc::no_memory, "markdown HTML");
-  return std::string(html, length);
+Result<std::string> first_paragraph_text(std::string_view markdown, std::size_t max_length,
+                                         const MarkdownOptions& options) {
+  // Reserved here, outside the arena's jumps: appending within it allocates nothing.
+  std::string text;
+  text.reserve(max_length);
+  TRY(with_document(markdown, options, [&](Document document) -> Result<void> {
+    cmark_node* paragraph = nullptr;
+    cmark_iter* iter = cmark_iter_new(document.root);
+    while (!paragraph && cmark_iter_next(iter) != CMARK_EVENT_DONE) {
+      cmark_node* node = cmark_iter_get_node(iter);
+      if (cmark_node_get_type(node) == CMARK_NODE_PARAGRAPH) paragraph = node;
+    }
+    if (!paragraph) return {};
+    cmark_iter_reset(iter, paragraph, CMARK_EVENT_ENTER);
+    bool room = true;
+    for (cmark_event_type event; room && (event = cmark_iter_next(iter)) != CMARK_EVENT_DONE;) {
+      cmark_node* node = cmark_iter_get_node(iter);
+      if (event != CMARK_EVENT_ENTER) {
+        if (node == paragraph) break;
+        continue;
+      }
+      switch (cmark_node_get_type(node)) {
+      case CMARK_NODE_TEXT:
+      case CMARK_NODE_CODE: room = append_within(text, cmark_node_get_literal(node), max_length - text.size()); break;
+      case CMARK_NODE_SOFTBREAK:
+      case CMARK_NODE_LINEBREAK: room = append_within(text, " ", max_length - text.size()); break;
+      default: break; // markup: emphasis, links and images keep only their text; inline HTML is dropped
+      }
+    }
+    return {};
+  }));
+  return text;
 }
 
 } // namespace morgana::markdown

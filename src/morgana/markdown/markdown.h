@@ -40,4 +40,11 @@ struct MarkdownOptions {
 // max_input, Errc::no_memory when max_memory or the heap runs out.
 [[nodiscard]] Result<std::string> render_html(std::string_view markdown, const MarkdownOptions& options = {});
 
+// The plain text of the document's first paragraph, for a summary: the text of
+// its inline markup (emphasis, code, links, images' descriptions), line breaks
+// as spaces, inline HTML left out; at most max_length bytes, cut between UTF-8
+// characters. Empty when there is no paragraph. Errors as render_html's.
+[[nodiscard]] Result<std::string> first_paragraph_text(std::string_view markdown, std::size_t max_length,
+                                                       const MarkdownOptions& options = {});
+
 } // namespace morgana::markdown

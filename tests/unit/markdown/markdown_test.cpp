@@ -144,5 +144,41 @@ TEST(Markdown, DeepNestingRenders) {
   ASSERT_TRUE(render_html(brackets + "a" + std::string(20'000, ']')).has_value());
 }
 
+std::string first_text(std::string_view markdown, std::size_t max_length = 1000) {
+  auto text = first_paragraph_text(markdown, max_length);
+  EXPECT_TRUE(text.has_value()) << text.error().name();
+  return text.value_or("<error>");
+}
+
+TEST(MarkdownFirstParagraph, KeepsTheTextOfItsMarkup) {
+  EXPECT_EQ(first_text("# Title\n\nFirst *para* with `a < b`,\na [link](https://x/) and ![an image](i.png)<br>.\n\n"
+                       "Second.\n"),
+            "First para with a < b, a link and an image.");
+  EXPECT_EQ(first_text("> Quoted first.\n\nThen this.\n"), "Quoted first.");
+  EXPECT_EQ(first_text("Hard  \nbreak &amp; entity\n"), "Hard break & entity");
+}
+
+TEST(MarkdownFirstParagraph, EmptyWithoutAParagraph) {
+  EXPECT_EQ(first_text(""), "");
+  EXPECT_EQ(first_text("# Only a title\n\n```\ncode\n```\n"), "");
+}
+
+TEST(MarkdownFirstParagraph, CutsBetweenCharacters) {
+  // "é" is two bytes (1 and 2): a cut after byte 2 keeps it, after byte 1 drops it.
+  EXPECT_EQ(first_text("h\xC3\xA9llo *w*orld\n", 3), "h\xC3\xA9");
+  EXPECT_EQ(first_text("h\xC3\xA9llo\n", 2), "h");
+  EXPECT_EQ(first_text("hello *world*\n", 8), "hello wo");
+  EXPECT_EQ(first_text("hello\n", 0), "");
+}
+
+TEST(MarkdownFirstParagraph, LimitsAsRenderHtml) {
+  auto refused = first_paragraph_text("0123456789a", 100, {.max_input = 10});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), Errc::limit_reached);
+  auto stopped = first_paragraph_text("text", 100, {.max_memory = 16});
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error(), Errc::no_memory);
+}
+
 } // namespace
 } // namespace morgana::markdown
