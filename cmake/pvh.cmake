@@ -59,21 +59,25 @@ set(morgana_pvh_link_flags
 
 # Portable layers, compiled freestanding.
 file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp
-     ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp
+     ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp ${MORGANA_ROOT}/src/morgana/markdown/*.cpp
      ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp ${MORGANA_ROOT}/src/morgana/git/*.cpp
      ${MORGANA_ROOT}/src/morgana/app/*.cpp)
 add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})
 # Debian's static C libraries, linked only where an image refers to them:
-# BearSSL (TLS), zlib and cmark (Markdown), for applications. The C library
+# BearSSL (TLS), zlib and cmark-gfm (Markdown, src/morgana/markdown; its
+# extensions refer to the core library, so they come first). Not cmark as
+# well: cmark-gfm is its fork and defines the same symbols. The C library
 # functions they call are in the platform (libc_symbols.txt).
 find_library(MORGANA_BEARSSL NAMES libbearssl.a REQUIRED)
 find_library(MORGANA_ZLIB NAMES libz.a REQUIRED)
-find_library(MORGANA_CMARK NAMES libcmark.a REQUIRED)
+find_library(MORGANA_CMARK_GFM NAMES libcmark-gfm.a REQUIRED)
+find_library(MORGANA_CMARK_GFM_EXTENSIONS NAMES libcmark-gfm-extensions.a REQUIRED)
 find_path(MORGANA_BEARSSL_INCLUDE bearssl.h PATH_SUFFIXES bearssl REQUIRED)
 target_include_directories(morgana SYSTEM PUBLIC ${MORGANA_BEARSSL_INCLUDE})
-target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGANA_CMARK})
+target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGANA_CMARK_GFM_EXTENSIONS}
+                                     ${MORGANA_CMARK_GFM})
 
 # The platform: an object library, so that the boot code and the ELF note are
 # linked into every image whether or not anything refers to them.

@@ -1,12 +1,13 @@
-// The link test application: calls into the three Debian C libraries that
-// images link (BearSSL, zlib, cmark) and into the platform's C library, and
+// The link test application: calls into the Debian C libraries that images
+// link (BearSSL, zlib, cmark-gfm through morgana::markdown) and into the
+// platform's C library, and
 // prints each result on a line starting "link: ". tests/system/pvh_link_test.sh
 // boots it and checks every line against the same computation on the host.
 // Not an example: it exists so that the C libraries stay linkable (the image
 // links with --no-undefined) and behave the same as on Linux.
 
 #include <bearssl_hash.h>
-#include <cmark.h>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,9 +15,11 @@
 #include <cstring>
 #include <iterator>
 #include <string_view>
+#include <strings.h>
 #include <zlib.h>
 
 #include "morgana/core/format.h"
+#include "morgana/markdown/markdown.h"
 #include "morgana_app.h"
 
 using namespace morgana;
@@ -25,16 +28,25 @@ namespace {
 
 constexpr std::string_view sha256_input = "The quick brown fox jumps over the lazy dog";
 
+// CommonMark and each GFM extension render_html turns on.
 constexpr std::string_view markdown = "# Morgana\n"
                                       "\n"
-                                      "Some *emphasis*, `code` and a [link][ref].\n"
+                                      "Some *emphasis*, `code`, ~~strikethrough~~ and a [link][ref].[^1]\n"
                                       "\n"
-                                      "3. three\n"
-                                      "4. four\n"
+                                      "| Layer | Size |\n"
+                                      "|:------|-----:|\n"
+                                      "| core | 1 |\n"
                                       "\n"
-                                      "> quoted & <escaped>\n"
+                                      "- [x] www.example.org\n"
                                       "\n"
-                                      "[ref]: https://example.org/ \"Title\"\n";
+                                      "```cpp\n"
+                                      "a < b\n"
+                                      "```\n"
+                                      "\n"
+                                      "> quoted & <b>raw</b>\n"
+                                      "\n"
+                                      "[ref]: https://example.org/ \"Title\"\n"
+                                      "[^1]: Note.\n";
 
 struct HexBytes {
   const unsigned char* data;
@@ -78,17 +90,41 @@ bool zlib_round_trip(const log::Source& log) {
   return ok;
 }
 
-bool cmark_html(const log::Source& log) {
-  char* html = cmark_markdown_to_html(markdown.data(), markdown.size(), CMARK_OPT_DEFAULT);
+bool markdown_html(const log::Source& log) {
+  auto html = markdown::render_html(markdown);
   if (!html) return false;
-  std::string_view rest(html);
+  std::string_view rest(*html);
   while (!rest.empty()) {
     auto end = rest.find('\n');
     log.info("link: html {}", rest.substr(0, end));
     rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
   }
-  std::free(html);
+  // Over the memory budget cmark-gfm's allocator jumps back out of it.
+  auto refused = markdown::render_html(markdown, {.max_memory = 1024});
+  log.info("link: html-budget {}", refused ? "rendered" : refused.error().name());
   return true;
+}
+
+// The string functions cmark-gfm's extensions call, and the table behind
+// glibc's inline tolower().
+void strings(const log::Source& log) {
+  auto offset = [](const char* text, const char* pattern) -> long {
+    const char* found = std::strstr(text, pattern);
+    return found ? found - text : -1;
+  };
+  auto sign = [](int n) { return (n > 0) - (n < 0); };
+  log.info("link: strstr {} {} {} {} {}", offset("task [x] list", "[x]"), offset("abc", ""), offset("abc", "abcd"),
+           offset("aab", "ab"), offset("", "a"));
+  log.info("link: strncasecmp {} {} {} {} {}", sign(strncasecmp("HTTP://x", "http://y", 7)),
+           sign(strncasecmp("abc", "ABD", 3)), sign(strncasecmp("ABC", "ab", 3)), sign(strncasecmp("a", "B", 0)),
+           sign(strncasecmp("[", "{", 1)));
+  char copy[16];
+  std::strcpy(copy, "copied");
+  log.info("link: strcpy {}", std::string_view(copy));
+  StringBuilder<256> lowered;
+  for (int c : {int{'A'}, int{'Z'}, int{'a'}, int{'@'}, int{'['}, int{'0'}, 0xC4, -60, -128, -2, -1, 255})
+    format_to(lowered, "{} ", (*__ctype_tolower_loc())[c]);
+  log.info("link: tolower {}", lowered.view());
 }
 
 void formatting(const log::Source& log) {
@@ -129,7 +165,8 @@ Task<Result<void>> app_main(app::Context& context) {
   const auto& log = context.log();
   sha256(log);
   bool ok = zlib_round_trip(log);
-  ok = cmark_html(log) && ok;
+  ok = markdown_html(log) && ok;
+  strings(log);
   formatting(log);
   sorting(log);
   log.info("link: done {}", ok ? "ok" : "failed");

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Checks that PVH images can link Debian's static C libraries (libbearssl.a,
-# libz.a, libcmark.a) and that they work there, with tests/pvh_link_app:
+# libz.a, libcmark-gfm.a, libcmark-gfm-extensions.a) and that they work there,
+# with tests/pvh_link_app:
 #   1. symbols: computes which archive members the app pulls in (as the linker
 #      does, from the app's and the platform's objects) and fails naming every
-#      C library symbol those members, or any member of the three archives,
+#      C library symbol those members, or any member of the four archives,
 #      refer to that is not in src/morgana/platform/pvh/libc_symbols.txt, every
 #      listed symbol the platform does not define, and anything left undefined;
-#   2. boot: runs the app in QEMU and checks its SHA-256, zlib, cmark, snprintf
-#      and qsort results against the same computations on the host.
+#   2. boot: runs the app in QEMU and checks its SHA-256, zlib, Markdown,
+#      snprintf, qsort and string function results against the same
+#      computations on the host.
 #
 # Usage: tests/system/pvh_link_test.sh [IMAGE]
 #   IMAGE defaults to tests/pvh_link_app configured and built for pvh by
@@ -26,12 +28,12 @@ build=$(dirname "$image")
 cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
 compiler_rt=$(clang++-19 --rtlib=compiler-rt -print-libgcc-file-name)
 symbol_report=$log_dir/symbols.txt
-python3 - "$build" "$(cache_value MORGANA_BEARSSL)" "$(cache_value MORGANA_ZLIB)" "$(cache_value MORGANA_CMARK)" \
-  "$compiler_rt" src/morgana/platform/pvh/libc_symbols.txt src/morgana/platform/pvh/linker.ld >"$symbol_report" <<'PY'
+python3 - "$build" "$(cache_value MORGANA_BEARSSL)" "$(cache_value MORGANA_ZLIB)" "$(cache_value MORGANA_CMARK_GFM)" \
+  "$(cache_value MORGANA_CMARK_GFM_EXTENSIONS)" "$compiler_rt" src/morgana/platform/pvh/libc_symbols.txt src/morgana/platform/pvh/linker.ld >"$symbol_report" <<'PY'
 import glob, re, subprocess, sys
 
-build, bearssl, zlib, cmark, compiler_rt, listed_path, linker_script = sys.argv[1:]
-foreign = [bearssl, zlib, cmark]
+build, bearssl, zlib, cmark_gfm, cmark_gfm_extensions, compiler_rt, listed_path, linker_script = sys.argv[1:]
+foreign = [bearssl, zlib, cmark_gfm, cmark_gfm_extensions]
 # Defined by the linker itself or by linker.ld.
 linker_defined = {"_GLOBAL_OFFSET_TABLE_"} | set(re.findall(r"^\s*(\w+)\s*=", open(linker_script).read(), re.M))
 listed = {l.strip() for l in open(listed_path) if l.strip() and not l.startswith("#")}
@@ -123,22 +125,42 @@ assert zlib.decompress(bytes.fromhex(sys.argv[1])) == data
 expect_value zlib-round-trip "4000 crc32 $(python3 -c 'import zlib; print("%08x" % zlib.crc32(b"Morgana links zlib. " * 200))')"
 expect_value gzopen "failed errno 2"
 
-markdown=$'# Morgana\n\nSome *emphasis*, `code` and a [link][ref].\n\n3. three\n4. four\n\n> quoted & <escaped>\n\n[ref]: https://example.org/ "Title"\n'
-if command -v cmark >/dev/null; then
-  expected_html=$(printf '%s' "$markdown" | cmark)
-else
-  # What cmark 0.30 prints for the document (checked against libcmark on Linux).
-  expected_html='<h1>Morgana</h1>
-<p>Some <em>emphasis</em>, <code>code</code> and a <a href="https://example.org/" title="Title">link</a>.</p>
-<ol start="3">
-<li>three</li>
-<li>four</li>
-</ol>
+# What cmark-gfm 0.29.0.gfm.6 renders on Linux for the app's document, through
+# the same morgana::markdown::render_html (tests/unit/markdown checks each
+# construct on its own).
+expected_html='<h1>Morgana</h1>
+<p>Some <em>emphasis</em>, <code>code</code>, <del>strikethrough</del> and a <a href="https://example.org/" title="Title">link</a>.<sup class="footnote-ref"><a href="#fn-1" id="fnref-1" data-footnote-ref>1</a></sup></p>
+<table>
+<thead>
+<tr>
+<th align="left">Layer</th>
+<th align="right">Size</th>
+</tr>
+</thead>
+<tbody>
+<tr>
+<td align="left">core</td>
+<td align="right">1</td>
+</tr>
+</tbody>
+</table>
+<ul>
+<li><input type="checkbox" checked="" disabled="" /> <a href="http://www.example.org">www.example.org</a></li>
+</ul>
+<pre><code class="language-cpp">a &lt; b
+</code></pre>
 <blockquote>
-<p>quoted &amp; <!-- raw HTML omitted --></p>
-</blockquote>'
-fi
+<p>quoted &amp; <b>raw</b></p>
+</blockquote>
+<section class="footnotes" data-footnotes>
+<ol>
+<li id="fn-1">
+<p>Note. <a href="#fnref-1" class="footnote-backref" data-footnote-backref aria-label="Back to content">↩</a></p>
+</li>
+</ol>
+</section>'
 [[ $(value html) == "$expected_html" ]] || fail "html: got '$(value html)', expected '$expected_html'"
+expect_value html-budget no_memory
 
 expected_snprintf=$(python3 -c '
 import ctypes
@@ -161,6 +183,24 @@ for _ in range(40):
     state = (state * 1103515245 + 12345) % 2**32
     numbers.append((state >> 16) % 1000 - 500)
 print(" ".join(map(str, sorted(numbers))) + " ")
+')"
+expect_value strstr "$(python3 -c '
+def offset(text, pattern):
+    return text.find(pattern) if pattern in text else -1
+print(offset("task [x] list", "[x]"), offset("abc", ""), offset("abc", "abcd"), offset("aab", "ab"), offset("", "a"))
+')"
+expect_value strncasecmp "$(python3 -c '
+import ctypes
+libc = ctypes.CDLL("libc.so.6")
+sign = lambda n: (n > 0) - (n < 0)
+print(*(sign(libc.strncasecmp(a, b, n)) for a, b, n in
+        [(b"HTTP://x", b"http://y", 7), (b"abc", b"ABD", 3), (b"ABC", b"ab", 3), (b"a", b"B", 0), (b"[", b"{", 1)]))
+')"
+expect_value strcpy copied
+expect_value tolower "$(python3 -c '
+import ctypes
+libc = ctypes.CDLL("libc.so.6")
+print(" ".join(str(libc.tolower(c)) for c in [65, 90, 97, 64, 91, 48, 0xC4, -60, -128, -2, -1, 255]) + " ")
 ')"
 expect_value done ok
 

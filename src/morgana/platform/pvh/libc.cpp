@@ -1,8 +1,8 @@
 // The rest of the C library that the Debian static libraries linked into
-// images reference (BearSSL's libbearssl.a, zlib's libz.a, cmark's
-// libcmark.a), beside string.cpp (memory and strings), runtime.cpp
-// (allocation, abort, time, __stack_chk_fail) and printf.cpp (the printf
-// family and stdio). libc_symbols.txt lists what foreign code uses;
+// images reference (BearSSL's libbearssl.a, zlib's libz.a, cmark-gfm's
+// libcmark-gfm.a and libcmark-gfm-extensions.a), beside string.cpp (memory
+// and strings), runtime.cpp (allocation, abort, time, __stack_chk_fail) and
+// printf.cpp (the printf family and stdio). libc_symbols.txt lists what foreign code uses;
 // tests/system/pvh_link_test.sh checks that nothing the libraries pull in is
 // missing.
 //
@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -56,9 +57,29 @@ void sift_down(unsigned char* base, std::size_t root, std::size_t count, std::si
   }
 }
 
+// glibc's tolower() is inline: it reads this table, through the pointer that
+// __ctype_tolower_loc returns, at indexes -128 to 255 (signed and unsigned
+// chars and EOF). As glibc's "C" locale: A to Z become a to z, a negative
+// char becomes its unsigned value, EOF (-1) stays, the rest stay.
+struct TolowerTable {
+  std::int32_t entries[384];
+  constexpr TolowerTable() : entries() {
+    for (int i = 0; i < 384; ++i) {
+      int c = i - 128;
+      if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+      else if (c < -1) c += 256;
+      entries[i] = c;
+    }
+  }
+};
+constinit const TolowerTable tolower_table;
+constinit const std::int32_t* tolower_origin = tolower_table.entries + 128;
+
 } // namespace
 
 extern "C" {
+
+const std::int32_t** __ctype_tolower_loc() noexcept { return &tolower_origin; }
 
 int* __errno_location() noexcept { return &g_errno; }
 

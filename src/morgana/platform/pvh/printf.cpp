@@ -1,5 +1,5 @@
 // The printf family and the little of stdio that the C libraries linked into
-// images reference (cmark's list numbers and error messages, zlib's gz*
+// images reference (cmark-gfm's list numbers and error messages, zlib's gz*
 // messages): snprintf and its fortified forms, fprintf to stderr (which goes
 // to the console) and fread (which fails: there are no files). The format
 // language is in printf_format.h.

@@ -107,6 +107,33 @@ char* strrchr(const char* text, int value) noexcept {
   }
 }
 
+char* strcpy(char* destination, const char* source) noexcept {
+  for (char* out = destination; (*out = *source) != 0; ++out, ++source) {}
+  return destination;
+}
+
+// The first place `pattern` occurs in `text`. Quadratic at worst; its callers
+// (cmark-gfm's task lists) look for a short constant in a short string.
+char* strstr(const char* text, const char* pattern) noexcept {
+  std::size_t length = strlen(pattern);
+  for (;; ++text) {
+    if (strncmp(text, pattern, length) == 0) return const_cast<char*>(text);
+    if (!*text) return nullptr;
+  }
+}
+
+// ASCII letters only, as in the "C" locale.
+int strncasecmp(const char* a, const char* b, std::size_t limit) noexcept {
+  auto lower = [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 'A' && u <= 'Z' ? u + ('a' - 'A') : u;
+  };
+  for (std::size_t i = 0; i < limit; ++i) {
+    if (lower(a[i]) != lower(b[i]) || !a[i]) return lower(a[i]) - lower(b[i]);
+  }
+  return 0;
+}
+
 void* __memcpy_chk(void* destination, const void* source, std::size_t size, std::size_t destination_size) noexcept {
   if (size > destination_size) morgana::platform::abort("__memcpy_chk: buffer overflow");
   return memcpy(destination, source, size);
