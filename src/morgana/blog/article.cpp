@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "morgana/core/ascii.h"
+
 namespace morgana::blog {
 namespace {
 
@@ -10,13 +12,7 @@ constexpr std::string_view header_fence = "---";
 
 // Blanks around header keys, values and fences; a CR too, so that a CRLF line
 // with a stray extra CR reads the same.
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view blanks = " \t\r";
-  auto first = text.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(blanks);
-  return text.substr(first, last - first + 1);
-}
+std::string_view trim(std::string_view text) { return ascii::trim(text, " \t\r"); }
 
 // Splits text into lines at '\n', dropping a '\r' before it, so CRLF files
 // read as LF ones.

@@ -1,15 +1,10 @@
 #include "morgana/blog/config.h"
 
+#include "morgana/core/ascii.h"
 #include "morgana/core/bytes.h"
 
 namespace morgana::blog {
 namespace {
-
-std::string_view trim(std::string_view text, std::string_view characters) {
-  auto first = text.find_first_not_of(characters);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(characters) - first + 1);
-}
 
 // OCaml's String.trim, which Canopy applied to every .config file.
 constexpr std::string_view whitespace = " \t\n\r\f";
@@ -21,7 +16,7 @@ Result<std::optional<std::string>> read_setting(const kv::Store& store, kv::Key 
     if (value.error() == Errc::not_found) return std::nullopt;
     return std::unexpected(value.error());
   }
-  auto text = trim(as_string(value->data), whitespace);
+  auto text = ascii::trim(as_string(value->data), whitespace);
   if (text.empty()) return std::nullopt;
   return std::string(text);
 }
@@ -44,7 +39,7 @@ Result<Config> read_config(const kv::Store& store, const ConfigOverrides& overri
   } else {
     config.index_page = TRY(read_setting(store, ".config/index_page")).value_or("Index");
   }
-  config.index_page = trim(config.index_page, "/");
+  config.index_page = std::string(ascii::trim(config.index_page, "/"));
 
   auto root = TRY(read_setting(store, ".config/root")).value_or("http://localhost");
   while (root.ends_with('/')) root.pop_back();
