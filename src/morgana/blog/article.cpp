@@ -133,6 +133,13 @@ Result<Redirect> to_redirect(std::string_view text) {
 
 } // namespace
 
+PathRole role_of(std::string_view path) {
+  auto first = path.substr(0, path.find('/'));
+  if (first == ".config") return PathRole::config;
+  if (first == "static") return PathRole::static_file;
+  return PathRole::content;
+}
+
 Result<Content> parse_content(std::string_view text) {
   if (text.empty()) return fail(Errc::malformed, "the file is empty");
   Lines lines(text);

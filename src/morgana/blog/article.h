@@ -22,6 +22,7 @@
 // `redirect: TARGET` (leading spaces allowed); TARGET, trimmed, is where a
 // request for the file is sent with a 301.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -30,6 +31,13 @@
 #include "morgana/core/result.h"
 
 namespace morgana::blog {
+
+// Where a repository path sits in Canopy's layout, by its first component:
+// `.config/` configures the blog (blog/config.h), `static/` is served as
+// files, and every other file is content: an article, a redirect, or skipped
+// with the reason parse_content gives. Paths are kv keys ("Posts/Hello").
+enum class PathRole : std::uint8_t { config, static_file, content };
+[[nodiscard]] PathRole role_of(std::string_view path);
 
 struct Article {
   std::string title;

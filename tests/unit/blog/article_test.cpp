@@ -21,6 +21,18 @@ std::string_view error_of(std::string_view text) {
   return content ? "" : content.error().context;
 }
 
+TEST(BlogArticle, PathRolesFollowCanopysLayout) {
+  EXPECT_EQ(role_of(".config/uuid"), PathRole::config);
+  EXPECT_EQ(role_of("static/css/style.css"), PathRole::static_file);
+  EXPECT_EQ(role_of("Posts/Hello"), PathRole::content);
+  EXPECT_EQ(role_of("About"), PathRole::content);
+  // Only the first component counts, and only whole.
+  EXPECT_EQ(role_of("Posts/static/x"), PathRole::content);
+  EXPECT_EQ(role_of("statics/x"), PathRole::content);
+  EXPECT_EQ(role_of(".configs"), PathRole::content);
+  EXPECT_EQ(role_of("static"), PathRole::static_file);
+}
+
 TEST(BlogArticle, ReadsEveryKnownKey) {
   auto article = article_of("---\n"
                             "title: Hello, world\n"
