@@ -11,16 +11,19 @@
 //   - Blank lines inside are skipped; every other line is `key: value`, split
 //     at the first ':' (Canopy's pattern split at the last ": ", which cut a
 //     title such as "Re: hello" in two), key and value trimmed of spaces,
-//     tabs and CRs. A line without ':' or with an empty key makes the file no article,
-//     as Canopy's pattern did.
+//     tabs and CRs. A line without ':' or with an empty key makes the file
+//     no article, as Canopy's pattern did.
 //   - Keys are case-sensitive. `title` and `author` are required and must not
 //     be empty; `author_url`, `abstract` and `tags` are optional; `content`, as
 //     in Canopy, must be `markdown` when given; other keys are ignored. When a
 //     key repeats, the first value counts (Canopy's List.assoc).
 //   - `tags` is split at ',', each tag trimmed; empty tags and repeats are dropped.
 // A file that does not open with `---` is a redirect when one of its lines is
-// `redirect: TARGET` (leading spaces allowed); TARGET, trimmed, is where a
-// request for the file is sent with a 301.
+// `redirect: TARGET` (leading spaces allowed; the first such line counts);
+// TARGET, trimmed, is where a request for the file is sent with a 301. It must
+// not be empty or hold control characters (it becomes a Location field).
+// Canopy also looked for "redirect:" anywhere in a file whose header failed;
+// the issue (and this parser) keeps redirects to headerless files.
 
 #include <cstdint>
 #include <string>
