@@ -61,7 +61,7 @@ set(morgana_pvh_link_flags
 file(GLOB morgana_portable_sources CONFIGURE_DEPENDS ${MORGANA_ROOT}/src/morgana/core/*.cpp
      ${MORGANA_ROOT}/src/morgana/net/*.cpp ${MORGANA_ROOT}/src/morgana/kv/*.cpp ${MORGANA_ROOT}/src/morgana/markdown/*.cpp
      ${MORGANA_ROOT}/src/morgana/http/*.cpp ${MORGANA_ROOT}/src/morgana/tls/*.cpp ${MORGANA_ROOT}/src/morgana/git/*.cpp
-     ${MORGANA_ROOT}/src/morgana/app/*.cpp)
+     ${MORGANA_ROOT}/src/morgana/blog/*.cpp ${MORGANA_ROOT}/src/morgana/app/*.cpp)
 add_library(morgana STATIC ${morgana_portable_sources})
 target_include_directories(morgana PUBLIC ${MORGANA_ROOT}/src)
 target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_compile_flags}> PRIVATE ${morgana_flags})

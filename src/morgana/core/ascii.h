@@ -36,4 +36,11 @@ namespace morgana::ascii {
   return text.size() >= prefix.size() && equals_ignoring_case(text.substr(0, prefix.size()), prefix);
 }
 
+// `text` without the leading and trailing characters that are in `characters`.
+[[nodiscard]] constexpr std::string_view trim(std::string_view text, std::string_view characters) {
+  auto first = text.find_first_not_of(characters);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(characters) - first + 1);
+}
+
 } // namespace morgana::ascii

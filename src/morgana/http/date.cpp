@@ -129,14 +129,33 @@ std::optional<WallClock::time_point> to_time(const Fields& fields) {
   return WallClock::time_point(std::chrono::seconds(seconds));
 }
 
-} // namespace
+// The calendar fields of a wall-clock time, in UTC; times before 1970 read as the epoch.
+struct Broken {
+  std::int64_t days; // since 1970-01-01
+  CivilDate date;
+  std::uint64_t second_of_day;
+};
 
-std::string format_http_date(WallClock::time_point time) {
+Broken break_down(WallClock::time_point time) {
   auto seconds = std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count();
   if (seconds < 0) seconds = 0;
   std::int64_t days = seconds / 86400;
-  auto in_day = static_cast<std::uint64_t>(seconds % 86400);
-  CivilDate date = civil_from_days(days);
+  return {days, civil_from_days(days), static_cast<std::uint64_t>(seconds % 86400)};
+}
+
+// "08:49:37"
+void append_time_of_day(std::string& out, std::uint64_t second_of_day) {
+  append_digits(out, second_of_day / 3600, 2);
+  out += ':';
+  append_digits(out, second_of_day / 60 % 60, 2);
+  out += ':';
+  append_digits(out, second_of_day % 60, 2);
+}
+
+} // namespace
+
+std::string format_http_date(WallClock::time_point time) {
+  auto [days, date, second_of_day] = break_down(time);
   std::string out;
   out.reserve(29);
   out += day_names[static_cast<std::size_t>((days + 4) % 7)]; // 1970-01-01 was a Thursday
@@ -147,12 +166,23 @@ std::string format_http_date(WallClock::time_point time) {
   out += ' ';
   append_digits(out, static_cast<std::uint64_t>(date.year), 4);
   out += ' ';
-  append_digits(out, in_day / 3600, 2);
-  out += ':';
-  append_digits(out, in_day / 60 % 60, 2);
-  out += ':';
-  append_digits(out, in_day % 60, 2);
+  append_time_of_day(out, second_of_day);
   out += " GMT";
+  return out;
+}
+
+std::string format_rfc3339(WallClock::time_point time, std::string_view utc_offset) {
+  auto [days, date, second_of_day] = break_down(time);
+  std::string out;
+  out.reserve(19 + utc_offset.size());
+  append_digits(out, static_cast<std::uint64_t>(date.year), 4);
+  out += '-';
+  append_digits(out, date.month, 2);
+  out += '-';
+  append_digits(out, date.day, 2);
+  out += 'T';
+  append_time_of_day(out, second_of_day);
+  out += utc_offset;
   return out;
 }
 

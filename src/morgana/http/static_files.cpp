@@ -47,22 +47,6 @@ std::optional<unsigned> parse_qvalue(std::string_view text) {
   return value <= 1000 ? std::optional(value) : std::nullopt;
 }
 
-// Percent-encodes what may not appear literally in a path (RFC 3986 §3.3).
-std::string encode_path(std::string_view path) {
-  std::string out;
-  for (char c : path) {
-    bool plain = ascii::is_alnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(c) != std::string_view::npos;
-    if (plain) {
-      out += c;
-    } else {
-      StringBuilder<4> escape;
-      format_to(escape, "%{}", Hex{static_cast<unsigned char>(c), 2});
-      out += escape.view();
-    }
-  }
-  return out;
-}
-
 std::int64_t whole_seconds(WallClock::time_point time) {
   return std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count();
 }
@@ -163,7 +147,7 @@ Response StaticFiles::respond(const Request& request) const {
       response = Response::error(Status::internal_server_error);
     } else if (!request.path.ends_with('/') && m_store->list(key)) {
       // A directory: its index lives below "/dir/" (relative links resolve against it).
-      std::string location = encode_path(request.path) + "/";
+      std::string location = percent_encode_path(request.path) + "/";
       if (!request.query.empty()) {
         location += '?';
         location += request.query;

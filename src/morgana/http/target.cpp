@@ -82,6 +82,23 @@ bool is_valid_host(std::string_view host) {
   return true;
 }
 
+std::string percent_encode_path(std::string_view path) {
+  constexpr std::string_view digits = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (char c : path) {
+    if (ascii::is_alnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      auto byte = static_cast<unsigned char>(c);
+      out += '%';
+      out += digits[byte >> 4];
+      out += digits[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
 Result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
   std::string out;
   out.reserve(text.size());

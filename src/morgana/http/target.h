@@ -36,6 +36,11 @@ struct RequestTarget {
 // or an encoded NUL; with `plus_as_space`, '+' decodes to ' ' (HTML forms).
 [[nodiscard]] Result<std::string> percent_decode(std::string_view text, bool plus_as_space = false);
 
+// `path` with every byte that may not appear literally in a path (RFC 3986
+// §3.3: not unreserved, a sub-delim, ':', '@' or '/') percent-encoded, for
+// links and Location fields.
+[[nodiscard]] std::string percent_encode_path(std::string_view path);
+
 // The decoded path with dot segments removed; always starts with '/'.
 // Errc::malformed for bad escapes, "%00" and "%2F" (see above), or a path
 // not starting with '/'.

@@ -60,5 +60,14 @@ TEST(Ascii, StartsWithIgnoringCase) {
   EXPECT_FALSE(starts_with_ignoring_case("image/png", "text/"));
 }
 
+TEST(Ascii, TrimRemovesOnlyTheGivenCharactersAtTheEnds) {
+  EXPECT_EQ(trim("  a b \t", " \t"), "a b");
+  EXPECT_EQ(trim("/Posts/", "/"), "Posts");
+  EXPECT_EQ(trim(" \t ", " \t"), "");
+  EXPECT_EQ(trim("", " "), "");
+  EXPECT_EQ(trim("x", " "), "x");
+  EXPECT_EQ(trim("\na\n", " "), "\na\n");
+}
+
 } // namespace
 } // namespace morgana::ascii

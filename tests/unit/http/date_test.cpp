@@ -15,6 +15,15 @@ TEST(HttpDate, FormatsImfFixdate) {
   EXPECT_EQ(format_http_date(WallClock::time_point{std::chrono::seconds(4102444799)}), "Thu, 31 Dec 2099 23:59:59 GMT");
 }
 
+TEST(HttpDate, FormatsRfc3339) {
+  EXPECT_EQ(format_rfc3339(example), "1994-11-06T08:49:37Z");
+  EXPECT_EQ(format_rfc3339(example, "-00:00"), "1994-11-06T08:49:37-00:00");
+  EXPECT_EQ(format_rfc3339(WallClock::time_point{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_rfc3339(WallClock::time_point{std::chrono::seconds(951782400)}), "2000-02-29T00:00:00Z");
+  // Fractions of a second are dropped, not rounded.
+  EXPECT_EQ(format_rfc3339(example + std::chrono::milliseconds(999)), "1994-11-06T08:49:37Z");
+}
+
 TEST(HttpDate, ParsesAllThreeFormats) {
   EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), example);
   EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), example);

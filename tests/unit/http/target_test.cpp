@@ -61,5 +61,12 @@ TEST(HttpTarget, PercentDecodesQueries) {
   EXPECT_EQ(percent_decode("a+b", false), "a+b");
 }
 
+TEST(HttpTarget, PercentEncodesPaths) {
+  EXPECT_EQ(percent_encode_path("/Posts/Hello-world_1.~"), "/Posts/Hello-world_1.~");
+  EXPECT_EQ(percent_encode_path("/a b/c?d#e%f"), "/a%20b/c%3Fd%23e%25f");
+  EXPECT_EQ(percent_encode_path("/caf\xC3\xA9\"<>"), "/caf%C3%A9%22%3C%3E");
+  EXPECT_EQ(percent_decode(percent_encode_path("/x y/\xFF%")), "/x y/\xFF%");
+}
+
 } // namespace
 } // namespace morgana::http
