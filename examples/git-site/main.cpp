@@ -17,6 +17,9 @@
 
 #include <string>
 
+#include "morgana/app/git_settings.h"
+#include "morgana/core/counter.h"
+#include "morgana/git/follower.h"
 #include "morgana/http/client.h"
 #include "morgana/http/router.h"
 #include "morgana/http/site.h"
@@ -25,50 +28,24 @@
 #include "morgana/http/webhook.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana_app.h"
-#include "puller.h"
 
 using namespace morgana;
 
 namespace {
 
+Counter pulls{"git_site.pulls", "pulls started (at boot, periodic, or asked for by the webhook)"};
+Counter pulls_failed{"git_site.pulls_failed", "pulls that failed: the remote unreachable or refusing, or a bad pack"};
+Counter trees_served{"git_site.trees_served", "commits whose tree was swapped in to be served"};
+
 // A plain function, not a capturing coroutine lambda: the frame must not refer to a closure a Router may move.
-Task<http::Response> serve_files(const Puller* puller, const http::StaticFiles* files, const http::Request& request) {
-  if (!puller->serving()) {
+Task<http::Response> serve_files(const git::Follower* follower, const http::StaticFiles* files,
+                                 const http::Request& request) {
+  if (!follower->serving()) {
     auto response = http::Response::error(http::Status::service_unavailable);
-    response.headers.set("Retry-After", format_string("{}", puller->retry_after_seconds()));
+    response.headers.set("Retry-After", format_string("{}", follower->retry_after_seconds()));
     co_return response;
   }
   co_return files->respond(request);
-}
-
-// The settings that only make sense together, checked before anything starts.
-Result<git::RemoteUrl> checked_settings(const auto& settings, const log::Source& log, bool have_anchors) {
-  if (!settings.remote) {
-    log.error("--remote=URL is required: git://HOST[:PORT]/PATH, http:// or https://");
-    return fail(Errc::invalid_argument, "no --remote");
-  }
-  auto url = git::RemoteUrl::parse(*settings.remote);
-  if (!url) {
-    log.error("--remote={}: {}", *settings.remote, url.error().context);
-    // A bad argument whatever the reason (ssh:// is Errc::unsupported): exit status 2.
-    return fail(Errc::invalid_argument, url.error().context);
-  }
-  if (url->scheme == git::RemoteScheme::https && !have_anchors) {
-    log.error("--remote={}: https needs trust anchors; give the CA's .pem files with ./morgana configure "
-              "APP-DIR --crunch ca=DIR (or on hosted, boot with --store=ca=DIR)",
-              *url);
-    return fail(Errc::invalid_argument, "https remote without trust anchors");
-  }
-  // A webhook without a secret would let anyone make the site pull: refused at boot rather than served open.
-  if (settings.webhook_path.empty() != settings.webhook_secret.empty()) {
-    log.error("--webhook-path and --webhook-secret go together (a webhook is always authenticated)");
-    return fail(Errc::invalid_argument, "--webhook-path without --webhook-secret, or the reverse");
-  }
-  if (!settings.webhook_path.empty() && !settings.webhook_path.starts_with('/')) {
-    log.error("--webhook-path={}: expected a path starting with '/'", settings.webhook_path);
-    return fail(Errc::invalid_argument, "--webhook-path is not a path");
-  }
-  return url;
 }
 
 } // namespace
@@ -77,7 +54,8 @@ Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
-  auto remote = CO_TRY(checked_settings(settings, log, anchors != nullptr));
+  auto remote = CO_TRY(app::checked_remote(settings.remote, anchors != nullptr, log));
+  CO_TRY(app::check_webhook_settings(settings.webhook_path, settings.webhook_secret, log));
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
   http::Client http_client(network,
@@ -85,21 +63,27 @@ Task<Result<void>> app_main(app::Context& context) {
 
   // Revalidated on every use (cheap: the ETag is the blob id) so that a push shows at once.
   http::StaticFiles files(std::shared_ptr<const kv::Store>{}, {.cache_control = "no-cache"});
-  Puller puller(network, resolver, http_client, files,
-                {.remote = remote,
-                 .branch = std::string(settings.branch),
-                 .interval = settings.pull_interval,
-                 .timeout = settings.pull_timeout,
-                 .first_retry = std::chrono::seconds(1),
-                 .longest_retry = std::chrono::seconds(60)},
-                log);
+  // Each new tree is swapped into `files` whole: later requests see it, responses in flight finish from the old one.
+  git::Follower follower(
+      git::transport_opener(remote, network, &resolver, http_client), format_string("{}", remote),
+      {.branch = std::string(settings.branch),
+       .interval = settings.pull_interval,
+       .timeout = settings.pull_timeout,
+       .first_retry = std::chrono::seconds(1),
+       .longest_retry = std::chrono::seconds(60),
+       .counters = {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &trees_served}},
+      [&files](const git::FollowedHead& head) -> Result<void> {
+        files.replace_store(head.tree);
+        return {};
+      },
+      log);
   http::Router router;
   if (!settings.webhook_path.empty()) {
     router.add("POST", settings.webhook_path,
-               http::webhook_handler(std::string(settings.webhook_secret), [&puller] { puller.request(); }));
+               http::webhook_handler(std::string(settings.webhook_secret), [&follower] { follower.request(); }));
   }
   router.add_prefix("GET", "/",
-                    [&puller, &files](http::Request& request) { return serve_files(&puller, &files, request); });
+                    [&follower, &files](http::Request& request) { return serve_files(&follower, &files, request); });
 
   http::SiteOptions options{.http_port = settings.port,
                             .https_port = settings.tls,
@@ -108,7 +92,7 @@ Task<Result<void>> app_main(app::Context& context) {
   auto site = CO_TRY(http::Site::start(network, router.handler(), context.stores.tls, options));
   log.info("serving on {}: http {}, https {}; pulling {}", network.address(), site->http_port(), site->https_port(),
            remote);
-  puller.start();
+  follower.start();
   co_await context.stopped();
   co_return Result<void>{};
 }

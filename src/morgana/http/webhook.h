@@ -13,7 +13,7 @@
 // same time wherever the first difference is, and GitLab's token is compared
 // through SHA-256 so that its length does not show either.
 //
-//   router.add("POST", "/hooks/push", http::webhook_handler(secret, [&] { puller.request(); }));
+//   router.add("POST", "/hooks/push", http::webhook_handler(secret, [&] { follower.request(); }));
 //
 // The body is what the server read, so its limit is the server's
 // ParserLimits::max_body (1 MiB by default; larger bodies get 413 unread).

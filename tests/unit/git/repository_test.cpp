@@ -20,32 +20,13 @@ namespace morgana::git {
 namespace {
 
 using namespace std::chrono_literals;
+using test::fetch_response;
+using test::ls_refs_response;
 using test::ScriptedTransport;
 
 Instant soon() { return MonotonicClock::now() + 10s; }
 
 ObjectId id(std::string_view hex) { return *ObjectId::parse_hex(hex); }
-
-std::string pkt(std::string_view payload) {
-  char length[5];
-  std::snprintf(length, sizeof length, "%04zx", payload.size() + 4);
-  return std::string(length) + std::string(payload);
-}
-
-// An ls-refs response: HEAD pointing at refs/heads/main at `head`.
-std::string ls_refs_response(std::string_view head) {
-  return pkt(std::string(head) + " HEAD symref-target:refs/heads/main\n") +
-         pkt(std::string(head) + " refs/heads/main\n") + "0000";
-}
-
-// A v2 fetch response carrying `pack` on side-band channel 1.
-std::string fetch_response(const std::vector<std::byte>& pack, bool complete = true) {
-  std::string bytes(reinterpret_cast<const char*>(pack.data()), pack.size());
-  std::string response = pkt("packfile\n");
-  for (std::size_t offset = 0; offset < bytes.size(); offset += 1000)
-    response += pkt("\1" + bytes.substr(offset, 1000));
-  return complete ? response + "0000" : response;
-}
 
 class GitRepositoryTest : public ::testing::Test {
 protected:

@@ -2,10 +2,12 @@
 
 // A Transport for the git tests that replays scripted bytes: an
 // advertisement per open() and one response per send(), `chunk` bytes per
-// read; records what the client sent.
+// read; records what the client sent. With the responses of a v2 server
+// built from a head and a pack.
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +52,26 @@ private:
   std::size_t m_position = 0;
   std::size_t m_next = 0;
 };
+
+inline std::string pkt(std::string_view payload) {
+  char length[5];
+  std::snprintf(length, sizeof length, "%04zx", payload.size() + 4);
+  return std::string(length) + std::string(payload);
+}
+
+// An ls-refs response: HEAD pointing at refs/heads/main at `head`.
+inline std::string ls_refs_response(std::string_view head) {
+  return pkt(std::string(head) + " HEAD symref-target:refs/heads/main\n") +
+         pkt(std::string(head) + " refs/heads/main\n") + "0000";
+}
+
+// A v2 fetch response carrying `pack` on side-band channel 1.
+inline std::string fetch_response(const std::vector<std::byte>& pack, bool complete = true) {
+  std::string bytes(reinterpret_cast<const char*>(pack.data()), pack.size());
+  std::string response = pkt("packfile\n");
+  for (std::size_t offset = 0; offset < bytes.size(); offset += 1000)
+    response += pkt("\1" + bytes.substr(offset, 1000));
+  return complete ? response + "0000" : response;
+}
 
 } // namespace morgana::git::test
