@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -274,6 +275,41 @@ TEST(BlogRender, RendersOnlyWhatChanged) {
   EXPECT_EQ(third->get("Posts/P12").error(), Errc::not_found);
   EXPECT_NE(page(*third, "atom").find(canopy_entry_id(january(14), uuid)), std::string::npos);
   EXPECT_EQ(page(*third, "").find("/Posts/P12\""), std::string::npos);
+}
+
+// Every key of a snapshot with its bytes.
+std::map<std::string, std::string> contents(const Snapshot& snapshot) {
+  std::map<std::string, std::string> all{{"", page(snapshot, "")}};
+  std::vector<std::string> prefixes{""};
+  while (!prefixes.empty()) {
+    auto prefix = prefixes.back();
+    prefixes.pop_back();
+    for (const auto& entry : *snapshot.list(prefix)) {
+      auto key = prefix.empty() ? entry.name : prefix + "/" + entry.name;
+      if (entry.is_directory) prefixes.push_back(key);
+      else all[key] = page(snapshot, key);
+    }
+  }
+  return all;
+}
+
+TEST(BlogRender, AnIncrementalRenderEqualsAFullOne) {
+  auto store = canopy_repository();
+  auto first = rendered(store);
+  ASSERT_TRUE(first);
+  // A new root page (the navigation of every page changes), an edited title, a deleted category, a new tag.
+  store.put("Contact", article("Contact"), january(15), january(15));
+  store.put("Posts/P09", article("P09 renamed", "fresh"), january(9), january(27));
+  store.remove("Other/Note");
+  auto incremental = rendered(store, first.get());
+  auto full = rendered(store);
+  ASSERT_TRUE(incremental && full);
+  auto expected = contents(*full);
+  EXPECT_EQ(contents(*incremental), expected);
+  EXPECT_TRUE(expected.contains("tags/fresh"));
+  EXPECT_FALSE(expected.contains("Other"));
+  EXPECT_EQ(incremental->stats().articles_rendered, 14U); // the navigation changed: every article again
+  EXPECT_EQ(incremental->not_found_page().bytes, full->not_found_page().bytes);
 }
 
 TEST(BlogRender, AnArticleThatNoLongerParsesKeepsItsPage) {
