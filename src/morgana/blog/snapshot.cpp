@@ -140,7 +140,12 @@ private:
         TRY(walk(path));
         continue;
       }
-      switch (role_of(path)) {
+      auto role = role_of(path);
+      if (role != PathRole::config && reserved(path)) {
+        skip(path, "the blog's own pages are served there");
+        continue;
+      }
+      switch (role) {
       case PathRole::config: break;
       case PathRole::static_file: TRY(add_static(path)); break;
       case PathRole::content: TRY(add_content(path)); break;
@@ -150,10 +155,6 @@ private:
   }
 
   Result<void> add_static(const std::string& path) {
-    if (reserved(path)) {
-      skip(path, "the blog's own style is served there");
-      return {};
-    }
     auto metadata = TRY(m_content.metadata(path));
     auto type = metadata.content_type.empty() ? kv::mime_type(path) : metadata.content_type;
     std::string fingerprint = "static\n" + std::string(metadata.digest) + "\n" + std::string(type) + "\n";
@@ -170,10 +171,6 @@ private:
   }
 
   Result<void> add_content(const std::string& path) {
-    if (reserved(path)) {
-      skip(path, "the blog's own pages are served there");
-      return {};
-    }
     auto metadata = TRY(m_content.metadata(path));
     std::optional<kv::Value> value;
     std::string digest(metadata.digest);

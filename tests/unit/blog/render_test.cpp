@@ -110,9 +110,14 @@ std::string gunzip(std::string_view compressed) {
   return output;
 }
 
-TEST(BlogRender, IndexListsTheIndexFolderNewestFirst) {
-  auto store = canopy_repository();
-  auto snapshot = rendered(store);
+// The repository above, rendered once.
+class BlogRenderedRepository : public ::testing::Test {
+protected:
+  test::MemoryStore store = canopy_repository();
+  std::shared_ptr<const Snapshot> snapshot = rendered(store);
+};
+
+TEST_F(BlogRenderedRepository, IndexListsTheIndexFolderNewestFirst) {
   ASSERT_TRUE(snapshot);
   auto index = page(*snapshot, "");
   EXPECT_TRUE(index.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
@@ -135,9 +140,7 @@ TEST(BlogRender, IndexListsTheIndexFolderNewestFirst) {
   EXPECT_EQ(metadata->digest.size(), 64U);
 }
 
-TEST(BlogRender, ArticlesCategoriesAndTags) {
-  auto store = canopy_repository();
-  auto snapshot = rendered(store);
+TEST_F(BlogRenderedRepository, ArticlesCategoriesAndTags) {
   ASSERT_TRUE(snapshot);
   auto p07 = page(*snapshot, "Posts/P07");
   EXPECT_NE(p07.find("<h1>P07</h1>"), std::string::npos);
@@ -163,9 +166,7 @@ TEST(BlogRender, ArticlesCategoriesAndTags) {
   EXPECT_EQ(snapshot->get("Posts/P99").error(), Errc::not_found);
 }
 
-TEST(BlogRender, EscapesHeaders) {
-  auto store = canopy_repository();
-  auto snapshot = rendered(store);
+TEST_F(BlogRenderedRepository, EscapesHeaders) {
   ASSERT_TRUE(snapshot);
   auto note = page(*snapshot, "Other/Note");
   EXPECT_NE(note.find("<h1>A &lt;note&gt; &amp; &quot;quotes&quot; &#39;too&#39;</h1>"), std::string::npos);
@@ -195,9 +196,7 @@ TEST(BlogRender, FeedHoldsTheTenNewestWithCanopysIds) {
   EXPECT_NE(feed.find("<updated>2024-01-21T00:00:00Z</updated>"), std::string::npos);
 }
 
-TEST(BlogRender, SkipsRedirectsAndServesStaticFiles) {
-  auto store = canopy_repository();
-  auto snapshot = rendered(store);
+TEST_F(BlogRenderedRepository, SkipsRedirectsAndServesStaticFiles) {
   ASSERT_TRUE(snapshot);
   const auto& stats = snapshot->stats();
   EXPECT_EQ(stats.articles, 14U);
@@ -224,9 +223,7 @@ TEST(BlogRender, SkipsRedirectsAndServesStaticFiles) {
                                              "tags/"}));
 }
 
-TEST(BlogRender, PagesHaveGzipVariants) {
-  auto store = canopy_repository();
-  auto snapshot = rendered(store);
+TEST_F(BlogRenderedRepository, PagesHaveGzipVariants) {
   ASSERT_TRUE(snapshot);
   for (auto key : {"", "Posts/P01", "Posts", "tags", "tags/all", "atom", "static/morgana-blog.css"}) {
     auto gzip = snapshot->get_encoded(key, kv::Encoding::gzip);
@@ -343,6 +340,19 @@ TEST(BlogRender, StoresWithoutDigestsOrDatesStillRender) {
 
   test::MemoryStore unconfigured{{"Index/Hello", article("Hello")}};
   EXPECT_EQ(render(unconfigured, {}, nullptr, render_test_log).error(), Errc::not_found);
+}
+
+TEST(BlogRender, TheBlogsOwnKeysWinOverFiles) {
+  auto store = canopy_repository();
+  store.put("atom", article("Atom"), january(1), january(1));
+  store.put("tags/x", article("X"), january(1), january(1));
+  store.put("static/morgana-blog.css", "body {}", january(1), january(1));
+  auto snapshot = rendered(store);
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(snapshot->stats().skipped, 4U); // these and notes.txt
+  EXPECT_TRUE(page(*snapshot, "atom").starts_with("<?xml"));
+  EXPECT_EQ(snapshot->get("tags/x").error(), Errc::not_found);
+  EXPECT_NE(page(*snapshot, "static/morgana-blog.css"), "body {}");
 }
 
 http::Request request(std::string_view path, std::string_view method = "GET") {
