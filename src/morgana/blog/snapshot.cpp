@@ -63,14 +63,14 @@ bool compressible(std::string_view content_type) {
 using EntryPtr = std::shared_ptr<const Snapshot::Entry>;
 
 EntryPtr make_entry(std::string bytes, std::string_view content_type, WallClock::time_point last_modified,
-                    std::string fingerprint) {
+                    std::string_view fingerprint) {
   auto entry = std::make_shared<Snapshot::Entry>();
   entry->digest = sha256_hex(bytes);
   if (compressible(content_type)) entry->gzip = gzip(bytes);
   entry->bytes = std::move(bytes);
   entry->content_type = content_type;
   entry->last_modified = last_modified;
-  entry->fingerprint = std::move(fingerprint);
+  entry->fingerprint = sha256_hex(fingerprint);
   return entry;
 }
 
@@ -119,7 +119,7 @@ private:
   [[nodiscard]] EntryPtr previous_entry(std::string_view key, std::string_view fingerprint) const {
     if (!m_previous) return nullptr;
     auto found = m_previous->m_entries.find(key);
-    if (found == m_previous->m_entries.end() || found->second->fingerprint != fingerprint) return nullptr;
+    if (found == m_previous->m_entries.end() || found->second->fingerprint != sha256_hex(fingerprint)) return nullptr;
     return found->second;
   }
 
@@ -162,7 +162,7 @@ private:
     auto entry = metadata.digest.empty() ? nullptr : previous_entry(path, fingerprint);
     if (!entry) {
       auto value = TRY(m_content.get(path));
-      entry = make_entry(std::string(as_string(value.data)), type, metadata.last_modified, std::move(fingerprint));
+      entry = make_entry(std::string(as_string(value.data)), type, metadata.last_modified, fingerprint);
     }
     m_snapshot->m_entries.emplace(path, std::move(entry));
     ++m_snapshot->m_stats.static_files;
@@ -275,15 +275,15 @@ private:
     for (const auto& view : m_views) {
       auto fingerprint = fingerprint_of("article", std::span(&view, 1));
       auto entry = previous_entry(view.path, fingerprint);
-      if (!entry && m_kept.contains(std::string(view.path)) && m_previous) {
+      if (!entry && m_kept.contains(view.path)) {
         // Kept after a failed parse: its page as it was, even if the site changed around it.
-        entry = m_previous->m_entries.find(view.path)->second;
+        auto kept = m_previous->m_entries.find(view.path);
+        if (kept != m_previous->m_entries.end()) entry = kept->second;
       }
       if (!entry) {
         auto html = body_html(view);
         if (!html) m_log.warn("{}: {}: {}", view.path, html.error().message(), html.error().context);
-        entry =
-            make_entry(article_page(m_site, view, html.value_or("")), html_type, view.updated, std::move(fingerprint));
+        entry = make_entry(article_page(m_site, view, html.value_or("")), html_type, view.updated, fingerprint);
         ++m_snapshot->m_stats.articles_rendered;
       }
       m_snapshot->m_entries.emplace(view.path, std::move(entry));
@@ -300,7 +300,7 @@ private:
                 WallClock::time_point last_modified) {
     auto entry = previous_entry(key, fingerprint);
     if (!entry) {
-      entry = make_entry(render(), content_type, last_modified, std::move(fingerprint));
+      entry = make_entry(render(), content_type, last_modified, fingerprint);
       ++m_snapshot->m_stats.pages_rendered;
     }
     m_snapshot->m_entries.insert_or_assign(key, std::move(entry));
@@ -382,11 +382,11 @@ private:
     if (!style) style = make_entry(std::string(default_style()), "text/css; charset=utf-8", {}, "style");
     m_snapshot->m_entries.insert_or_assign(std::string(default_style_key), std::move(style));
     std::string fingerprint = m_site_fingerprint + "404\n";
-    if (m_previous && m_previous->m_not_found->fingerprint == fingerprint) {
+    if (m_previous && m_previous->m_not_found->fingerprint == sha256_hex(fingerprint)) {
       m_snapshot->m_not_found = m_previous->m_not_found;
       return;
     }
-    m_snapshot->m_not_found = make_entry(not_found_page(m_site), html_type, {}, std::move(fingerprint));
+    m_snapshot->m_not_found = make_entry(not_found_page(m_site), html_type, {}, fingerprint);
     ++m_snapshot->m_stats.pages_rendered;
   }
 

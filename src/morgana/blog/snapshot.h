@@ -68,7 +68,7 @@ public:
     std::string digest;              // hex SHA-256 of `bytes`
     std::string content_type;
     WallClock::time_point last_modified{};
-    std::string fingerprint; // what the entry was made from (see above)
+    std::string fingerprint; // hex SHA-256 of what the entry was made from (see above)
   };
 
   // What a repository file became, kept for the next render.
