@@ -17,6 +17,7 @@
 #include "morgana/blog/snapshot.h"
 #include "morgana/http/request.h"
 #include "morgana/http/response.h"
+#include "sim.h"
 
 namespace morgana::blog {
 namespace {
@@ -314,7 +315,11 @@ TEST(BlogRender, AnArticleThatNoLongerParsesKeepsItsPage) {
   auto first = rendered(store);
   ASSERT_TRUE(first);
   store.put("Posts/P05", "---\ntitle: P05 broken\n---\nno author\n", january(5), january(26));
+  sim::clear_console();
   auto second = rendered(store, first.get());
+  EXPECT_NE(sim::console_output().find("Posts/P05: "), std::string::npos) << sim::console_output();
+  EXPECT_NE(sim::console_output().find("serving the previous version"), std::string::npos);
+  EXPECT_NE(sim::console_output().find("notes.txt: skipped: "), std::string::npos);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->stats().articles, 14U);
   EXPECT_EQ(second->stats().articles_rendered, 0U);
