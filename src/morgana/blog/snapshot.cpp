@@ -209,6 +209,7 @@ private:
       m_log.warn("{}: {}: {}; serving the previous version", path, error.message(), error.context);
       m_snapshot->m_sources.emplace(path, *previous);
       m_kept.insert(path);
+      ++m_snapshot->m_stats.kept;
     } else {
       m_log.warn("{}: skipped: {}: {}", path, error.message(), error.context);
       ++m_snapshot->m_stats.skipped;

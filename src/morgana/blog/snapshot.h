@@ -57,6 +57,7 @@ struct RenderStats {
   std::size_t pages_rendered = 0;    // index, category, tag, tag list, feed and 404 pages rendered by this call
   std::size_t static_files = 0;
   std::size_t skipped = 0; // files that are neither article nor redirect, and key clashes
+  std::size_t kept = 0;    // articles that no longer parse, served as the previous snapshot had them
 };
 
 class Snapshot final : public kv::Store {

@@ -324,6 +324,7 @@ TEST(BlogRender, AnArticleThatNoLongerParsesKeepsItsPage) {
   EXPECT_EQ(second->stats().articles, 14U);
   EXPECT_EQ(second->stats().articles_rendered, 0U);
   EXPECT_EQ(second->stats().skipped, 1U); // notes.txt still; P05 is kept, not skipped
+  EXPECT_EQ(second->stats().kept, 1U);
   EXPECT_EQ(first->get("Posts/P05")->data.data(), second->get("Posts/P05")->data.data());
   EXPECT_NE(page(*second, "Posts").find("/Posts/P05\""), std::string::npos);
 
