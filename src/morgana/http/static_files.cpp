@@ -142,7 +142,7 @@ Response StaticFiles::respond(const Request& request) const {
     if (key.empty() || key.ends_with('/')) key += m_options.index;
     auto metadata = m_store->metadata(key);
     if (metadata) {
-      response = respond_file(request, key, *metadata);
+      response = respond_stored(request, *m_store, key, *metadata, m_options.cache_control);
     } else if (metadata.error() != Errc::not_found) {
       response = Response::error(Status::internal_server_error);
     } else if (!request.path.ends_with('/') && m_store->list(key)) {
@@ -174,9 +174,10 @@ Response StaticFiles::not_found(const Request&) const {
   return response;
 }
 
-Response StaticFiles::respond_file(const Request& request, std::string_view key, const kv::Metadata& metadata) const {
+Response respond_stored(const Request& request, const kv::Store& store, std::string_view key,
+                        const kv::Metadata& metadata, std::string_view cache_control) {
   Response response;
-  auto gzip = m_store->get_encoded(key, kv::Encoding::gzip);
+  auto gzip = store.get_encoded(key, kv::Encoding::gzip);
   auto range = request.method == "GET" ? request.headers.get("Range") : std::nullopt;
   bool use_gzip = gzip && !range && accepts_gzip(request.headers);
 
@@ -189,7 +190,7 @@ Response StaticFiles::respond_file(const Request& request, std::string_view key,
   }
   bool has_date = metadata.last_modified != WallClock::time_point{};
   if (!etag.empty()) response.headers.add("ETag", etag);
-  if (!m_options.cache_control.empty()) response.headers.add("Cache-Control", m_options.cache_control);
+  if (!cache_control.empty()) response.headers.add("Cache-Control", cache_control);
   if (gzip) response.headers.add("Vary", "Accept-Encoding");
 
   // RFC 9110 §13.2.2: If-None-Match, and only without it If-Modified-Since.
@@ -206,7 +207,7 @@ Response StaticFiles::respond_file(const Request& request, std::string_view key,
     return response;
   }
 
-  auto value = use_gzip ? std::move(gzip) : m_store->get(key);
+  auto value = use_gzip ? std::move(gzip) : store.get(key);
   if (!value) return Response::error(Status::internal_server_error);
   auto body = Body::from_value(std::move(*value));
   auto type = metadata.content_type.empty() ? kv::mime_type(key) : metadata.content_type;

@@ -55,7 +55,6 @@ public:
   [[nodiscard]] Handler handler() const;
 
 private:
-  [[nodiscard]] Response respond_file(const Request& request, std::string_view key, const kv::Metadata& metadata) const;
   [[nodiscard]] Response not_found(const Request& request) const;
 
   std::shared_ptr<const kv::Store> m_store;
@@ -63,6 +62,14 @@ private:
 };
 
 // Helpers, public for tests and for other handlers.
+
+// The answer to a GET or HEAD for `key` of `store` (whose metadata is
+// `metadata`), with everything described above: ETag and Last-Modified,
+// 304, Range, the gzip variant. StaticFiles answers every file with it, and
+// handlers that map requests to keys their own way (the blog) use it so that
+// their files are served the same way.
+[[nodiscard]] Response respond_stored(const Request& request, const kv::Store& store, std::string_view key,
+                                      const kv::Metadata& metadata, std::string_view cache_control);
 
 // Whether an If-None-Match value matches `etag` by weak comparison (RFC 9110 §13.1.2).
 [[nodiscard]] bool if_none_match_matches(std::string_view if_none_match, std::string_view etag);
