@@ -17,7 +17,6 @@
 
 #include <string>
 
-#include "morgana/app/git_settings.h"
 #include "morgana/core/counter.h"
 #include "morgana/git/follower.h"
 #include "morgana/http/client.h"
@@ -54,8 +53,8 @@ Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
-  auto remote = CO_TRY(app::checked_remote(settings.remote, anchors != nullptr, log));
-  CO_TRY(app::check_webhook_settings(settings.webhook_path, settings.webhook_secret, log));
+  auto remote = CO_TRY(git::remote_from_setting(settings.remote, anchors != nullptr, log));
+  CO_TRY(http::check_webhook_settings(settings.webhook_path, settings.webhook_secret, log));
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
   http::Client http_client(network,

@@ -17,6 +17,27 @@ void bump(Counter* counter) {
 
 } // namespace
 
+Result<RemoteUrl> remote_from_setting(const std::optional<std::string_view>& remote, bool have_trust_anchors,
+                                      const log::Source& log) {
+  if (!remote) {
+    log.error("--remote=URL is required: git://HOST[:PORT]/PATH, http:// or https://");
+    return fail(Errc::invalid_argument, "no --remote");
+  }
+  auto url = RemoteUrl::parse(*remote);
+  if (!url) {
+    log.error("--remote={}: {}", *remote, url.error().context);
+    // A bad argument whatever the reason (ssh:// is Errc::unsupported): exit status 2.
+    return fail(Errc::invalid_argument, url.error().context);
+  }
+  if (url->scheme == RemoteScheme::https && !have_trust_anchors) {
+    log.error("--remote={}: https needs trust anchors; give the CA's .pem files with ./morgana configure "
+              "APP-DIR --crunch ca=DIR (or on hosted, boot with --store=ca=DIR)",
+              *url);
+    return fail(Errc::invalid_argument, "https remote without trust anchors");
+  }
+  return url;
+}
+
 TransportOpener transport_opener(RemoteUrl url, net::Network& network, net::DnsResolver* resolver,
                                  http::Client& http_client) {
   return [url = std::move(url), &network, resolver, &http_client] {

@@ -18,7 +18,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
@@ -37,6 +39,12 @@
 #include "morgana/net/network.h"
 
 namespace morgana::git {
+
+// An application's --remote setting parsed; https only with trust anchors
+// to check the server. Every refusal is logged and is Errc::invalid_argument
+// (a bad argument: exit status 2).
+[[nodiscard]] Result<RemoteUrl> remote_from_setting(const std::optional<std::string_view>& remote,
+                                                    bool have_trust_anchors, const log::Source& log);
 
 // A fresh connection to the remote, one per pull: a daemon or web server does
 // not keep an idle one for long.

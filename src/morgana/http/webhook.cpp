@@ -140,4 +140,17 @@ Handler webhook_handler(std::string secret, std::function<void()> on_accepted) {
   return [route](Request& request) { return answer_webhook(route, request); };
 }
 
+Result<void> check_webhook_settings(std::string_view path, std::string_view secret, const log::Source& log) {
+  // A webhook without a secret would let anyone make the site pull: refused at boot rather than served open.
+  if (path.empty() != secret.empty()) {
+    log.error("--webhook-path and --webhook-secret go together (a webhook is always authenticated)");
+    return fail(Errc::invalid_argument, "--webhook-path without --webhook-secret, or the reverse");
+  }
+  if (!path.empty() && !path.starts_with('/')) {
+    log.error("--webhook-path={}: expected a path starting with '/'", path);
+    return fail(Errc::invalid_argument, "--webhook-path is not a path");
+  }
+  return {};
+}
+
 } // namespace morgana::http

@@ -24,6 +24,8 @@
 #include <string_view>
 
 #include "morgana/core/bytes.h"
+#include "morgana/core/log.h"
+#include "morgana/core/result.h"
 #include "morgana/http/headers.h"
 #include "morgana/http/request.h"
 #include "morgana/http/response.h"
@@ -58,5 +60,11 @@ struct WebhookCheck {
 // verifies; else 401 with the reason, logged and counted (http.webhook_refused).
 // `secret` must not be empty.
 [[nodiscard]] Handler webhook_handler(std::string secret, std::function<void()> on_accepted);
+
+// An application's --webhook-path and --webhook-secret checked: both or
+// neither (a webhook is always authenticated), the path starting with '/'.
+// A refusal is logged and is Errc::invalid_argument.
+[[nodiscard]] Result<void> check_webhook_settings(std::string_view path, std::string_view secret,
+                                                  const log::Source& log);
 
 } // namespace morgana::http
