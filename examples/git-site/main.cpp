@@ -18,14 +18,10 @@
 #include <string>
 
 #include "morgana/core/counter.h"
-#include "morgana/git/follower.h"
-#include "morgana/http/client.h"
-#include "morgana/http/router.h"
-#include "morgana/http/site.h"
+#include "morgana/git/followed_site.h"
 #include "morgana/http/static_files.h"
 #include "morgana/http/trust_anchors.h"
 #include "morgana/http/webhook.h"
-#include "morgana/net/dns_resolver.h"
 #include "morgana_app.h"
 
 using namespace morgana;
@@ -36,62 +32,26 @@ Counter pulls{"git_site.pulls", "pulls started (at boot, periodic, or asked for 
 Counter pulls_failed{"git_site.pulls_failed", "pulls that failed: the remote unreachable or refusing, or a bad pack"};
 Counter trees_served{"git_site.trees_served", "commits whose tree was swapped in to be served"};
 
-// A plain function, not a capturing coroutine lambda: the frame must not refer to a closure a Router may move.
-Task<http::Response> serve_files(const git::Follower* follower, const http::StaticFiles* files,
-                                 const http::Request& request) {
-  if (!follower->serving()) {
-    auto response = http::Response::error(http::Status::service_unavailable);
-    response.headers.set("Retry-After", format_string("{}", follower->retry_after_seconds()));
-    co_return response;
-  }
-  co_return files->respond(request);
-}
-
 } // namespace
 
 Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
   const auto& log = context.log();
   auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
-  auto remote = CO_TRY(git::remote_from_setting(settings.remote, anchors != nullptr, log));
-  CO_TRY(http::check_webhook_settings(settings.webhook_path, settings.webhook_secret, log));
+  auto options = CO_TRY(git::followed_site_options(
+      settings, std::move(anchors), {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &trees_served},
+      "<!DOCTYPE html>\n<title>Starting</title>\n<p>The site is fetching its files.\n", log));
   auto& network = *CO_TRY(co_await context.network());
-  net::DnsResolver resolver(network);
-  http::Client http_client(network,
-                           {.request_timeout = settings.pull_timeout, .trust_anchors = anchors, .resolver = &resolver});
 
   // Revalidated on every use (cheap: the ETag is the blob id) so that a push shows at once.
   http::StaticFiles files(std::shared_ptr<const kv::Store>{}, {.cache_control = "no-cache"});
   // Each new tree is swapped into `files` whole: later requests see it, responses in flight finish from the old one.
-  git::Follower follower(
-      git::transport_opener(remote, network, &resolver, http_client), format_string("{}", remote),
-      {.branch = std::string(settings.branch),
-       .interval = settings.pull_interval,
-       .timeout = settings.pull_timeout,
-       .first_retry = std::chrono::seconds(1),
-       .longest_retry = std::chrono::seconds(60),
-       .counters = {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &trees_served}},
-      [&files](const git::FollowedHead& head) -> Result<void> {
-        files.replace_store(head.tree);
-        return {};
-      },
-      log);
-  http::Router router;
-  if (!settings.webhook_path.empty()) {
-    router.add("POST", settings.webhook_path,
-               http::webhook_handler(std::string(settings.webhook_secret), [&follower] { follower.request(); }));
-  }
-  router.add_prefix("GET", "/",
-                    [&follower, &files](http::Request& request) { return serve_files(&follower, &files, request); });
-
-  http::SiteOptions options{.http_port = settings.port,
-                            .https_port = settings.tls,
-                            .redirect_port = settings.redirect_port,
-                            .max_connections = settings.max_connections};
-  auto site = CO_TRY(http::Site::start(network, router.handler(), context.stores.tls, options));
-  log.info("serving on {}: http {}, https {}; pulling {}", network.address(), site->http_port(), site->https_port(),
-           remote);
-  follower.start();
+  auto swap_in = [&files](const git::FollowedHead& head) -> Result<void> {
+    files.replace_store(head.tree);
+    return {};
+  };
+  auto site =
+      CO_TRY(git::FollowedSite::start(network, context.stores.tls, std::move(options), swap_in, files.handler(), log));
   co_await context.stopped();
   co_return Result<void>{};
 }
