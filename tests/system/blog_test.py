@@ -26,8 +26,13 @@ own daemon on loopback, hosted with --net=socket, plain HTTP:
   - a push that breaks a post's header: the old version stays served (same
     ETag) and the log names the file.
 The daemon and the app are stopped by PID at the end, also on failure.
+pvh (QEMU with user networking, TCG, no root): the image, built with the test
+certificate and --index-page=Posts baked in, clones the sample from `git
+daemon` on the host at 10.0.2.2; the same checks over HTTPS (curl --cacert
+through hostfwd), HSTS, HTTP's 301; a push and a signed webhook serve a new post.
 Environment: MORGANA_BLOG (hosted binary; default: built by ./morgana for
-hosted, preset hosted-asan).
+hosted, preset hosted-asan), MORGANA_BLOG_PVH (the pvh image; default: built
+by ./morgana with build/test-certs/tls crunched in).
 """
 
 import calendar
@@ -59,6 +64,8 @@ SECRET = "s3cret:the-webhook/shared+secret"
 HOOK = "/hooks/push"
 BOOT_TIMEOUT = 60
 PULL_TIMEOUT = 60
+PVH_BOOT_TIMEOUT = 120
+CERTS = ROOT / "build" / "test-certs"  # shared with static_site_test and git_site_test
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # Every line that ends a pull: a new head, the same head, or a failure.
 PULL_ENDED = re.compile(r"blog (?:info|warn|error): (?:serving [0-9a-f]{40} \(|pulled: |pull from .* failed|"
@@ -440,9 +447,50 @@ def part_refusals(t):
         t.check(result.returncode == 2, f"refused at boot with status 2: {what}", f"{result.returncode}")
 
 
+def part_pvh(t):
+    """The pvh image in QEMU (user networking, no root): cloned from git daemon on the host at 10.0.2.2, the
+    whole blog checked over HTTPS (the test CA) with HSTS and HTTP's 301, then a push and a signed webhook."""
+    certs = CERTS
+    if not (certs / "tls" / "server.key").is_file():
+        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
+    image = os.environ.get("MORGANA_BLOG_PVH") or harness.build_app(
+        "examples/blog", "pvh", "--crunch", f"tls={certs / 'tls'}", "--", "--tls=443", "--port=80",
+        "--index-page=Posts")
+    work = t.log_dir / "pvh"
+    daemon_port, http_port, https_port = free_port(), free_port(), free_port()
+    blog = SampleBlog(t, work, f"https://localhost:{https_port}/")
+    start_daemon(t, blog.base, daemon_port)
+    append = f"--remote=git://10.0.2.2:{daemon_port}/blog.git --webhook-path={HOOK} --webhook-secret={SECRET}"
+    netdev = f"user,id=n0,hostfwd=tcp:127.0.0.1:{http_port}-:80,hostfwd=tcp:127.0.0.1:{https_port}-:443"
+    guest = Process(t, ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-nographic",
+                        "-no-reboot", "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel",
+                        str(image), "-append", append, "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"],
+                    "blog-pvh")
+    guest.wait_serving(blog.head(), PVH_BOOT_TIMEOUT)
+    curl = Curl(f"https://localhost:{https_port}", "--cacert", str(certs / "ca.pem"))
+    status, headers, _ = curl("/")
+    t.check(status == 200 and headers.get("strict-transport-security", "").startswith("max-age=31536000"),
+            "pvh: / over HTTPS with HSTS", f"{status} {headers}")
+    status, headers, _ = Curl(f"http://localhost:{http_port}")("/Posts/Welcome")
+    t.check(status == 301 and headers.get("location", "").startswith("https://localhost"),
+            "pvh: plain HTTP → 301 to HTTPS", f"{status} {headers.get('location')}")
+    check_everything(t, blog, curl, "pvh over HTTPS")
+    blog.write("Posts/Deploying", "---\ntitle: Deploying to Xen\nauthor: Grace Hopper\n---\nxl create.\n")
+    head = blog.commit_and_push("Deploying", "2024-06-10T10:00:00+00:00")
+    signed_webhook(t, curl, head, "pvh")
+    guest.wait_serving(head, PULL_TIMEOUT)
+    t.check(b"Deploying to Xen" in curl("/Posts/Deploying")[2], "pvh: after a push and a signed webhook, the new post")
+    running = guest.process.poll() is None
+    harness.stop_process(guest.process, guest.label)
+    trouble = [line for line in guest.log().splitlines() if re.search(r"morgana abort|CPU exception|Sanitizer",
+                                                                        line)]
+    t.check(running and not trouble, "pvh: the image ran to the end without trouble", f"{running} {trouble[:5]}")
+
+
 def test(t):
     t.run_part(part_refusals)
     t.run_part(part_hosted)
+    t.run_part(part_pvh)
 
 
 if __name__ == "__main__":
