@@ -343,29 +343,30 @@ def push_and_pull(t, repo, app, curl, what):
     return head
 
 
-def check_in_flight(t, repo, app, curl, port):
+def check_in_flight(t, repo, app, curl, port, path="huge.bin"):
     """A response held back by a reader that does not read finishes from the tree it started with, after a
-    push and webhook replaced it (ASan would see a value freed with the old tree). The file is larger than
+    push and webhook replaced it (ASan would see a value freed with the old tree; the blog uses this for its
+    snapshots, with a `path` under static/). The file is larger than
     the kernel's largest socket buffers (tcp_wmem 4 MiB), so the server cannot have sent it all."""
     before = random.Random(t.seed).randbytes(6 << 20)
-    repo.write("huge.bin", before)
-    push_and_pull(t, repo, app, curl, "in flight: huge.bin added")
+    repo.write(path, before)
+    push_and_pull(t, repo, app, curl, f"in flight: {path} added")
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.settimeout(30)
         sock.connect(("127.0.0.1", port))
         client = f"127.0.0.1:{sock.getsockname()[1]}"
-        sock.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n")
+        sock.sendall(f"GET /{path} HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n".encode())
         answer = sock.recv(1024)
-        repo.write("huge.bin", before[::-1])
-        push_and_pull(t, repo, app, curl, "in flight: huge.bin reversed")
-        t.require(f'{client} "GET /huge.bin"' not in app.log(),
+        repo.write(path, before[::-1])
+        push_and_pull(t, repo, app, curl, f"in flight: {path} reversed")
+        t.require(f'{client} "GET /{path}"' not in app.log(),
                   "in flight: the held response is still being sent when the new tree is served")
-        t.check(curl("/huge.bin")[2] == before[::-1], "in flight: new requests get the new huge.bin")
+        t.check(curl(f"/{path}")[2] == before[::-1], f"in flight: new requests get the new {path}")
         while chunk := sock.recv(1 << 20):
             answer += chunk
     _, _, held = answer.partition(b"\r\n\r\n")
-    t.check(held == before, "in flight: the response begun before the swap finishes with the old huge.bin",
+    t.check(held == before, f"in flight: the response begun before the swap finishes with the old {path}",
             f"{len(held)} bytes")
 
 
@@ -580,6 +581,24 @@ def pvh_image(certs):
                              "--port=80")
 
 
+def boot_pvh(t, image, append, http_port, https_port, label):
+    """The image in QEMU (microvm, user networking: the host is 10.0.2.2), ports 80 and 443 forwarded."""
+    netdev = f"user,id=n0,hostfwd=tcp:127.0.0.1:{http_port}-:80,hostfwd=tcp:127.0.0.1:{https_port}-:443"
+    return Process(t, ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-nographic",
+                       "-no-reboot", "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel",
+                       str(image), "-append", append, "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"],
+                   label)
+
+
+def stop_pvh(t, guest):
+    """Stops the guest; it must have been running, without an abort, a CPU exception or a sanitizer report."""
+    running = guest.process.poll() is None
+    harness.stop_process(guest.process, guest.label)
+    trouble = [line for line in guest.log().splitlines() if re.search(r"morgana abort|CPU exception|Sanitizer",
+                                                                        line)]
+    t.check(running and not trouble, "pvh: the image ran to the end without trouble", f"{running} {trouble[:5]}")
+
+
 def part_pvh(t):
     make_certs()
     certs = CERTS
@@ -590,11 +609,7 @@ def part_pvh(t):
     start_daemon(t, repo.base, daemon_port)
     # The host's loopback is 10.0.2.2 to a guest on QEMU's user networking (its DHCP gives 10.0.2.15).
     append = f"--remote=git://10.0.2.2:{daemon_port}/site.git --webhook-path={HOOK} --webhook-secret={SECRET}"
-    netdev = f"user,id=n0,hostfwd=tcp:127.0.0.1:{http_port}-:80,hostfwd=tcp:127.0.0.1:{https_port}-:443"
-    guest = Process(t, ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-nographic",
-                        "-no-reboot", "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel",
-                        str(image), "-append", append, "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"],
-                    "git-site-pvh")
+    guest = boot_pvh(t, image, append, http_port, https_port, "git-site-pvh")
     head = git("rev-parse", "main", cwd=repo.bare).decode().strip()
     guest.wait_serving(head, PVH_BOOT_TIMEOUT)
     curl = Curl(f"https://localhost:{https_port}", "--cacert", str(certs / "ca.pem"))
@@ -606,11 +621,7 @@ def part_pvh(t):
 
     push_and_hook(t, repo, guest, curl, "GitHub", FORGES[0][1], 7)
     check_forgeries_refused(t, repo, guest, curl)
-    running = guest.process.poll() is None
-    harness.stop_process(guest.process, guest.label)
-    trouble = [line for line in guest.log().splitlines() if re.search(r"morgana abort|CPU exception|Sanitizer",
-                                                                        line)]
-    t.check(running and not trouble, "pvh: the image ran to the end without trouble", f"{running} {trouble[:5]}")
+    stop_pvh(t, guest)
 
 
 def test(t):
