@@ -56,8 +56,8 @@ Task<Result<void>> app_main(app::Context& context) {
   const auto& log = context.log();
   auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
   auto options = CO_TRY(git::followed_site_options(
-      settings, std::move(anchors), {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &renders},
-      starting_page, log));
+      settings, anchors, {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &renders}, starting_page,
+      log));
   auto& network = *CO_TRY(co_await context.network());
 
   // Revalidated on every use (cheap: ETags are digests) so that a push shows at once.

@@ -39,7 +39,7 @@ Task<Result<void>> app_main(app::Context& context) {
   const auto& log = context.log();
   auto anchors = CO_TRY(http::trust_anchors_from_store(context.stores.ca, log));
   auto options = CO_TRY(git::followed_site_options(
-      settings, std::move(anchors), {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &trees_served},
+      settings, anchors, {.pulls = &pulls, .pulls_failed = &pulls_failed, .heads_served = &trees_served},
       "<!DOCTYPE html>\n<title>Starting</title>\n<p>The site is fetching its files.\n", log));
   auto& network = *CO_TRY(co_await context.network());
 

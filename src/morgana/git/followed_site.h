@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "morgana/core/log.h"
@@ -49,12 +50,12 @@ struct FollowedSiteOptions {
 // backoff goes from 1 s to 60 s.
 template <class Settings>
 [[nodiscard]] Result<FollowedSiteOptions>
-followed_site_options(const Settings& settings, std::shared_ptr<const tls::TrustAnchors> trust_anchors,
-                      FollowerCounters counters, std::string starting_page, const log::Source& log) {
+followed_site_options(const Settings& settings, const std::shared_ptr<const tls::TrustAnchors>& trust_anchors,
+                      FollowerCounters counters, std::string_view starting_page, const log::Source& log) {
   auto remote = TRY(remote_from_setting(settings.remote, trust_anchors != nullptr, log));
   TRY(http::check_webhook_settings(settings.webhook_path, settings.webhook_secret, log));
   return FollowedSiteOptions{.remote = std::move(remote),
-                             .trust_anchors = std::move(trust_anchors),
+                             .trust_anchors = trust_anchors,
                              .follower = {.branch = std::string(settings.branch),
                                           .interval = settings.pull_interval,
                                           .timeout = settings.pull_timeout,
@@ -67,7 +68,7 @@ followed_site_options(const Settings& settings, std::shared_ptr<const tls::Trust
                                       .https_port = settings.tls,
                                       .redirect_port = settings.redirect_port,
                                       .max_connections = settings.max_connections},
-                             .starting_page = std::move(starting_page)};
+                             .starting_page = std::string(starting_page)};
 }
 
 class FollowedSite {
