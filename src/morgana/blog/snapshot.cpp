@@ -301,7 +301,7 @@ private:
     return newest;
   }
 
-  void add_page(const std::string& key, std::string fingerprint, auto render, std::string_view content_type,
+  void add_page(const std::string& key, std::string_view fingerprint, const auto& render, std::string_view content_type,
                 WallClock::time_point last_modified) {
     auto entry = previous_entry(key, fingerprint);
     if (!entry) {
@@ -351,7 +351,7 @@ private:
       newest = std::max(newest, newest_update(views));
       add_list_page("tags/" + tag, "Tagged " + tag, views);
     }
-    add_page("tags", std::move(fingerprint), [&] { return tags_page(m_site, counts); }, html_type, newest);
+    add_page("tags", fingerprint, [&] { return tags_page(m_site, counts); }, html_type, newest);
   }
 
   void render_feed() {
@@ -359,7 +359,7 @@ private:
     auto updated = m_options.head_date.value_or(newest_update(newest));
     std::string fingerprint = fingerprint_of("atom", newest);
     add_time(fingerprint, updated);
-    add_page("atom", std::move(fingerprint), [&] { return feed(newest, updated); }, "application/atom+xml", updated);
+    add_page("atom", fingerprint, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
   }
 
   std::string feed(std::span<const ArticleView> views, WallClock::time_point updated) {
