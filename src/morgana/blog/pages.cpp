@@ -26,6 +26,7 @@ main { padding-top: 1.5rem; padding-bottom: 2rem; }
 h1, h2, h3 { line-height: 1.25; }
 h1 { font-size: 2rem; margin: .5rem 0; }
 .meta { color: var(--muted); font-size: .9rem; margin: .25rem 0; }
+time { white-space: nowrap; }
 .tags { display: inline; list-style: none; padding: 0; margin: 0; }
 .tags li { display: inline; margin-right: .5rem; }
 .tags a::before { content: "#"; }
@@ -154,28 +155,34 @@ std::string article_page(const SiteView& site, const ArticleView& view, std::str
   return out;
 }
 
-std::string list_page(const SiteView& site, std::string_view heading, std::span<const ArticleView> articles) {
+std::string list_item(const ArticleView& view) {
+  std::string out = "<li>\n<article>\n<h2>";
+  add_link(out, view.path, view.article->title);
+  add(out, "</h2>\n");
+  add_meta(out, view);
+  if (!view.article->abstract.empty()) {
+    add(out, "<p class=\"abstract\">");
+    add_escaped(out, view.article->abstract);
+    add(out, "</p>\n");
+  }
+  add(out, "</article>\n</li>\n");
+  return out;
+}
+
+std::string list_page(const SiteView& site, std::string_view heading, std::span<const std::string_view> items) {
   std::string out;
+  std::size_t size = 2048;
+  for (auto item : items) size += item.size();
+  out.reserve(size);
   open_page(out, site, heading);
   add(out, "<h1>");
   add_escaped(out, heading);
   add(out, "</h1>\n");
-  if (articles.empty()) {
+  if (items.empty()) {
     add(out, "<p>No articles yet.</p>\n");
   } else {
     add(out, "<ul class=\"articles\">\n");
-    for (const auto& view : articles) {
-      add(out, "<li>\n<article>\n<h2>");
-      add_link(out, view.path, view.article->title);
-      add(out, "</h2>\n");
-      add_meta(out, view);
-      if (!view.article->abstract.empty()) {
-        add(out, "<p class=\"abstract\">");
-        add_escaped(out, view.article->abstract);
-        add(out, "</p>\n");
-      }
-      add(out, "</article>\n</li>\n");
-    }
+    for (auto item : items) add(out, item);
     add(out, "</ul>\n");
   }
   close_page(out);

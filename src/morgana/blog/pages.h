@@ -44,8 +44,12 @@ struct ArticleView {
 
 [[nodiscard]] std::string article_page(const SiteView& site, const ArticleView& view, std::string_view body_html);
 // The index, a category or a tag: a heading and the articles, as given (newest first).
+// An article's entry in the index, category and tag pages: the same in each,
+// so made once per article and kept while the article does not change.
+[[nodiscard]] std::string list_item(const ArticleView& view);
+// The index, a category or a tag: a heading and the entries (list_item) of its articles, as given (newest first).
 [[nodiscard]] std::string list_page(const SiteView& site, std::string_view heading,
-                                    std::span<const ArticleView> articles);
+                                    std::span<const std::string_view> items);
 struct TagCount {
   std::string_view tag;
   std::size_t articles;

@@ -37,11 +37,13 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 // A gzip member (RFC 1952) of `content` with modification time 0, as
-// tools/crunch writes them; nullopt when zlib fails or it saves nothing.
+// tools/crunch writes them, but at zlib's default level: this runs on every
+// refresh, where level 9 costs much more CPU for a few bytes less. nullopt
+// when zlib fails or it saves nothing.
 std::optional<std::string> gzip(std::string_view content) {
   z_stream stream{};
   // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  if (deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
   std::string output(deflateBound(&stream, content.size()), '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
   stream.avail_in = static_cast<uInt>(content.size());
@@ -197,6 +199,8 @@ private:
       auto html = markdown::render_html(article.body);
       if (!html) return not_parsed(path, html.error(), previous);
       source.article = std::make_shared<const Article>(std::move(article));
+      source.list_item =
+          std::make_shared<const std::string>(list_item({path, source.article.get(), source.created, source.updated}));
       m_rendered_html.emplace(path, std::move(*html));
     }
     m_snapshot->m_sources.emplace(path, std::move(source));
@@ -297,7 +301,7 @@ private:
     return newest;
   }
 
-  void add_page(const std::string& key, std::string fingerprint, auto render, std::string_view content_type,
+  void add_page(const std::string& key, std::string_view fingerprint, const auto& render, std::string_view content_type,
                 WallClock::time_point last_modified) {
     auto entry = previous_entry(key, fingerprint);
     if (!entry) {
@@ -308,9 +312,13 @@ private:
   }
 
   void add_list_page(const std::string& key, std::string_view heading, std::span<const ArticleView> views) {
-    add_page(
-        key, fingerprint_of(heading, views), [&] { return list_page(m_site, heading, views); }, html_type,
-        newest_update(views));
+    auto render = [&] {
+      std::vector<std::string_view> items;
+      items.reserve(views.size());
+      for (const auto& view : views) items.push_back(*m_snapshot->m_sources.find(view.path)->second.list_item);
+      return list_page(m_site, heading, items);
+    };
+    add_page(key, fingerprint_of(heading, views), render, html_type, newest_update(views));
   }
 
   // The index and a category page for every folder holding articles (below it, at any depth).
@@ -343,7 +351,7 @@ private:
       newest = std::max(newest, newest_update(views));
       add_list_page("tags/" + tag, "Tagged " + tag, views);
     }
-    add_page("tags", std::move(fingerprint), [&] { return tags_page(m_site, counts); }, html_type, newest);
+    add_page("tags", fingerprint, [&] { return tags_page(m_site, counts); }, html_type, newest);
   }
 
   void render_feed() {
@@ -351,7 +359,7 @@ private:
     auto updated = m_options.head_date.value_or(newest_update(newest));
     std::string fingerprint = fingerprint_of("atom", newest);
     add_time(fingerprint, updated);
-    add_page("atom", std::move(fingerprint), [&] { return feed(newest, updated); }, "application/atom+xml", updated);
+    add_page("atom", fingerprint, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
   }
 
   std::string feed(std::span<const ArticleView> views, WallClock::time_point updated) {

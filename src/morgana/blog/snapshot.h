@@ -77,7 +77,8 @@ public:
     std::string digest; // the content store's digest (the blob id); empty when it has none
     WallClock::time_point created{};
     WallClock::time_point updated{};
-    std::shared_ptr<const Article> article; // null for a redirect
+    std::shared_ptr<const Article> article;       // null for a redirect
+    std::shared_ptr<const std::string> list_item; // the article's entry in lists (pages.h)
     std::string redirect;
   };
 

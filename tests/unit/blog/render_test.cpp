@@ -381,6 +381,14 @@ TEST(BlogHandler, MapsPathsToExactKeys) {
   auto slash = blog.respond(request("/Posts/"));
   EXPECT_EQ(slash.status, http::Status::moved_permanently);
   EXPECT_EQ(slash.headers.get("Location"), "/Posts");
+  auto with_query = request("/Posts/");
+  with_query.query = "page=2";
+  EXPECT_EQ(blog.respond(with_query).headers.get("Location"), "/Posts?page=2");
+  auto range = request("/static/css/style.css");
+  range.headers.add("Range", "bytes=0-3");
+  auto part = blog.respond(range);
+  EXPECT_EQ(part.status, http::Status::partial_content);
+  EXPECT_EQ(as_string(part.body.data), "body");
   auto old = blog.respond(request("/Old"));
   EXPECT_EQ(old.status, http::Status::moved_permanently);
   EXPECT_EQ(old.headers.get("Location"), "/Posts/P01");
