@@ -28,6 +28,7 @@ std::string_view reason_phrase(Status status) {
   case Status::uri_too_long: return "URI Too Long";
   case Status::range_not_satisfiable: return "Range Not Satisfiable";
   case Status::expectation_failed: return "Expectation Failed";
+  case Status::too_many_requests: return "Too Many Requests";
   case Status::request_header_fields_too_large: return "Request Header Fields Too Large";
   case Status::internal_server_error: return "Internal Server Error";
   case Status::not_implemented: return "Not Implemented";

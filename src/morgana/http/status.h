@@ -38,6 +38,7 @@ enum class Status : std::uint16_t {
   uri_too_long = 414,
   range_not_satisfiable = 416,
   expectation_failed = 417,
+  too_many_requests = 429,
   request_header_fields_too_large = 431,
   internal_server_error = 500,
   not_implemented = 501,

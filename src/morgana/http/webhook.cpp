@@ -10,6 +10,7 @@
 #include "morgana/core/ascii.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
+#include "morgana/core/rate_limiter.h"
 
 namespace morgana::http {
 namespace {
@@ -18,6 +19,8 @@ log::Source webhook_log{"webhook"};
 Counter accepted_requests{"http.webhook_accepted", "webhook requests whose signature or token verified"};
 Counter refused_requests{"http.webhook_refused",
                          "webhook requests refused (401): no signature, a malformed one, or the wrong one"};
+Counter limited_requests{"http.webhook_limited",
+                         "refused webhook requests past the limit per minute, answered 429 and not logged one by one"};
 
 using Digest = std::array<std::byte, br_sha256_SIZE>;
 
@@ -111,14 +114,31 @@ namespace {
 struct WebhookRoute {
   std::string secret;
   std::function<void()> on_accepted;
+  // Refusals answered 401 and logged; past these, 429 and one log line per interval.
+  RateLimiter refusals{webhook_refusal_interval, webhook_refusals_per_interval};
+  bool limit_logged = false;
 };
 
 // A plain function, not a capturing coroutine lambda: the frame holds what it
 // needs, not a pointer into a closure that a Router may move.
-Task<Response> answer_webhook(std::shared_ptr<const WebhookRoute> route, Request& request) {
+Task<Response> answer_webhook(std::shared_ptr<WebhookRoute> route, Request& request) {
+  // Always verified, also under a flood of forgeries: its cost is bounded by the body's limit, and a
+  // forge's real delivery must still get through.
   auto check = verify_webhook(request.headers, request.body, route->secret);
   if (check.verdict != WebhookVerdict::accepted) {
     refused_requests.increment();
+    if (!route->refusals.try_now()) {
+      limited_requests.increment();
+      if (!route->limit_logged) {
+        webhook_log.warn("{} {}: more than {} refused webhook requests this minute; answering 429 without logging each",
+                         request.remote, request.path, webhook_refusals_per_interval);
+        route->limit_logged = true;
+      }
+      auto response = Response::text(Status::too_many_requests, "429 Too Many Requests: too many refused webhooks\n");
+      response.headers.set("Retry-After", "60");
+      co_return response;
+    }
+    route->limit_logged = false;
     webhook_log.warn("{} {}: refused, {}{}{}", request.remote, request.path, verdict_name(check.verdict),
                      check.field.empty() ? "" : " in ", check.field);
     auto response =
@@ -136,7 +156,7 @@ Task<Response> answer_webhook(std::shared_ptr<const WebhookRoute> route, Request
 } // namespace
 
 Handler webhook_handler(std::string secret, std::function<void()> on_accepted) {
-  auto route = std::make_shared<const WebhookRoute>(std::move(secret), std::move(on_accepted));
+  auto route = std::make_shared<WebhookRoute>(std::move(secret), std::move(on_accepted));
   return [route](Request& request) { return answer_webhook(route, request); };
 }
 

@@ -18,6 +18,8 @@
 // The body is what the server read, so its limit is the server's
 // ParserLimits::max_body (1 MiB by default; larger bodies get 413 unread).
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -26,6 +28,7 @@
 #include "morgana/core/bytes.h"
 #include "morgana/core/log.h"
 #include "morgana/core/result.h"
+#include "morgana/core/time.h"
 #include "morgana/http/headers.h"
 #include "morgana/http/request.h"
 #include "morgana/http/response.h"
@@ -56,9 +59,15 @@ struct WebhookCheck {
 // "accepted", "no signature", "malformed signature", "wrong signature".
 [[nodiscard]] std::string_view verdict_name(WebhookVerdict verdict);
 
+// Refused requests per interval answered 401 and logged one by one; past
+// that, 429 with Retry-After and one log line (http.webhook_limited).
+inline constexpr std::size_t webhook_refusals_per_interval = 10;
+inline constexpr Duration webhook_refusal_interval = std::chrono::minutes(1);
+
 // A handler for the webhook's route: 202 and `on_accepted()` when the request
-// verifies; else 401 with the reason, logged and counted (http.webhook_refused).
-// `secret` must not be empty.
+// verifies (always checked, also while refusals are limited); else 401 with
+// the reason, logged and counted (http.webhook_refused), or 429 past the
+// limit above. `secret` must not be empty.
 [[nodiscard]] Handler webhook_handler(std::string secret, std::function<void()> on_accepted);
 
 // An application's --webhook-path and --webhook-secret checked: both or

@@ -155,5 +155,27 @@ TEST_F(WebhookHandlerTest, RefusesWith401AndCountsWithoutCallingBack) {
   EXPECT_EQ(refused.delta(), 3u);
 }
 
+TEST_F(WebhookHandlerTest, RefusalsPastTheLimitGet429WhileSignedRequestsStillPass) {
+  CounterWatch refused("http.webhook_refused");
+  CounterWatch limited("http.webhook_limited");
+  for (std::size_t i = 0; i < webhook_refusals_per_interval; ++i)
+    EXPECT_EQ(post(Headers{}, github_body).status, Status::unauthorized) << i;
+  auto over = post(Headers{}, github_body);
+  EXPECT_EQ(over.status, Status::too_many_requests);
+  EXPECT_EQ(over.headers.get("Retry-After").value_or(""), "60");
+  EXPECT_EQ(limited.delta(), 1u);
+  EXPECT_EQ(refused.delta(), webhook_refusals_per_interval + 1);
+
+  // A forge's real delivery is verified and accepted all the same.
+  EXPECT_EQ(post(with("X-Hub-Signature-256", "sha256=" + std::string(github_hex)), github_body).status,
+            Status::accepted);
+  EXPECT_EQ(m_pulls, 1);
+
+  // The next interval answers 401 again.
+  sim::advance(std::chrono::nanoseconds(webhook_refusal_interval).count());
+  EXPECT_EQ(post(Headers{}, github_body).status, Status::unauthorized);
+  EXPECT_EQ(limited.delta(), 1u);
+}
+
 } // namespace
 } // namespace morgana::http
