@@ -33,6 +33,7 @@
 #include "morgana/core/event_loop.h"
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
+#include "morgana/git/follower.h"
 #include "morgana/git/open_transport.h"
 #include "morgana/git/path_history.h"
 #include "morgana/git/repository.h"
@@ -169,18 +170,10 @@ Task<Result<void>> follow_dates(git::Repository& repository, const std::function
 
 Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
-  if (!settings.remote) {
-    context.log().error("--remote=git://HOST[:PORT]/PATH is required");
-    co_return fail(Errc::invalid_argument, "no --remote");
-  }
-  auto url = git::RemoteUrl::parse(*settings.remote);
-  if (!url) {
-    context.log().error("--remote={}: {}", *settings.remote, url.error().context);
-    co_return std::unexpected(url.error());
-  }
   if (settings.protocol != 0 && settings.protocol != 2) co_return fail(Errc::invalid_argument, "--protocol is 0 or 2");
   auto anchors = http::trust_anchors_from_store(context.stores.trust, context.log());
   if (!anchors) co_return std::unexpected(anchors.error());
+  auto url = CO_TRY(git::remote_from_setting(settings.remote, *anchors != nullptr, context.log()));
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
   http::Client http_client(network,
@@ -191,7 +184,7 @@ Task<Result<void>> app_main(app::Context& context) {
 
   // One connection per fetch: a daemon does not keep an idle one open for long.
   auto fetch = [&]() -> Task<Result<void>> {
-    auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
+    auto transport = CO_TRY(git::open_transport(url, network, &resolver, http_client));
     git::Client client(*transport, client_options);
     auto fetched = co_await repository.fetch(client, {.branch = std::string(settings.branch), .depth = settings.depth},
                                              MonotonicClock::now() + settings.timeout);

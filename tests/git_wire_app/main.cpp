@@ -21,6 +21,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/git/client.h"
+#include "morgana/git/follower.h"
 #include "morgana/git/open_transport.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
@@ -78,22 +79,14 @@ private:
 
 Task<Result<void>> app_main(app::Context& context) {
   const auto& settings = context.settings;
-  if (!settings.remote) {
-    context.log().error("--remote=git://HOST[:PORT]/PATH is required");
-    co_return fail(Errc::invalid_argument, "no --remote");
-  }
-  auto url = git::RemoteUrl::parse(*settings.remote);
-  if (!url) {
-    context.log().error("--remote={}: {}", *settings.remote, url.error().context);
-    co_return std::unexpected(url.error());
-  }
+  auto url = CO_TRY(git::remote_from_setting(settings.remote, false, context.log()));
   if (settings.protocol != 0 && settings.protocol != 2) co_return fail(Errc::invalid_argument, "--protocol is 0 or 2");
   auto deadline = MonotonicClock::now() + settings.timeout;
   auto& network = *CO_TRY(co_await context.network());
   net::DnsResolver resolver(network);
   // Smart HTTP (plain http: this test tool has no trust anchors for https).
   http::Client http_client(network, {.request_timeout = settings.timeout, .resolver = &resolver});
-  auto transport = CO_TRY(git::open_transport(*url, network, &resolver, http_client));
+  auto transport = CO_TRY(git::open_transport(url, network, &resolver, http_client));
   git::Client client(*transport,
                      {.protocol = settings.protocol == 0 ? git::ProtocolVersion::v0 : git::ProtocolVersion::v2});
 
