@@ -39,6 +39,7 @@
 #include "morgana/git/repository.h"
 #include "morgana/git/tree.h"
 #include "morgana/git/tree_store.h"
+#include "morgana/git/tree_walk.h"
 #include "morgana/http/trust_anchors.h"
 #include "morgana/net/dns_resolver.h"
 #include "morgana/platform/interface.h"
@@ -60,39 +61,17 @@ void print(std::string_view pattern, const Args&... args) {
   platform::console_write(line.text());
 }
 
-// `git ls-tree -r` of `tree_id` below `prefix`.
-Result<void> list_tree(git::Repository& repository, const git::ObjectId& tree_id, const std::string& prefix,
-                       unsigned depth) {
-  if (depth > git::Repository::max_tree_depth) return fail(Errc::limit_reached, "trees nest too deeply");
-  auto object = TRY(repository.read_tree(tree_id));
-  auto tree = TRY(git::Tree::parse(object.data));
-  for (const auto& entry : tree.entries) {
-    auto path = prefix + std::string(entry.name);
-    if (entry.is_directory()) {
-      TRY(list_tree(repository, entry.id, path + "/", depth + 1));
-      continue;
-    }
+// `git ls-tree -r` of `tree_id`.
+Result<void> list_tree(git::Repository& repository, const git::ObjectId& tree_id) {
+  return git::walk_tree(repository, tree_id, [](std::string_view path, const git::TreeEntry& entry) -> Result<void> {
     auto mode = static_cast<unsigned>(entry.mode);
     auto type = entry.mode == git::TreeMode::submodule ? "commit" : "blob";
     StringSink line;
     format_to(line, "tree {}{}{}{}{}{} {} {}\t{}", (mode >> 15) & 7, (mode >> 12) & 7, (mode >> 9) & 7, (mode >> 6) & 7,
               (mode >> 3) & 7, mode & 7, type, entry.id, path);
     print("{}", line.text());
-  }
-  return {};
-}
-
-// Every blob below `tree_id`, in listing order (submodule entries are commits
-// of another repository, not held).
-Result<void> collect_blobs(git::Repository& repository, const git::ObjectId& tree_id, unsigned depth,
-                           std::vector<git::ObjectId>& blobs) {
-  if (depth > git::Repository::max_tree_depth) return fail(Errc::limit_reached, "trees nest too deeply");
-  auto object = TRY(repository.read_tree(tree_id));
-  for (const auto& entry : TRY(git::Tree::parse(object.data)).entries) {
-    if (entry.is_directory()) TRY(collect_blobs(repository, entry.id, depth + 1, blobs));
-    else if (entry.mode != git::TreeMode::submodule) blobs.push_back(entry.id);
-  }
-  return {};
+    return {};
+  });
 }
 
 std::int64_t epoch_seconds(WallClock::time_point time) {
@@ -126,8 +105,12 @@ Result<void> print_dates(const git::TreeStore& store, const git::PathHistory& hi
 // Reads every blob of the tree: "blobs N bytes B sha256 HEX" of their contents
 // in listing order, for comparison with `git cat-file --batch`'s.
 Result<void> print_blob_digest(git::Repository& repository, const git::ObjectId& tree_id) {
+  // Submodule entries are commits of another repository, not held.
   std::vector<git::ObjectId> blobs;
-  TRY(collect_blobs(repository, tree_id, 0, blobs));
+  TRY(git::walk_tree(repository, tree_id, [&blobs](std::string_view, const git::TreeEntry& entry) -> Result<void> {
+    if (entry.mode != git::TreeMode::submodule) blobs.push_back(entry.id);
+    return {};
+  }));
   br_sha256_context sha256;
   br_sha256_init(&sha256);
   std::uint64_t bytes = 0;
@@ -209,7 +192,7 @@ Task<Result<void>> app_main(app::Context& context) {
   // The held head's tree listed, its blobs read (--blob-digest), its history walked.
   auto print_state = [&]() -> Result<void> {
     auto head = TRY(repository.read_commit(*repository.head()));
-    auto listed = list_tree(repository, head.commit.tree, "", 0);
+    auto listed = list_tree(repository, head.commit.tree);
     if (listed && settings.blob_digest) listed = print_blob_digest(repository, head.commit.tree);
     if (!listed) {
       print("listing failed: {}", listed.error());
