@@ -24,21 +24,19 @@ Topology: harness.py's namespace (tap0 10.0.0.1/24), static-site at 10.0.0.2
 under the name static-site.test (curl --resolve), one run at a time.
 """
 
-import base64
 import gzip
-import hashlib
 import json
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import threading
 import time
-import zlib
 from pathlib import Path
 
+import chromium_support
 import harness
+import png
 import pvh_support
 from harness import ECHO_ADDRESS, ROOT, TestFailure
 
@@ -270,70 +268,18 @@ def part_testssl(t, ns):
             f"{hsts}")
 
 
-def png_colours(path):
-    """The set of RGB colours in an 8-bit RGB/RGBA PNG (Chromium's screenshots)."""
-    data = Path(path).read_bytes()
-    offset, chunks = 8, []
-    width = height = colour_type = 0
-    while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        body = data[offset + 8:offset + 8 + length]
-        if kind == b"IHDR":
-            width, height, _, colour_type = struct.unpack(">IIBB", body[:10])
-        elif kind == b"IDAT":
-            chunks.append(body)
-        offset += 12 + length
-    raw = zlib.decompress(b"".join(chunks))
-    channels = 4 if colour_type == 6 else 3
-    stride = width * channels
-    colours, previous = set(), bytearray(stride)
-    position = 0
-    for _ in range(height):
-        kind = raw[position]
-        line = bytearray(raw[position + 1:position + 1 + stride])
-        position += 1 + stride
-        for i in range(stride):
-            left = line[i - channels] if i >= channels else 0
-            up = previous[i]
-            corner = previous[i - channels] if i >= channels else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        for i in range(0, stride, channels):
-            colours.add(tuple(line[i:i + 3]))
-        previous = line
-    return colours
-
-
 def part_chromium(t, ns):
-    chromium = shutil.which("chromium")
-    t.require(chromium, "chromium is installed (scripts/setup)")
-    # Chromium has no flag to trust a CA file; it trusts a leaf key by its SPKI pin.
-    leaf = subprocess.run(["openssl", "x509", "-in", str(CERTS / "tls" / "server.pem"), "-pubkey", "-noout"],
-                          capture_output=True, check=True).stdout
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=leaf, capture_output=True,
-                         check=True).stdout
-    pin = base64.b64encode(hashlib.sha256(der).digest()).decode()
     screenshot = t.log_dir / "chromium.png"
     screenshot.unlink(missing_ok=True)
-    profile = t.log_dir / "chromium-profile"
-    shutil.rmtree(profile, ignore_errors=True)
-    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
-              f"--host-resolver-rules=MAP {HOST} {ECHO_ADDRESS}", f"--ignore-certificate-errors-spki-list={pin}",
-              "--window-size=900,700", "--virtual-time-budget=5000"]
+    common = chromium_support.command(t.log_dir / "chromium-profile", CERTS / "tls" / "server.pem",
+                                      f"--host-resolver-rules=MAP {HOST} {ECHO_ADDRESS}", "--window-size=900,700",
+                                      "--virtual-time-budget=5000")
     dom = ns.run(*common, "--dump-dom", f"https://{HOST}/", check=False, timeout=120)
     t.check("Hello from a unikernel" in dom.stdout, "chromium: the index's DOM over HTTPS",
             (dom.stdout[-300:] + dom.stderr[-300:]).strip())
     ns.run(*common, f"--screenshot={screenshot}", f"https://{HOST}/", check=False, timeout=120)
     t.require(screenshot.exists(), "chromium wrote a screenshot")
-    colours = png_colours(screenshot)
+    colours = png.colours(screenshot)
     paper, accent = (0xFB, 0xFA, 0xF7), (0x6B, 0x3F, 0xA0)
     t.check(paper in colours and accent in colours,
             "the screenshot shows the page (its background and accent colours), not an error page",
