@@ -23,11 +23,9 @@ looked at in headless Chromium.
     full-width rules (the column narrows, nothing overflows). The PNGs stay
     in the log directory.
 nginx, fcgiwrap, the app and QEMU are stopped by PID at the end, also on failure.
-Environment: MORGANA_BLOG (hosted binary, as blog_test.py), MORGANA_BLOG_HTTPS_PVH (the pvh image; default: built by
-./morgana with build/test-certs-blog-e2e crunched in as tls and ca).
+Environment: MORGANA_BLOG and MORGANA_BLOG_PVH, as blog_test.py (which boots the same pvh image).
 """
 
-import os
 import re
 import shutil
 import subprocess
@@ -36,33 +34,17 @@ import chromium_support
 import harness
 import png
 from blog_test import (BOOT_TIMEOUT, HOOK, PULL_TIMEOUT, PVH_BOOT_TIMEOUT, SECRET, SampleBlog, check_everything,
-                       hosted_binary, main_list, parse_page, signed_webhook)
+                       hosted_binary, main_list, make_certs, parse_page, pvh_image, signed_webhook)
 from git_acceptance_test import start_git_nginx
 from git_site_test import Curl, Process, boot_pvh, stop_pvh
 from git_wire_test import free_port
 from harness import ROOT, TestFailure
 
-# A test CA and a certificate for localhost, 127.0.0.1 and 10.0.2.2 (the host as a guest on QEMU's user
-# networking sees it; also as a DNS name, which Morgana's TLS client checks), kept between runs so that the pvh image, which crunches it in, is not rebuilt each time.
-CERTS = ROOT / "build" / "test-certs-blog-e2e"
 ARTICLE = "Posts/Markdown-notes"  # the sample's article with a table and the image
 IMAGE = ROOT / "examples" / "blog" / "sample" / "static" / "images" / "logo.png"
 CHROMIUM_TIMEOUT = 180
 WIDE, NARROW = 1000, 400
 MARGIN = 12  # columns at each edge that a 400 px page leaves to its background
-
-
-def make_certs():
-    """CERTS, made when missing or older than its DNS name 10.0.2.2; ca/ holds only the CA, as the app's store
-    "ca" (every *.pem in it is an anchor)."""
-    leaf = CERTS / "tls" / "server.pem"
-    names = subprocess.run(["openssl", "x509", "-in", str(leaf), "-noout", "-ext", "subjectAltName"],
-                           capture_output=True, text=True).stdout if leaf.is_file() else ""
-    if "DNS:10.0.2.2" not in names or not (CERTS / "ca" / "ca.pem").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS), "10.0.2.2"])
-        (CERTS / "ca").mkdir(exist_ok=True)
-        shutil.copy(CERTS / "ca.pem", CERTS / "ca" / "ca.pem")
-    return CERTS
 
 
 def style_colours():
@@ -127,13 +109,6 @@ def part_hosted(t, nginx_work, nginx_port, certs):
             "hosted: two pulls over https (boot, webhook), none failed, two renders", f"{got}")
 
 
-def pvh_image(certs):
-    if os.environ.get("MORGANA_BLOG_HTTPS_PVH"):
-        return os.environ["MORGANA_BLOG_HTTPS_PVH"]
-    return harness.build_app("examples/blog", "pvh", "--crunch", f"tls={certs / 'tls'}", "--crunch",
-                             f"ca={certs / 'ca'}", "--", "--tls=443", "--port=80", "--index-page=Posts")
-
-
 def part_pvh(t, nginx_work, nginx_port, certs):
     image = pvh_image(certs)
     http_port, https_port = free_port(), free_port()
@@ -160,7 +135,10 @@ def screenshot(t, certs, url, name, width, height):
     command = chromium_support.command(t.log_dir / f"chromium-profile-{name}", certs / "tls" / "server.pem",
                                        f"--window-size={width},{height}", "--hide-scrollbars",
                                        "--virtual-time-budget=5000", f"--screenshot={path}", url)
-    result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"chromium did not finish {url} within {CHROMIUM_TIMEOUT} s")
     (t.log_dir / f"chromium-{name}.log").write_text(result.stdout + result.stderr)
     t.require(path.is_file(), f"chromium: a screenshot of {url} ({width}x{height})",
               f"exit {result.returncode}: {result.stderr[-400:]}")

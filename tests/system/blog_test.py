@@ -34,12 +34,14 @@ daemon` on the host at 10.0.2.2; the same checks over HTTPS (curl --cacert
 through hostfwd), HSTS, HTTP's 301; a push and a signed webhook serve a new post.
 Environment: MORGANA_BLOG (hosted binary; default: built by ./morgana for
 hosted, preset hosted-asan), MORGANA_BLOG_PVH (the pvh image; default: built
-by ./morgana with build/test-certs/tls crunched in).
+by ./morgana with build/test-certs-blog crunched in as tls and ca, the same
+image blog_browser_test.py boots).
 """
 
 import calendar
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -67,7 +69,10 @@ HOOK = "/hooks/push"
 BOOT_TIMEOUT = 60
 PULL_TIMEOUT = 60
 PVH_BOOT_TIMEOUT = 120
-CERTS = ROOT / "build" / "test-certs"  # shared with static_site_test and git_site_test
+# A test CA and a certificate for localhost, 127.0.0.1 and 10.0.2.2 (the host as a guest on QEMU's user
+# networking sees it; also as a DNS name, which Morgana's TLS client checks), kept between runs so that the pvh
+# image, which crunches it in, is not rebuilt each time; shared with blog_browser_test.
+CERTS = ROOT / "build" / "test-certs-blog"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # Every line that ends a pull: a new head, the same head, or a failure.
 PULL_ENDED = re.compile(r"blog (?:info|warn|error): (?:serving [0-9a-f]{40} \(|pulled: |pull from .* failed|"
@@ -360,6 +365,27 @@ def hosted_binary():
     return harness.build_app("examples/blog", "hosted", preset="hosted-asan")
 
 
+def make_certs():
+    """CERTS, made when missing or without the DNS name 10.0.2.2; ca/ holds only the CA, as the app's store "ca"
+    (every *.pem in it is an anchor)."""
+    leaf = CERTS / "tls" / "server.pem"
+    names = subprocess.run(["openssl", "x509", "-in", str(leaf), "-noout", "-ext", "subjectAltName"],
+                           capture_output=True, text=True).stdout if leaf.is_file() else ""
+    if "DNS:10.0.2.2" not in names or not (CERTS / "ca" / "ca.pem").is_file():
+        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS), "10.0.2.2"])
+        (CERTS / "ca").mkdir(exist_ok=True)
+        shutil.copy(CERTS / "ca.pem", CERTS / "ca" / "ca.pem")
+    return CERTS
+
+
+def pvh_image(certs):
+    """The pvh image with the test certificate and CA crunched in (an https remote needs the CA), HTTPS on 443."""
+    if os.environ.get("MORGANA_BLOG_PVH"):
+        return os.environ["MORGANA_BLOG_PVH"]
+    return harness.build_app("examples/blog", "pvh", "--crunch", f"tls={certs / 'tls'}", "--crunch",
+                             f"ca={certs / 'ca'}", "--", "--tls=443", "--port=80", "--index-page=Posts")
+
+
 def part_hosted(t):
     binary = hosted_binary()
     work = t.log_dir / "hosted"
@@ -466,12 +492,8 @@ def part_refusals(t):
 def part_pvh(t):
     """The pvh image in QEMU (user networking, no root): cloned from git daemon on the host at 10.0.2.2, the
     whole blog checked over HTTPS (the test CA) with HSTS and HTTP's 301, then a push and a signed webhook."""
-    certs = CERTS
-    if not (certs / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(certs)])
-    image = os.environ.get("MORGANA_BLOG_PVH") or harness.build_app(
-        "examples/blog", "pvh", "--crunch", f"tls={certs / 'tls'}", "--", "--tls=443", "--port=80",
-        "--index-page=Posts")
+    certs = make_certs()
+    image = pvh_image(certs)
     work = t.log_dir / "pvh"
     daemon_port, http_port, https_port = free_port(), free_port(), free_port()
     blog = SampleBlog(t, work, f"https://localhost:{https_port}/")
