@@ -14,14 +14,16 @@ looked at in headless Chromium.
     HTTPS through hostfwd, a push and a signed webhook pulled over https;
   - Chromium screenshots over HTTPS from that guest (the test key trusted by
     its SPKI pin), each page 200 by curl first: `/` and the article with the
-    table and the image at 1000 px wide, the article at 400 px. The pixels are
-    checked, not the DOM: the style's background is the most common colour
-    (Chromium's error pages have their own), its link and rule colours and
-    dark text are there, the repository's own style.css colours the h1, the
-    table's borders are drawn, the sample image's colours cover its area;
-    at 400 px the left and right margins hold only the background and the
-    full-width rules (the column narrows, nothing overflows). The PNGs stay
-    in the log directory.
+    table and the image at 1000 px wide (also in Chromium's dark mode), the
+    article at 400 px. The pixels are checked, not the DOM: the style's
+    background (its dark one in dark mode) is the most common colour (a page
+    that fails to load gets no screenshot; an error page would have other
+    colours), its link colour and text in its text colour are there, the
+    repository's own style.css colours the h1, the table's borders are drawn
+    in the rule colour, the sample image's colours cover its area; at 400 px
+    the left and right margins hold only the background and the full-width
+    rules (the column narrows, nothing overflows). The PNGs stay in the log
+    directory.
 nginx, fcgiwrap, the app and QEMU are stopped by PID at the end, also on failure.
 Environment: MORGANA_BLOG and MORGANA_BLOG_PVH, as blog_test.py (which boots the same pvh image).
 """
@@ -48,12 +50,19 @@ MARGIN = 12  # columns at each edge that a 400 px page leaves to its background
 
 
 def style_colours():
-    """The light scheme's colours from the blog's built-in style (src/morgana/blog/pages.cpp): {name: (r, g, b)}."""
+    """The colours of the blog's built-in style (src/morgana/blog/pages.cpp), {"light"|"dark": {name: (r, g, b)}}:
+    its :root, and its :root under prefers-color-scheme: dark."""
     source = (ROOT / "src" / "morgana" / "blog" / "pages.cpp").read_text()
-    root = re.search(r":root \{ color-scheme: light dark; ([^}]*)\}", source)
-    if not root:
-        raise TestFailure("pages.cpp: no ':root { color-scheme: light dark; ... }' to read the colours from")
-    return {name: rgb(value) for name, value in re.findall(r"--([a-z]+): #([0-9a-f]{6});", root.group(1))}
+    schemes = {}
+    for scheme, pattern in (("light", r":root \{ color-scheme: light dark; ([^}]*)\}"),
+                            ("dark", r"@media \(prefers-color-scheme: dark\) \{ :root \{ ([^}]*)\}")):
+        found = re.search(pattern, source)
+        colours = {name: rgb(value) for name, value in re.findall(r"--([a-z]+): #([0-9a-f]{6});",
+                                                                   found.group(1) if found else "")}
+        if not {"bg", "fg", "accent", "rule"} <= set(colours):
+            raise TestFailure(f"pages.cpp: no {scheme} :root naming --bg, --fg, --accent and --rule: {colours}")
+        schemes[scheme] = colours
+    return schemes
 
 
 def sample_h1_colour():
@@ -128,13 +137,13 @@ def part_pvh(t, nginx_work, nginx_port, certs):
     stop_pvh(t, guest)
 
 
-def screenshot(t, certs, url, name, width, height):
+def screenshot(t, certs, url, name, width, height, *options):
     """Chromium's screenshot of `url` at width x height, saved as NAME.png in the log directory; its Image."""
     path = t.log_dir / f"{name}.png"
     path.unlink(missing_ok=True)
     command = chromium_support.command(t.log_dir / f"chromium-profile-{name}", certs / "tls" / "server.pem",
                                        f"--window-size={width},{height}", "--hide-scrollbars",
-                                       "--virtual-time-budget=5000", f"--screenshot={path}", url)
+                                       "--virtual-time-budget=5000", f"--screenshot={path}", *options, url)
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -150,7 +159,7 @@ def screenshot(t, certs, url, name, width, height):
 
 def check_style(t, image, style, name):
     """The page in the blog's style, not an error page: its background fills most of it, its link colour
-    and dark text are there."""
+    and text in its text colour are there."""
     counts = image.counts()
     most = counts.most_common(1)[0][0]
     t.check(most == style["bg"] and image.pixel(0, 0) == style["bg"],
@@ -158,9 +167,11 @@ def check_style(t, image, style, name):
             f"most common {most}, corner {image.pixel(0, 0)}")
     t.check(counts[style["accent"]] >= 50, f"{name}: links in the accent colour {style['accent']}",
             f"{counts[style['accent']]} pixels")
-    dark = sum(count for colour, count in counts.items() if max(colour) < 0x50)
-    t.check(counts[style["fg"]] >= 100 and dark >= 1000,
-            f"{name}: dark text ({counts[style['fg']]} pixels of {style['fg']}, {dark} dark)")
+    # Glyphs are antialiased: their cores are the text colour, their edges near it.
+    near = sum(count for colour, count in counts.items()
+               if all(abs(a - b) <= 0x30 for a, b in zip(colour, style["fg"])))
+    t.check(counts[style["fg"]] >= 100 and near >= 1000,
+            f"{name}: text ({counts[style['fg']]} pixels of {style['fg']}, {near} near it)")
     return counts
 
 
@@ -185,9 +196,8 @@ def check_table(t, image, style, name):
 
 
 def screenshots(t, curl, certs, base):
-    style = style_colours()
-    t.require({"bg", "fg", "accent", "rule"} <= set(style), "pages.cpp's style names bg, fg, accent and rule",
-              f"{style}")
+    schemes = style_colours()
+    style = schemes["light"]
     for path in ("/", "/" + ARTICLE):
         status, headers, _ = curl(path)
         t.require(status == 200 and headers.get("content-type", "").startswith("text/html"),
@@ -202,6 +212,11 @@ def screenshots(t, curl, certs, base):
     t.check(counts[h1] >= 50, f"article: the h1 in the repository's style.css colour {h1}", f"{counts[h1]} pixels")
     check_table(t, article, style, "article")
     check_image(t, counts, "article")
+
+    # Chromium's dark mode makes prefers-color-scheme dark: the style's dark colours instead.
+    dark = screenshot(t, certs, base + "/" + ARTICLE, "article-dark", WIDE, 2000, "--force-dark-mode")
+    check_image(t, check_style(t, dark, schemes["dark"], "article, dark scheme"), "article, dark scheme")
+    check_table(t, dark, schemes["dark"], "article, dark scheme")
 
     narrow = screenshot(t, certs, base + "/" + ARTICLE, "article-narrow", NARROW, 3000)
     counts = check_style(t, narrow, style, "article at 400 px")
