@@ -369,12 +369,13 @@ def make_certs():
     """CERTS, made when missing or without the DNS name 10.0.2.2; ca/ holds only the CA, as the app's store "ca"
     (every *.pem in it is an anchor)."""
     leaf = CERTS / "tls" / "server.pem"
-    names = subprocess.run(["openssl", "x509", "-in", str(leaf), "-noout", "-ext", "subjectAltName"],
-                           capture_output=True, text=True).stdout if leaf.is_file() else ""
-    if "DNS:10.0.2.2" not in names or not (CERTS / "ca" / "ca.pem").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS), "10.0.2.2"])
-        (CERTS / "ca").mkdir(exist_ok=True)
-        shutil.copy(CERTS / "ca.pem", CERTS / "ca" / "ca.pem")
+    with harness.locked(CERTS.with_name(CERTS.name + ".lock")):  # blog_browser_test may be making them too
+        names = subprocess.run(["openssl", "x509", "-in", str(leaf), "-noout", "-ext", "subjectAltName"],
+                               capture_output=True, text=True).stdout if leaf.is_file() else ""
+        if "DNS:10.0.2.2" not in names or not (CERTS / "ca" / "ca.pem").is_file():
+            harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS), "10.0.2.2"])
+            (CERTS / "ca").mkdir(exist_ok=True)
+            shutil.copy(CERTS / "ca.pem", CERTS / "ca" / "ca.pem")
     return CERTS
 
 

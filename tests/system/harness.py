@@ -23,6 +23,7 @@ MORGANA_TEST_SEED (random sizes and payloads), MORGANA_KEEP_LOGS (print logs).
 import atexit
 import contextlib
 import ctypes
+import fcntl
 import os
 import random
 import re
@@ -246,12 +247,24 @@ def run(command, check=True, timeout=60):
 def build_app(app_dir, target, *configure_options, preset=None, timeout=900):
     """Configures APP_DIR (relative to the repository) for TARGET with exactly CONFIGURE_OPTIONS
     (--crunch NAME=DIR, -- BOOT-ARGUMENTS), as a user would, then builds it in its own directory
-    (build/app-APP-PRESET); returns the artifact's path, build's last line."""
+    (build/app-APP-PRESET); returns the artifact's path, build's last line. Tests run in parallel take turns
+    per app and target: the configuration file and the build directory are shared."""
     morgana, app = str(ROOT / "morgana"), str(ROOT / app_dir)
     presets = ["--preset", preset] if preset else []
-    run([morgana, "configure", app, "--target", target, *presets, *configure_options])
-    result = run([morgana, "build", app, "--target", target], timeout=timeout)
+    with locked(ROOT / "build" / f"app-{Path(app_dir).name}-{target}.lock"):
+        run([morgana, "configure", app, "--target", target, *presets, *configure_options])
+        result = run([morgana, "build", app, "--target", target], timeout=timeout)
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def locked(path):
+    """Holds an exclusive lock on the file at `path` (made if missing) for the block, waiting for it first;
+    the kernel drops it if the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 class Echo:
