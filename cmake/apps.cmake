@@ -7,7 +7,7 @@
 set(MORGANA_APP "" CACHE PATH "Application directory to build (used by ./morgana build)")
 option(MORGANA_ONLY_APP "Build only MORGANA_APP: no examples, unit tests or tools (./morgana build)" OFF)
 set(MORGANA_APP_ARGUMENTS "" CACHE STRING
-    "Boot arguments baked into MORGANA_APP as defaults, e.g. '--port=80 --tls=443' (./morgana configure -- ARGS)")
+    "Boot arguments baked into MORGANA_APP as defaults, a command line as pvh's (double quotes group words), e.g. '--port=80 --name=\"a b\"' (./morgana configure -- ARGS)")
 if(MORGANA_ONLY_APP AND NOT MORGANA_APP)
   message(FATAL_ERROR "MORGANA_ONLY_APP needs MORGANA_APP, the application to build")
 endif()

@@ -9,7 +9,9 @@ command line unless one follows --), and two apps built at once by two
 The configurations this test writes into examples/ and tests/ are put back as
 they were (content and time) when it ends."""
 
+import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -32,9 +34,9 @@ def last_line(result):
     return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
 
 
-def save_configurations():
+def save_configurations(apps=TOUCHED):
     saved = {}
-    for app in TOUCHED:
+    for app in apps:
         for target in ("hosted", "pvh"):
             path = ROOT / app / f"morgana-{target}.conf"
             saved[path] = (path.read_bytes(), path.stat().st_mtime_ns) if path.exists() else None
@@ -150,8 +152,12 @@ def test_refusals(t):
         (("configure", "examples/echo"), "--target is required", "configure without a target"),
         (("configure", "examples/echo", "--target", "pvh", "--", "--echo-port=65536"),
          "65536 is out of range for uint16", "a baked setting out of its type's range"),
-        (("configure", "examples/echo", "--target", "pvh", "--", "--resolve=a b"), "cannot hold spaces",
-         "a baked argument with a space"),
+        (("configure", "examples/echo", "--target", "pvh", "--", '--resolve="a b"'), "a double quote cannot be given",
+         "a baked argument with a double quote (the command line's grouping)"),
+        (("configure", "examples/echo", "--target", "pvh", "--", "--resolve=a\nb"), "control characters",
+         "a baked argument over two lines"),
+        (("run", "examples/echo", "--target", "pvh", "--", '--logs="*:info'), "a double quote cannot be given",
+         "a boot argument with a double quote, before building"),
         (("configure", "examples/echo", "--target", "pvh", "--", "echo-port=7"), "expected --name=value",
          "a baked argument without --"),
         (("configure", "examples/static-site", "--target", "pvh", "--crunch", "tls=no/such/dir"), "is not a directory",
@@ -177,7 +183,8 @@ def test_pvh_build_and_deploy(t):
             "build passes the configured arguments and builds the app alone", result.stderr[-2000:])
 
     bare = {"qemu": ("run-qemu.sh", ["qemu-system-x86_64", "-kernel", "virtio-net-device", "-m 48"], ["-append"]),
-            "xen": ("hello.xl", ['type = "pvh"', "kernel = ", 'extra = ""', "memory = 48", "on_crash"], ["--logs"]),
+            "xen": ("hello.xl", ['type = "pvh"', "kernel = ", 'extra = ""', "memory = 48", "on_crash",
+                                 "# Baked into the image by ./morgana configure: --logs=*:debug\n"], ["--logs=*:info"]),
             "firecracker": ("hello-firecracker.json", ['"kernel_image_path"', '"boot_args": ""',
                                                        '"mem_size_mib": 48'], ["--logs"])}
     for fmt, (file_name, needles, absent) in bare.items():
@@ -189,15 +196,20 @@ def test_pvh_build_and_deploy(t):
                 "(the configured arguments are baked in)", f"{result.returncode}: {path}: {text[:600]} "
                                                            f"{result.stderr[-500:]}")
 
-    given = {"qemu": ["-append", "--logs=*:info"], "xen": ['extra = "--logs=*:info"'],
-             "firecracker": ['"boot_args": "--logs=*:info"']}
+    # A word with spaces goes in double quotes, as the image splits its command line (the xl string escapes
+    # them, and the backslash); JSON and the shell script quote as they do.
+    command_line = '--logs=*:info --note="full stack\\engineer"'
+    given = {"qemu": ["-append " + shlex.quote(command_line)],
+             "xen": ['extra = "--logs=*:info --note=\\"full stack\\\\engineer\\""'],
+             "firecracker": [f'"boot_args": {json.dumps(command_line)}']}
     for fmt, needles in given.items():
         result = morgana("deploy", "examples/hello", "--format", fmt, "--memory", "80", "--", "--logs=*:info",
-                         timeout=600)
+                         "--note=full stack\\engineer", timeout=600)
         path = last_line(result)
         text = open(path).read() if Path(path).is_file() else ""
         t.check(result.returncode == 0 and all(n in text for n in needles) and "80" in text,
-                f"deploy --format {fmt} -- ARGS puts ARGS on the command line, --memory overrides",
+                f"deploy --format {fmt} -- ARGS puts ARGS on the command line (a word with spaces quoted), "
+                "--memory overrides",
                 f"{result.returncode}: {path}: {text[:600]} {result.stderr[-500:]}")
 
 

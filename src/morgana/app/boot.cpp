@@ -5,12 +5,14 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "morgana/app/context.h"
 #include "morgana/app/entry.h"
 #include "morgana/app/target.h"
 #include "morgana/core/args.h"
+#include "morgana/core/command_line.h"
 #include "morgana/core/counter.h"
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
@@ -133,7 +135,21 @@ namespace boot {
 
 int run() {
   StringBuilder<512> diagnostics;
-  auto configured = args::split_command_line(configured_arguments);
+  // Split in a copy, which the string settings then point into until the image stops.
+  std::string configured_line(configured_arguments);
+  std::vector<std::string_view> configured;
+  args::CommandLine words(configured_line);
+  while (true) {
+    auto word = words.next();
+    if (!word) {
+      format_to(diagnostics, "configured argument '{}': {}\nmorgana: stopping: bad boot argument\n",
+                words.unterminated(), word.error().context);
+      platform::console_write(diagnostics.view());
+      return 2;
+    }
+    if (!*word) break;
+    configured.push_back(**word);
+  }
   if (!args::parse(configured, platform::boot_arguments(), diagnostics)) {
     format_to(diagnostics, "\nmorgana: stopping: bad boot argument\n");
     platform::console_write(diagnostics.view());

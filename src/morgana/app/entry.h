@@ -14,8 +14,9 @@ namespace morgana::boot {
 extern const std::string_view description;
 // The application's log source, named after its directory (Context::log()).
 extern log::Source app_log;
-// Boot arguments baked in by ./morgana configure ("--tls=443 --port=80"),
-// parsed before those given at boot, which override them.
+// Boot arguments baked in by ./morgana configure ("--tls=443 --name=\"a b\""),
+// a command line as pvh's (core/command_line.h), parsed before those given at
+// boot, which override them.
 extern const std::string_view configured_arguments;
 
 // Checks the declared stores, reads the settings and runs app_main.

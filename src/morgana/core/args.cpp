@@ -132,17 +132,6 @@ Result<void> parse(std::span<const std::string_view> configured, std::span<const
   return Parser(diagnostics, false).parse(arguments);
 }
 
-std::vector<std::string_view> split_command_line(std::string_view text) {
-  std::vector<std::string_view> words;
-  while (!text.empty()) {
-    auto space = text.find(' ');
-    if (space != 0) words.push_back(text.substr(0, space));
-    if (space == std::string_view::npos) break;
-    text.remove_prefix(space + 1);
-  }
-  return words;
-}
-
 void print_help(FormatSink& sink, Group group) {
   // Sorted by name for a stable listing; the list is short, so selection sort.
   std::string_view last;

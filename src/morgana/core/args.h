@@ -129,9 +129,6 @@ using Flag = Option<bool>;
   return parse({}, arguments, diagnostics);
 }
 
-// Splits a command line at spaces ("--a=1 --b=2"), for configured arguments.
-[[nodiscard]] std::vector<std::string_view> split_command_line(std::string_view text);
-
 // Every declared argument of `group` with its help and default, sorted by
 // name; a configured value is shown beside the built-in default.
 void print_help(FormatSink& sink, Group group);

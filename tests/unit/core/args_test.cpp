@@ -258,11 +258,6 @@ TEST_F(Args, DefaultsFromText) {
   EXPECT_EQ(parse_default<std::chrono::nanoseconds>("2min"), std::chrono::minutes(2));
 }
 
-TEST(SplitCommandLine, SplitsAtSpaces) {
-  EXPECT_EQ(split_command_line(""), std::vector<std::string_view>{});
-  EXPECT_EQ(split_command_line("--a=1  --b"), (std::vector<std::string_view>{"--a=1", "--b"}));
-}
-
 TEST_F(Args, EveryDeclaredArgumentIsRegistered) {
   std::size_t found = 0;
   for (auto* a = first(); a; a = a->next())

@@ -8,6 +8,7 @@
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
 #include "morgana/platform/interface.h"
+#include "morgana/platform/pvh/boot_arguments.h"
 #include "morgana/platform/pvh/clock.h"
 #include "morgana/platform/pvh/descriptor_tables.h"
 #include "morgana/platform/pvh/devices.h"
@@ -36,45 +37,16 @@ namespace {
 log::Source pvh_log{"pvh"};
 
 constexpr std::size_t canary_slot = 0x28 / sizeof(std::uint64_t);
-constexpr std::size_t max_arguments = 128;
-constexpr std::size_t max_mmio_arguments = 32;
 // isa-debug-exit's default port, and the one many guides configure (iobase=0xf4).
 constexpr std::uint16_t debug_exit_ports[] = {0x501, 0xf4};
 
 struct BootState {
-  std::string_view arguments[max_arguments];
-  std::size_t argument_count = 0;
-  std::size_t ignored_arguments = 0;
-  std::string_view mmio_arguments[max_mmio_arguments];
-  std::size_t mmio_argument_count = 0;
+  BootArguments command_line;
   std::uint64_t rsdp_address = 0;
   clock::Calibration calibration;
   bool has_timer = false;
 };
 constinit BootState g_boot{};
-
-void split_command_line(std::string_view line) {
-  while (!line.empty()) {
-    auto start = line.find_first_not_of(" \t\n");
-    if (start == std::string_view::npos) break;
-    line.remove_prefix(start);
-    auto end = line.find_first_of(" \t\n");
-    auto word = line.substr(0, end);
-    line.remove_prefix(word.size());
-    // QEMU's microvm appends Linux's virtio-mmio device list when ACPI is off:
-    // words for the device code, not boot arguments.
-    if (word.starts_with("virtio_mmio.device=")) {
-      if (g_boot.mmio_argument_count < max_mmio_arguments) g_boot.mmio_arguments[g_boot.mmio_argument_count++] = word;
-      continue;
-    }
-    if (word.starts_with("virtio_mmio.")) continue;
-    if (g_boot.argument_count == max_arguments) {
-      ++g_boot.ignored_arguments;
-      continue;
-    }
-    g_boot.arguments[g_boot.argument_count++] = word;
-  }
-}
 
 // RAM from the memory map, less everything below `free_start` (low memory,
 // the image, the page tables).
@@ -149,7 +121,9 @@ void yield(std::int64_t deadline_ns) {
   pvh::interrupts::halt_for(deadline_ns - now);
 }
 
-std::span<const std::string_view> boot_arguments() { return {pvh::g_boot.arguments, pvh::g_boot.argument_count}; }
+std::span<const std::string_view> boot_arguments() {
+  return {pvh::g_boot.command_line.arguments, pvh::g_boot.command_line.argument_count};
+}
 
 // No host network under a hypervisor: applications use the stack on virtio-net.
 bool host_sockets() { return false; }
@@ -162,15 +136,17 @@ Result<void> start_devices() {
                     calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.timer_hz / 1'000'000,
                     calibration.timer_hz / 100'000 % 10, calibration.source, (heap.total - heap.in_use) / 1024,
                     pvh::entropy::source_name());
-  pvh::devices::start({g_boot.mmio_arguments, g_boot.mmio_argument_count}, g_boot.rsdp_address);
+  const auto& command_line = g_boot.command_line;
+  pvh::devices::start({command_line.mmio_arguments, command_line.mmio_argument_count}, g_boot.rsdp_address);
   if (!g_boot.has_timer) pvh::pvh_log.warn("no local APIC: waiting spins instead of halting");
   if (!pvh::clock::has_wall_clock()) pvh::pvh_log.warn("no CMOS RTC: the wall clock starts at the epoch");
   if (!pvh::entropy::available() && pvh::devices::rng())
     pvh::pvh_log.info("no RDSEED or RDRAND: entropy from virtio-rng, the stack canary from the TSC");
   else if (!pvh::entropy::available())
     pvh::pvh_log.warn("no RDSEED or RDRAND (use -cpu max): random numbers fail, the stack canary comes from the TSC");
-  if (g_boot.ignored_arguments)
-    pvh::pvh_log.warn("{} boot arguments beyond the first {} ignored", g_boot.ignored_arguments, pvh::max_arguments);
+  if (command_line.ignored_arguments)
+    pvh::pvh_log.warn("{} boot arguments beyond the first {} ignored", command_line.ignored_arguments,
+                      pvh::BootArguments::max_arguments);
   return {};
 }
 
@@ -217,7 +193,14 @@ extern "C" [[noreturn]] __attribute__((no_stack_protector)) void pvh_main(std::u
   serial::init();
   descriptor_tables::init();
   auto start_info = read_start_info(start_info_address);
-  split_command_line(start_info.command_line);
+  g_boot.command_line = split_boot_arguments(start_info.command_line);
+  if (!g_boot.command_line.unterminated.empty()) {
+    // As boot::run stops for any other bad argument; nothing else has started.
+    morgana::platform::ConsoleSink console;
+    morgana::format_to(console, "argument '{}': unterminated double quote\nmorgana: stopping: bad boot argument\n",
+                       g_boot.command_line.unterminated);
+    stop(2);
+  }
   g_boot.rsdp_address = start_info.rsdp_address;
   auto free_start = paging::init(start_info.memory_map, image::end());
   add_heap_regions(start_info.memory_map, free_start);

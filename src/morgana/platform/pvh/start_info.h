@@ -22,7 +22,7 @@ struct MemoryRegion {
 };
 
 struct StartInfo {
-  std::string_view command_line;
+  std::span<char> command_line; // the copy: the boot arguments are split in place
   std::span<const MemoryRegion> memory_map;
   std::uint64_t rsdp_address;
 };
