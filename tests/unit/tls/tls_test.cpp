@@ -264,6 +264,78 @@ TEST_F(TlsTest, ClientRejectsBadCertificatesSayingWhy) {
   }
 }
 
+TEST_F(TlsTest, AServerReachedByIpAddressIsCheckedAgainstItsIpAddressNamesWithoutSni) {
+  // ip_server names localhost, fd00::2 and 10.0.2.2.
+  auto server = server_with({{ip_server_pem, ec_server_key}});
+  for (std::string name : {"10.0.2.2", "localhost"}) {
+    EchoOutcome outcome;
+    auto client = connect_to(*server, outcome, client_config(name));
+    ASSERT_TRUE(client.has_value()) << name << ": " << describe(client.error());
+    auto data = pattern(2000, 5);
+    auto echoed = round_trip(**client, data);
+    ASSERT_TRUE(echoed.has_value()) << describe(echoed.error());
+    EXPECT_EQ(*echoed, data);
+    // RFC 6066 §3: no SNI for an address; a host name still goes out.
+    EXPECT_EQ(outcome.server_name, name == "localhost" ? name : "");
+  }
+  // The iPAddress must be equal: 253.0.0.0 is not fd00::2 cut to four octets.
+  auto before = handshake_failure_counter(err_x509_bad_ip_address).value();
+  for (std::string name : {"10.0.2.3", "253.0.0.0"}) {
+    EchoOutcome outcome;
+    auto client = connect_to(*server, outcome, client_config(name));
+    ASSERT_FALSE(client.has_value()) << name;
+    EXPECT_EQ(client.error(), Errc::invalid_argument);
+    EXPECT_EQ(client.error().context,
+              "certificate not valid for the IP address connected to (err_x509_bad_ip_address)");
+  }
+  EXPECT_EQ(handshake_failure_counter(err_x509_bad_ip_address).value(), before + 2);
+}
+
+TEST_F(TlsTest, ClientRefusesCertificatesNotNamingTheIpAddressSayingWhy) {
+  constexpr std::string_view not_named =
+      "certificate not valid for the IP address connected to (err_x509_bad_ip_address)";
+  const Rejection cases[] = {
+      // DNS names only.
+      {other_name_pem, other_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // The address as a dNSName, as scripts/make-test-certs once wrote it: not an iPAddress.
+      {ip_as_dns_name_pem, ec_server_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // The address as the Common Name, without a subjectAltName.
+      {ip_common_name_pem, ec_server_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // An iPAddress of one octet after the matching one.
+      {ip_bad_san_pem, ec_server_key, "10.0.2.2", err_x509_bad_subject_alt_name,
+       "certificate: malformed subjectAltName (err_x509_bad_subject_alt_name)"},
+      // The chain is verified first, as for a host name.
+      {expired_pem, ec_server_key, "127.0.0.1", BR_ERR_X509_EXPIRED,
+       "certificate expired or not yet valid (BR_ERR_X509_EXPIRED)"},
+      {untrusted_pem, ec_server_key, "127.0.0.1", BR_ERR_X509_NOT_TRUSTED,
+       "certificate chain is not trusted: no trust anchor signs it (BR_ERR_X509_NOT_TRUSTED)"},
+  };
+  for (const auto& rejection : cases) {
+    auto server = server_with({{rejection.chain, rejection.key}});
+    auto before = handshake_failure_counter(rejection.code).value();
+    EchoOutcome outcome;
+    auto client = connect_to(*server, outcome, client_config(rejection.name));
+    ASSERT_FALSE(client.has_value()) << rejection.context;
+    EXPECT_EQ(client.error().context, rejection.context);
+    EXPECT_EQ(handshake_failure_counter(rejection.code).value(), before + 1);
+    test_support::settle(1s);
+    EXPECT_TRUE(outcome.done);
+    EXPECT_FALSE(outcome.result.has_value());
+  }
+  // ec_server names 127.0.0.1 beside its DNS names.
+  auto server = server_with({{ec_server_pem, ec_server_key}});
+  EchoOutcome outcome;
+  auto client = connect_to(*server, outcome, client_config("127.0.0.1"));
+  EXPECT_TRUE(client.has_value()) << describe(client.error());
+}
+
+TEST_F(TlsTest, ClientRefusesIpv6AddressesAsServerNames) {
+  auto pair = test::make_stream_pair();
+  auto client = loop().run(connect(std::move(pair.client), client_config("::1"), MonotonicClock::now() + 1s));
+  ASSERT_FALSE(client.has_value());
+  EXPECT_EQ(client.error(), Errc::unsupported);
+}
+
 TEST_F(TlsTest, ClientTrustsTheRightCaOnly) {
   auto server = server_with({{untrusted_pem, ec_server_key}});
   anchors =
