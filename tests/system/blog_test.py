@@ -70,8 +70,8 @@ BOOT_TIMEOUT = 60
 PULL_TIMEOUT = 60
 PVH_BOOT_TIMEOUT = 120
 # A test CA and a certificate for localhost, 127.0.0.1 and 10.0.2.2 (the host as a guest on QEMU's user
-# networking sees it; also as a DNS name, which Morgana's TLS client checks), kept between runs so that the pvh
-# image, which crunches it in, is not rebuilt each time; shared with blog_browser_test.
+# networking sees it), kept between runs so that the pvh image, which crunches it in, is not rebuilt each time;
+# shared with blog_browser_test.
 CERTS = ROOT / "build" / "test-certs-blog"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # Every line that ends a pull: a new head, the same head, or a failure.
