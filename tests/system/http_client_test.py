@@ -9,9 +9,12 @@
     over HTTP and HTTPS;
   - a chunked body (nginx's SSI output has no Content-Length);
   - a 404 with its body; HEAD without one;
+  - https://127.0.0.1 (no SNI; the certificate names the address as an
+    iPAddress);
   - refusals: a certificate for another host name (wrong.test mapped to
-    127.0.0.1 with --connect-to), a server signed by a CA not baked in, https
-    in a build without CA, a connection refused.
+    127.0.0.1 with --connect-to), one for another IP address (nginx also on
+    127.0.0.2), a server signed by a CA not baked in, https in a build without
+    CA, a connection refused.
 
 No namespaces and no root needed: nginx listens on 127.0.0.1 at free ports,
 runs in the foreground from a temporary configuration, and is stopped by PID.
@@ -165,8 +168,9 @@ def run(t, work):
     (www / "chunked" / "page.html").write_bytes(b"start\n<!--# include virtual=\"/part.txt\" -->end\n")
     chunked_expected = b"start\n" + part + b"end\n"
     http_port, https_port = free_port(), free_port()
-    nginx = start_nginx(t, work, NGINX_HTTP.format(work=work, listen=listen(http_port, https_port, certs)),
-                        https_port)
+    # 127.0.0.2 too: another address of the loopback, which the certificate does not name.
+    listening = listen(http_port, https_port, certs) + f"\n    listen 127.0.0.2:{https_port} ssl;"
+    nginx = start_nginx(t, work, NGINX_HTTP.format(work=work, listen=listening), https_port)
     base = f"http://127.0.0.1:{http_port}"
     secure = f"https://localhost:{https_port}"
 
@@ -206,10 +210,14 @@ def run(t, work):
     expect_page(t, fetch, f"https://static-site.test:{https_port}/index.html", index,
                 "https: another name of the certificate via --connect-to",
                 "--connect-to=static-site.test:127.0.0.1")
+    expect_page(t, fetch, f"https://127.0.0.1:{https_port}/big.bin", big, "https: by IP address")
 
     # Refusals.
     expect_refusal(t, fetch, f"https://wrong.test:{https_port}/", r"TLS with wrong\.test.*BR_ERR_X509_BAD_SERVER_NAME",
                    "https: a certificate for another host name is refused", "--connect-to=wrong.test:127.0.0.1")
+    expect_refusal(t, fetch, f"https://127.0.0.2:{https_port}/",
+                   r"TLS with 127\.0\.0\.2.*certificate not valid for the IP address connected to",
+                   "https: a certificate for another IP address is refused")
     expect_refusal(t, fetch_other, f"{secure}/", r"TLS with localhost.*BR_ERR_X509_NOT_TRUSTED",
                    "https: a server from an untrusted CA is refused")
     t.check(fetch_other(f"{base}/index.html").code == 200, "the other-CA build still fetches plain HTTP")

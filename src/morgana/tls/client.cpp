@@ -1,10 +1,13 @@
 #include "morgana/tls/client.h"
 
 #include <cstring>
+#include <optional>
 
 #include "morgana/core/log.h"
 #include "morgana/core/memory.h"
+#include "morgana/net/ipv4_address.h"
 #include "morgana/tls/errors.h"
+#include "morgana/tls/ip_address_verifier.h"
 #include "morgana/tls/suites.h"
 
 namespace morgana::tls {
@@ -44,6 +47,9 @@ private:
   std::vector<const char*> m_alpn_names;
   br_ssl_client_context m_client{};
   br_x509_minimal_context m_x509{};
+  // Set when the server name is an IPv4 address: it checks the certificate's
+  // iPAddress names around m_x509.
+  std::optional<IpAddressVerifier> m_ip_verifier;
   bool m_offered_session = false;
 };
 
@@ -63,7 +69,12 @@ ClientStream::ClientStream(ClientConfig config)
   auto now = std::chrono::duration_cast<std::chrono::seconds>(WallClock::now().time_since_epoch()).count();
   auto time = x509_time(now);
   br_x509_minimal_set_time(&m_x509, time.days, time.seconds);
-  br_ssl_engine_set_x509(&m_client.eng, &m_x509.vtable);
+  if (auto address = net::parse_ipv4(m_config.server_name)) {
+    m_ip_verifier.emplace(&m_x509.vtable, *address);
+    br_ssl_engine_set_x509(&m_client.eng, m_ip_verifier->engine());
+  } else {
+    br_ssl_engine_set_x509(&m_client.eng, &m_x509.vtable);
+  }
 
   for (const auto& name : m_config.alpn) m_alpn_names.push_back(name.c_str());
   if (!m_alpn_names.empty()) {
@@ -75,7 +86,10 @@ Result<void> ClientStream::start(std::unique_ptr<net::Stream> transport) {
   TRY(prepare_engine(std::move(transport)));
   m_offered_session = m_config.session != nullptr && m_config.session->valid;
   if (m_offered_session) br_ssl_engine_set_session_parameters(&m_client.eng, &m_config.session->parameters);
-  if (!br_ssl_client_reset(&m_client, m_config.server_name.c_str(), m_offered_session ? 1 : 0)) {
+  // No SNI for an address (RFC 6066 §3: literal IP addresses are not
+  // permitted), and so no name for br_x509_minimal: m_ip_verifier checks it.
+  const char* sni = m_ip_verifier ? nullptr : m_config.server_name.c_str();
+  if (!br_ssl_client_reset(&m_client, sni, m_offered_session ? 1 : 0)) {
     return fail_start(bearssl_error(br_ssl_engine_last_error(&m_client.eng)));
   }
   return {};
@@ -95,7 +109,7 @@ void ClientStream::on_handshake_done() {
   }
   client_handshakes.increment();
   if (resumed) client_resumptions.increment();
-  tls_client_log.debug("client handshake with {} ({}) done: suite {} alpn '{}'{}", remote(), server_name(),
+  tls_client_log.debug("client handshake with {} ({}) done: suite {} alpn '{}'{}", remote(), m_config.server_name,
                        Hex{cipher_suite(), 4}, selected_protocol(), resumed ? " (resumed)" : "");
 }
 
@@ -111,6 +125,10 @@ Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> trans
                                               Instant deadline) {
   if (!config.trust_anchors) co_return fail(Errc::invalid_argument, "TLS client needs trust anchors");
   if (config.server_name.empty()) co_return fail(Errc::invalid_argument, "TLS client needs a server name");
+  // The network stack is IPv4 only; an IPv6 literal must not go out as SNI either (RFC 6066 §3).
+  if (config.server_name.find(':') != std::string::npos) {
+    co_return fail(Errc::unsupported, "TLS client: IPv6 addresses as server names are not supported");
+  }
   for (const auto& name : config.alpn) {
     if (name.empty() || name.size() > 255) co_return fail(Errc::invalid_argument, "ALPN protocol name length");
   }

@@ -2,7 +2,8 @@
 
 // The TLS client: connects over a transport stream, verifies the server's
 // chain against trust anchors (br_x509_minimal, at the WallClock's time) and
-// the host name, and returns the stream once the handshake is done.
+// the host name (or IPv4 address), and returns the stream once the handshake
+// is done.
 
 #include <memory>
 #include <string>
@@ -24,7 +25,11 @@ struct ClientSession {
 
 struct ClientConfig {
   std::shared_ptr<const TrustAnchors> trust_anchors;
-  // Sent as SNI (RFC 6066 §3) and checked against the certificate (RFC 6125).
+  // A host name: sent as SNI (RFC 6066 §3) and matched against the
+  // certificate's dNSName entries (RFC 6125). An IPv4 address ("10.0.2.2"):
+  // no SNI, and the certificate needs a subjectAltName iPAddress equal to it
+  // (RFC 2818 §3.1); a Common Name or dNSName holding the address does not
+  // count. IPv6 addresses are refused (Errc::unsupported).
   std::string server_name;
   // ALPN protocols to offer (RFC 7301), e.g. {"http/1.1"}.
   std::vector<std::string> alpn;
@@ -38,7 +43,8 @@ struct ClientConfig {
 // Errc::invalid_argument "certificate expired or not yet valid
 // (BR_ERR_X509_EXPIRED)", "certificate chain is not trusted: no trust anchor
 // signs it (BR_ERR_X509_NOT_TRUSTED)", "certificate is for another host name
-// (BR_ERR_X509_BAD_SERVER_NAME)"; Errc::timed_out at the deadline;
+// (BR_ERR_X509_BAD_SERVER_NAME)", "certificate not valid for the IP address
+// connected to (err_x509_bad_ip_address)"; Errc::timed_out at the deadline;
 // Errc::no_memory when the engine and its buffer (~40 KiB) cannot be had.
 // The transport is aborted on failure.
 [[nodiscard]] Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> transport, ClientConfig config,

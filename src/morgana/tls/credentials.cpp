@@ -6,6 +6,7 @@
 #include "morgana/core/ascii.h"
 #include "morgana/core/bytes.h"
 #include "morgana/tls/errors.h"
+#include "morgana/tls/subject_alt_name.h"
 
 namespace morgana::tls {
 namespace {
@@ -55,32 +56,6 @@ bool is_certificate(const PemObject& object) {
   return object.name == "CERTIFICATE" || object.name == "X509 CERTIFICATE";
 }
 
-// One DER element (X.690 §8.1): a single-byte tag and its value.
-struct DerElement {
-  std::uint8_t tag;
-  ByteReader value;
-};
-
-Result<DerElement> read_der(ByteReader& reader) {
-  auto tag = TRY(reader.u8());
-  if ((tag & 0x1f) == 0x1f) return fail(Errc::unsupported, "DER: multi-byte tag");
-  std::size_t length = TRY(reader.u8());
-  if (length & 0x80) {
-    std::size_t count = length & 0x7f;
-    if (count == 0 || count > 4) return fail(Errc::malformed, "DER: bad length");
-    length = 0;
-    for (std::size_t i = 0; i < count; ++i) length = (length << 8) | TRY(reader.u8());
-  }
-  return DerElement{tag, TRY(reader.sub(length))};
-}
-
-constexpr std::uint8_t der_sequence = 0x30;
-constexpr std::uint8_t der_oid = 0x06;
-constexpr std::uint8_t der_octet_string = 0x04;
-constexpr std::uint8_t der_extensions = 0xa3; // [3] EXPLICIT in TBSCertificate, RFC 5280 §4.1
-constexpr std::uint8_t der_dns_name = 0x82;   // GeneralName dNSName [2] IA5String, RFC 5280 §4.2.1.6
-constexpr std::byte subject_alt_name_oid[] = {std::byte{0x55}, std::byte{0x1d}, std::byte{0x11}}; // 2.5.29.17
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::ranges::transform(out, out.begin(), ascii::to_lower);
@@ -88,36 +63,14 @@ std::string lower(std::string_view text) {
 }
 
 // The dNSName entries of a certificate's subjectAltName extension.
-Result<std::vector<std::string>> subject_alt_names(Bytes der) {
-  ByteReader reader(der);
-  auto certificate = TRY(read_der(reader));
-  if (certificate.tag != der_sequence) return fail(Errc::malformed, "certificate is not a SEQUENCE");
-  auto tbs = TRY(read_der(certificate.value));
-  if (tbs.tag != der_sequence) return fail(Errc::malformed, "TBSCertificate is not a SEQUENCE");
-  std::vector<std::string> names;
-  while (!tbs.value.at_end()) {
-    auto field = TRY(read_der(tbs.value));
-    if (field.tag != der_extensions) continue;
-    auto extensions = TRY(read_der(field.value));
-    if (extensions.tag != der_sequence) return fail(Errc::malformed, "extensions are not a SEQUENCE");
-    while (!extensions.value.at_end()) {
-      auto extension = TRY(read_der(extensions.value));
-      if (extension.tag != der_sequence) return fail(Errc::malformed, "extension is not a SEQUENCE");
-      auto oid = TRY(read_der(extension.value));
-      if (oid.tag != der_oid || !std::ranges::equal(oid.value.whole(), subject_alt_name_oid)) continue;
-      // critical BOOLEAN DEFAULT FALSE, then the extnValue OCTET STRING.
-      auto value = TRY(read_der(extension.value));
-      if (value.tag != der_octet_string) value = TRY(read_der(extension.value));
-      if (value.tag != der_octet_string) return fail(Errc::malformed, "subjectAltName has no value");
-      auto general_names = TRY(read_der(value.value));
-      if (general_names.tag != der_sequence) return fail(Errc::malformed, "subjectAltName is not a SEQUENCE");
-      while (!general_names.value.at_end()) {
-        auto name = TRY(read_der(general_names.value));
-        if (name.tag == der_dns_name) names.push_back(lower(as_string(name.value.whole())));
-      }
-    }
+Result<std::vector<std::string>> dns_names(Bytes der) {
+  auto names = TRY(SubjectAltNames::of(der));
+  std::vector<std::string> dns;
+  while (!names.at_end()) {
+    auto name = TRY(names.next());
+    if (name.tag == general_name_dns) dns.push_back(lower(as_string(name.value)));
   }
-  return names;
+  return dns;
 }
 
 Bytes as_span(const std::vector<unsigned char>& bytes) { return std::as_bytes(std::span(bytes)); }
@@ -172,7 +125,7 @@ Result<CertificateChain> CertificateChain::from_pem(std::string_view pem) {
       } else {
         chain.m_public_key = copy(key->key.rsa.n, key->key.rsa.nlen);
       }
-      auto names = subject_alt_names(as_span(chain.m_der[0]));
+      auto names = dns_names(as_span(chain.m_der[0]));
       if (!names) return fail(Errc::malformed, "certificate: malformed subjectAltName");
       chain.m_names = std::move(*names);
     }

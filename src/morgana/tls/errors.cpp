@@ -20,7 +20,7 @@ struct Entry {
   }
 // NOLINTEND(bugprone-macro-parentheses)
 
-// Every code BearSSL 0.6 defines, in its headers' order.
+// Every code BearSSL 0.6 defines, in its headers' order, then our own (errors.h).
 Entry entries[] = {
     MORGANA_TLS_ERROR(BR_ERR_BAD_PARAM, "bad_param", invalid_argument, "caller-provided parameter is wrong"),
     MORGANA_TLS_ERROR(BR_ERR_BAD_STATE, "bad_state", invalid_argument, "engine used in the wrong state"),
@@ -99,6 +99,12 @@ Entry entries[] = {
                       "certificate public key is too weak"),
     MORGANA_TLS_ERROR(BR_ERR_X509_NOT_TRUSTED, "x509_not_trusted", invalid_argument,
                       "certificate chain is not trusted: no trust anchor signs it"),
+    MORGANA_TLS_ERROR(err_x509_bad_ip_address, "x509_bad_ip_address", invalid_argument,
+                      "certificate not valid for the IP address connected to"),
+    MORGANA_TLS_ERROR(err_x509_bad_subject_alt_name, "x509_bad_subject_alt_name", malformed,
+                      "certificate: malformed subjectAltName"),
+    MORGANA_TLS_ERROR(err_x509_no_memory, "x509_no_memory", no_memory,
+                      "no memory to keep the certificate for its check"),
 };
 
 #undef MORGANA_TLS_ERROR

@@ -11,6 +11,17 @@
 
 namespace morgana::tls {
 
+// Failures of Morgana's own certificate checks, which an X.509 engine returns
+// from end_chain as it would BearSSL's codes (BearSSL's own are below 64 and
+// from 256 up). The functions below know them like BearSSL's.
+//
+// The certificate has no subjectAltName iPAddress for the address connected to.
+inline constexpr int err_x509_bad_ip_address = 128;
+// Its subjectAltName (or the DER leading to it) does not parse.
+inline constexpr int err_x509_bad_subject_alt_name = 129;
+// No memory to keep the certificate while it is checked.
+inline constexpr int err_x509_no_memory = 130;
+
 // "BR_ERR_X509_EXPIRED"; "BR_ERR_RECV_FATAL_ALERT" for 256+alert, and so on.
 [[nodiscard]] std::string_view bearssl_error_name(int code);
 // A static sentence saying what failed, e.g. "certificate expired

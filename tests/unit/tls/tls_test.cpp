@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,17 @@ Result<std::vector<std::byte>> round_trip(net::Stream& stream, const std::vector
   return echoed;
 }
 
+// A server certificate our client refuses: connecting to `name` fails with
+// `errc` and `context`, counted under `code`.
+struct Rejection {
+  std::string_view chain;
+  std::string_view key;
+  std::string name;
+  int code;
+  std::string_view context;
+  Errc errc = Errc::invalid_argument;
+};
+
 class TlsTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -133,6 +145,23 @@ protected:
 
   Result<std::unique_ptr<Stream>> connect_to(ServerContext& context, EchoOutcome& outcome, ClientConfig config) {
     return loop().run(connect(start_echo(context, outcome), std::move(config), MonotonicClock::now() + 10s));
+  }
+
+  // Each server fails the handshake as said; the server side ends too.
+  void expect_rejections(std::span<const Rejection> cases) {
+    for (const auto& rejection : cases) {
+      auto server = server_with({{rejection.chain, rejection.key}});
+      auto before = handshake_failure_counter(rejection.code).value();
+      EchoOutcome outcome;
+      auto client = connect_to(*server, outcome, client_config(rejection.name));
+      ASSERT_FALSE(client.has_value()) << rejection.context;
+      EXPECT_EQ(client.error(), rejection.errc) << rejection.context;
+      EXPECT_EQ(client.error().context, rejection.context);
+      EXPECT_EQ(handshake_failure_counter(rejection.code).value(), before + 1);
+      test_support::settle(1s);
+      EXPECT_TRUE(outcome.done);
+      EXPECT_FALSE(outcome.result.has_value());
+    }
   }
 
   std::shared_ptr<TrustAnchors> anchors;
@@ -232,14 +261,6 @@ TEST_F(TlsTest, SecondConnectionResumesTheSession) {
   EXPECT_EQ(server_resumptions.value(), resumptions + 1);
 }
 
-struct Rejection {
-  std::string_view chain;
-  std::string_view key;
-  std::string name;
-  int code;
-  std::string_view context;
-};
-
 TEST_F(TlsTest, ClientRejectsBadCertificatesSayingWhy) {
   const Rejection cases[] = {
       {expired_pem, ec_server_key, "localhost", BR_ERR_X509_EXPIRED,
@@ -249,19 +270,68 @@ TEST_F(TlsTest, ClientRejectsBadCertificatesSayingWhy) {
       {ec_server_pem, ec_server_key, "wrong.test", BR_ERR_X509_BAD_SERVER_NAME,
        "certificate is for another host name (BR_ERR_X509_BAD_SERVER_NAME)"},
   };
-  for (const auto& rejection : cases) {
-    auto server = server_with({{rejection.chain, rejection.key}});
-    auto before = handshake_failure_counter(rejection.code).value();
+  expect_rejections(cases);
+}
+
+TEST_F(TlsTest, AServerReachedByIpAddressIsCheckedAgainstItsIpAddressNamesWithoutSni) {
+  // ip_server names localhost, fd00::2 and 10.0.2.2.
+  auto server = server_with({{ip_server_pem, ec_server_key}});
+  for (std::string name : {"10.0.2.2", "localhost"}) {
     EchoOutcome outcome;
-    auto client = connect_to(*server, outcome, client_config(rejection.name));
-    ASSERT_FALSE(client.has_value()) << rejection.context;
-    EXPECT_EQ(client.error(), Errc::invalid_argument);
-    EXPECT_EQ(client.error().context, rejection.context);
-    EXPECT_EQ(handshake_failure_counter(rejection.code).value(), before + 1);
-    test_support::settle(1s);
-    EXPECT_TRUE(outcome.done);
-    EXPECT_FALSE(outcome.result.has_value());
+    auto client = connect_to(*server, outcome, client_config(name));
+    ASSERT_TRUE(client.has_value()) << name << ": " << describe(client.error());
+    auto data = pattern(2000, 5);
+    auto echoed = round_trip(**client, data);
+    ASSERT_TRUE(echoed.has_value()) << describe(echoed.error());
+    EXPECT_EQ(*echoed, data);
+    // RFC 6066 §3: no SNI for an address; a host name still goes out.
+    EXPECT_EQ(outcome.server_name, name == "localhost" ? name : "");
   }
+  // The iPAddress must be equal: 253.0.0.0 is not fd00::2 cut to four octets.
+  auto before = handshake_failure_counter(err_x509_bad_ip_address).value();
+  for (std::string name : {"10.0.2.3", "253.0.0.0"}) {
+    EchoOutcome outcome;
+    auto client = connect_to(*server, outcome, client_config(name));
+    ASSERT_FALSE(client.has_value()) << name;
+    EXPECT_EQ(client.error(), Errc::invalid_argument);
+    EXPECT_EQ(client.error().context,
+              "certificate not valid for the IP address connected to (err_x509_bad_ip_address)");
+  }
+  EXPECT_EQ(handshake_failure_counter(err_x509_bad_ip_address).value(), before + 2);
+}
+
+TEST_F(TlsTest, ClientRefusesCertificatesNotNamingTheIpAddressSayingWhy) {
+  constexpr std::string_view not_named =
+      "certificate not valid for the IP address connected to (err_x509_bad_ip_address)";
+  const Rejection cases[] = {
+      // DNS names only.
+      {other_name_pem, other_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // The address as a dNSName, as scripts/make-test-certs once wrote it: not an iPAddress.
+      {ip_as_dns_name_pem, ec_server_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // The address as the Common Name, without a subjectAltName.
+      {ip_common_name_pem, ec_server_key, "10.0.2.2", err_x509_bad_ip_address, not_named},
+      // An iPAddress of one octet after the matching one.
+      {ip_bad_san_pem, ec_server_key, "10.0.2.2", err_x509_bad_subject_alt_name,
+       "certificate: malformed subjectAltName (err_x509_bad_subject_alt_name)", Errc::malformed},
+      // The chain is verified first, as for a host name.
+      {expired_pem, ec_server_key, "127.0.0.1", BR_ERR_X509_EXPIRED,
+       "certificate expired or not yet valid (BR_ERR_X509_EXPIRED)"},
+      {untrusted_pem, ec_server_key, "127.0.0.1", BR_ERR_X509_NOT_TRUSTED,
+       "certificate chain is not trusted: no trust anchor signs it (BR_ERR_X509_NOT_TRUSTED)"},
+  };
+  expect_rejections(cases);
+  // ec_server names 127.0.0.1 beside its DNS names.
+  auto server = server_with({{ec_server_pem, ec_server_key}});
+  EchoOutcome outcome;
+  auto client = connect_to(*server, outcome, client_config("127.0.0.1"));
+  EXPECT_TRUE(client.has_value()) << describe(client.error());
+}
+
+TEST_F(TlsTest, ClientRefusesIpv6AddressesAsServerNames) {
+  auto pair = test::make_stream_pair();
+  auto client = loop().run(connect(std::move(pair.client), client_config("::1"), MonotonicClock::now() + 1s));
+  ASSERT_FALSE(client.has_value());
+  EXPECT_EQ(client.error(), Errc::unsupported);
 }
 
 TEST_F(TlsTest, ClientTrustsTheRightCaOnly) {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes the TLS test certificates once; they are checked in beside this script
 # and embedded in ../test_certs.h (also written here). Re-run only to change them:
-#   tests/unit/tls/testdata/make_certs.sh
+#   tests/unit/tls/testdata/make_certs.sh              # every key and certificate
+#   tests/unit/tls/testdata/make_certs.sh --ip-leaves  # only the ip_*.pem leaves
+# --ip-leaves signs with the checked-in CA and leaves everything else as it is:
+# the replay tests' recorded handshakes depend on the server keys.
 # Validity is fixed (2020..2120, the expired one 2000..2001) so that both the
 # unit tests' simulated wall clock (2023) and real clocks fall inside it.
 set -euo pipefail
@@ -12,13 +15,13 @@ trap 'rm -rf "$work"' EXIT
 valid=(-startdate 20200101000000Z -enddate 21200101000000Z)
 expired=(-startdate 20000101000000Z -enddate 20010101000000Z)
 
-# A CA signing with `openssl ca` (the only way OpenSSL 3.0 takes fixed dates).
-make_ca() { # name subject
-  local name=$1 subject=$2
-  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out "$name.key"
+# The state of `openssl ca` (the only way OpenSSL 3.0 takes fixed dates) for
+# the CA `name`, whose serial numbers start at `serial`.
+ca_setup() { # name serial
+  local name=$1 serial=$2
   mkdir -p "$work/$name"
   : >"$work/$name/index.txt"
-  echo 1000 >"$work/$name/serial"
+  echo "$serial" >"$work/$name/serial"
   cat >"$work/$name/ca.cnf" <<CNF
 [ca]
 default_ca = this
@@ -42,20 +45,49 @@ basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = \${ENV::SAN}
+[leaf_without_san_ext]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
 CNF
+}
+
+# A self-signed CA with a new key.
+make_ca() { # name subject
+  local name=$1 subject=$2
+  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out "$name.key"
+  ca_setup "$name" 1000
   openssl req -new -key "$name.key" -subj "/CN=$subject" -out "$work/$name.csr"
   SAN=DNS:unused openssl ca -batch -notext -selfsign -config "$work/$name/ca.cnf" -keyfile "$name.key" \
     -extensions ca_ext "${valid[@]}" -in "$work/$name.csr" -out "$name.pem" 2>/dev/null
 }
 
-# A leaf certificate: name, key file, CA, SAN, dates...
+# A leaf certificate: name, key file, CA, SAN (empty: no subjectAltName), dates...
+# CN=name unless CN is set.
 make_leaf() {
-  local name=$1 key=$2 ca=$3 san=$4
+  local name=$1 key=$2 ca=$3 san=$4 extensions=leaf_ext
   shift 4
-  openssl req -new -key "$key" -subj "/CN=$name" -out "$work/$name.csr"
+  [[ -z $san ]] && extensions=leaf_without_san_ext
+  openssl req -new -key "$key" -subj "/CN=${CN:-$name}" -out "$work/$name.csr"
   SAN=$san openssl ca -batch -notext -config "$work/$ca/ca.cnf" -cert "$ca.pem" -keyfile "$ca.key" \
-    -extensions leaf_ext "$@" -in "$work/$name.csr" -out "$name.pem" 2>/dev/null
+    -extensions "$extensions" "$@" -in "$work/$name.csr" -out "$name.pem" 2>/dev/null
 }
+
+# Leaves for a server reached by IP address (10.0.2.2): named by iPAddress
+# (beside an IPv6 address and a DNS name), by a dNSName holding the address,
+# by the Common Name alone, and with a subjectAltName whose iPAddress has one
+# octet (DER written by hand: openssl checks what it parses).
+make_ip_leaves() {
+  make_leaf ip_server ec_server.key ca "DNS:localhost,IP:fd00::2,IP:10.0.2.2" "${valid[@]}"
+  make_leaf ip_as_dns_name ec_server.key ca "DNS:10.0.2.2" "${valid[@]}"
+  CN=10.0.2.2 make_leaf ip_common_name ec_server.key ca "" "${valid[@]}"
+  make_leaf ip_bad_san ec_server.key ca "DER:30:0c:82:01:78:87:04:0a:00:02:02:87:01:0a" "${valid[@]}"
+}
+
+if [[ ${1:-} == --ip-leaves ]]; then
+  ca_setup ca 2000
+  make_ip_leaves
+else
 
 make_ca ca "Morgana Test CA"
 make_ca other_ca "Morgana Untrusted Test CA"
@@ -72,6 +104,8 @@ make_leaf rsa_server rsa_server.key ca "DNS:localhost,DNS:www.example.test,IP:12
 make_leaf expired ec_server.key ca "DNS:localhost,DNS:www.example.test" "${expired[@]}"
 make_leaf other_name other.key ca "DNS:other.test,DNS:*.wild.test" "${valid[@]}"
 make_leaf untrusted ec_server.key other_ca "DNS:localhost,DNS:www.example.test" "${valid[@]}"
+make_ip_leaves
+fi
 
 # The header: one string literal per file.
 {
@@ -83,7 +117,8 @@ make_leaf untrusted ec_server.key other_ca "DNS:localhost,DNS:www.example.test" 
   echo
   echo "namespace morgana::test::certs {"
   for file in ca.pem other_ca.pem ec_server.pem ec_server.key ec_server_pkcs8.key rsa_server.pem rsa_server.key \
-    rsa_server_pkcs8.key expired.pem other_name.pem other.key untrusted.pem; do
+    rsa_server_pkcs8.key expired.pem other_name.pem other.key untrusted.pem \
+    ip_server.pem ip_as_dns_name.pem ip_common_name.pem ip_bad_san.pem; do
     symbol=${file//./_}
     echo
     echo "inline constexpr std::string_view $symbol = R\"PEM($(cat "$file")"
