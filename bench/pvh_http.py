@@ -38,8 +38,8 @@ from pathlib import Path
 
 import bench_support
 import http_static as hs
-from bench_support import OUT_DIR, ROOT, Failure, free_port, linux_append
-from http_static import CLIENT_CPU, HOST_NAME, LARGE_FILE, SERVER_CPU
+from bench_support import CLIENT_CPU, OUT_DIR, ROOT, SERVER_CPU, Failure, free_port, linux_append
+from http_static import HOST_NAME, LARGE_FILE
 
 LOG_DIR = OUT_DIR / "pvh_http"
 LINUX_GUEST_DIR = OUT_DIR / "linux-guest-nginx"
@@ -158,16 +158,16 @@ class Bench:
         if close:
             command += ["-H", "Connection: close"]
         command.append(url)
-        cpu_before = hs.tree_cpu(guest.process.pid)
+        cpu_before = bench_support.tree_cpu(guest.process.pid)
         started = time.monotonic()
         result = hs.run(command, check=False, timeout=seconds + 120)
         elapsed = time.monotonic() - started
-        qemu_cpu = hs.tree_cpu(guest.process.pid) - cpu_before
+        qemu_cpu = bench_support.tree_cpu(guest.process.pid) - cpu_before
         if result.returncode != 0:
             raise Failure(f"wrk {url} failed ({result.returncode}): {result.stdout[-1000:]}{result.stderr[-500:]}")
         if not guest.alive():
             raise Failure(f"{guest.label}: QEMU exited during wrk {url}: {guest.tail()}")
-        outcome = hs.parse_wrk(result.stdout)
+        outcome = bench_support.parse_wrk(result.stdout)
         outcome.update(qemu_busy=qemu_cpu / elapsed, command=" ".join(command[3:]))
         return outcome
 
@@ -182,7 +182,7 @@ def build_linux_guest(args):
     work.mkdir(parents=True, exist_ok=True)
     conf = work / "nginx.conf"
     # The host benchmark's configuration; the guest has one vCPU, so one worker ('auto' is also 1).
-    conf.write_text(hs.NGINX_CONF.format(workers=1, work="/tmp/nginx", address="0.0.0.0", site="/srv/site",
+    conf.write_text(bench_support.NGINX_CONF.format(workers=1, work="/tmp/nginx", address="0.0.0.0", site="/srv/site",
                                          certs="/etc/nginx/tls"))
     command = [str(ROOT / "bench" / "linux-guest" / "build.sh"), str(LINUX_GUEST_DIR), "--nginx", str(conf),
                str(args.site), str(args.certs / "tls")]
