@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -435,3 +436,76 @@ def kill_guest(process, reader):
             os.kill(process.pid, signal.SIGKILL)
     process.wait()
     reader.join(5)
+
+
+
+def narrow(passes, low, high):
+    """The smallest value in (low, high] for which passes(value) holds, given that it fails at
+    `low` and holds at `high` (and, above the answer, everywhere): a bisection."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if passes(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def smallest_passing(passes, start, limit):
+    """The smallest value (above 0, at most `limit`) for which passes(value) holds: doubling
+    from `start` until it holds, then a bisection; None when it fails at the limit."""
+    low, high = 0, start
+    while not passes(high):
+        low, high = high, high * 2
+        if high > limit:
+            return None
+    return narrow(passes, low, high)
+
+NET_DEVICE = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
+
+
+class ForwardedGuest:
+    """One QEMU process (args.machine, args.memory; kind "morgana": args.image with `boot_arguments`,
+    else Linux: args.kernel and args.initramfs) pinned to SERVER_CPU, ports 80 and 443 forwarded from
+    127.0.0.1 (self.ports); its serial log goes to log_dir/LABEL.log and self.lines."""
+
+    def __init__(self, args, kind, label, boot_arguments, log_dir):
+        self.kind = kind
+        self.label = label
+        self.ports = {"http": free_port(), "https": free_port()}
+        self.log_path = log_dir / f"{label}.log"
+        forwards = ",".join(f"hostfwd=tcp:127.0.0.1:{self.ports[s]}-:{p}" for s, p in (("http", 80), ("https", 443)))
+        command = ["taskset", "-c", str(SERVER_CPU), "qemu-system-x86_64", "-M", args.machine, "-cpu", "max",
+                   "-m", str(args.memory), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+                   "-device", "isa-debug-exit", "-netdev", f"user,id=n0,{forwards}",
+                   "-device", f"{NET_DEVICE[args.machine]},netdev=n0"]
+        if kind == "morgana":
+            command += ["-kernel", str(args.image), "-append", " ".join(boot_arguments)]
+        else:
+            command += ["-kernel", str(args.kernel), "-initrd", str(args.initramfs), "-append", linux_append()]
+        self.command = command
+        self.lines = []
+        # taskset execs QEMU: the PID is QEMU's.
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        started = time.monotonic()
+        with open(self.log_path, "w") as log:
+            log.write(" ".join(self.command) + "\n")
+            for raw in self.process.stdout:
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                self.lines.append(line)
+                log.write(f"[host {time.monotonic() - started:8.3f}] {line}\n")
+                log.flush()
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def stop(self):
+        kill_guest(self.process, self.reader)
+
+    def tail(self, count=8):
+        return " | ".join(self.lines[-count:])
