@@ -254,8 +254,8 @@ def report_http(args, results, say):
     say(f"`/{args.repo['article']}` of the {args.memory_posts}-post repository, {args.page.stat().st_size} bytes "
         f"of HTML, plain HTTP; wrk -t1 -c{args.connections} -d{args.seconds}s on CPU 0, every server on CPU 1 "
         f"(nginx: 1 worker); medians of {args.repetitions} repetitions, busy = server CPU / wall.\n")
-    say("| workload | server | requests/s | min-max | p99 ms | server busy | errors |")
-    say("|---|---|---:|---:|---:|---:|---:|")
+    say("| workload | server | requests/s | min-max | p99 ms | server busy | server CPU µs/request | errors |")
+    say("|---|---|---:|---:|---:|---:|---:|---:|")
     for workload in dict.fromkeys(r["workload"] for r in runs):
         for label in dict.fromkeys(r["server"] for r in runs):
             rows = [r for r in runs if r["workload"] == workload and r["server"] == label]
@@ -263,7 +263,9 @@ def report_http(args, results, say):
             errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
             say(f"| {workload} | {label} | {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} | "
                 f"{statistics.median(r['p99_ms'] for r in rows):.2f} | "
-                f"{statistics.median(r['server_busy'] for r in rows):.2f} | {errors} |")
+                f"{statistics.median(r['server_busy'] for r in rows):.2f} | "
+                f"{statistics.median(1e6 * r['server_busy'] / r['requests_per_second'] for r in rows):.1f} | "
+                f"{errors} |")
     say("\nRatios of the medians, blog / peer [range of the ratios within a repetition]:\n")
     say("| workload | transport | blog / static-site (goal >= 0.95) | blog / nginx |")
     say("|---|---|---:|---:|")
@@ -300,6 +302,7 @@ def measure_refresh(args):
                f"--repetitions={args.repetitions}"]
     with local_process(git_daemon_command(repo["base"], port, "127.0.0.1"), "git-daemon-refresh", r"Ready to rumble"):
         result = run(command, timeout=1800)
+        instructions = refresh_instructions(command) if args.callgrind else None
     (LOG_DIR / "blog_refresh.log").write_text(result.stdout + result.stderr)
     phases = {"full": [], "refresh": [], "check": []}
     for phase, values in re.findall(r"^blog_refresh: (full|refresh|check) (cpu_us .*)$", result.stdout, re.MULTILINE):
@@ -309,8 +312,30 @@ def measure_refresh(args):
     if len(phases["full"]) != args.repetitions or len(phases["refresh"]) != args.repetitions or not checked:
         raise Failure(f"blog_refresh printed an unexpected report: {result.stdout[-1500:]}")
     return {"posts": args.posts, "changed": repo["changed"], "checked_entries": int(checked.group(1)),
+            "instructions": instructions,
             "command": " ".join(command[:1] + ["--net=socket", "--remote=git://127.0.0.1:PORT/blog.git"]
                                 + command[3:]).replace(str(ROOT) + "/", ""), **phases}
+
+
+def refresh_instructions(command):
+    """Instructions of one refresh and one full render (of the last commit: blog_refresh's check), from
+    one run under callgrind dumping after each rendered head (debug info stripped: Debian's valgrind
+    cannot read clang-19's DWARF 5)."""
+    stripped = WORK_DIR / "blog_refresh.stripped"
+    run(["llvm-objcopy-19", "--strip-debug", command[0], str(stripped)])
+    out = WORK_DIR / "callgrind.out"
+    for old in WORK_DIR.glob("callgrind.out*"):
+        old.unlink()
+    run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-after=*render_head*",
+         str(stripped), *command[1:-1], "--repetitions=1"], timeout=3600)
+    # Dumps: 1 the fetch and the full render, 2 the refresh, 3 the check's full render.
+    totals = {}
+    for part, phase in ((2, "refresh"), (3, "full")):
+        summary = re.search(r"^summary: (\d+)", Path(f"{out}.{part}").read_text(), re.MULTILINE)
+        if not summary:
+            raise Failure(f"no summary in {out}.{part}")
+        totals[phase] = int(summary.group(1))
+    return totals
 
 
 def report_refresh(args, results, say):
@@ -337,6 +362,10 @@ def report_refresh(args, results, say):
     say(f"\nRefresh / full render, CPU: {share:.1%} (goal < {REFRESH_SHARE_GOAL:.0%}: "
         f"{'met' if share < REFRESH_SHARE_GOAL else 'missed'}); refresh CPU {cpu_ms:.1f} ms (goal < "
         f"{REFRESH_CPU_GOAL_MS} ms: {'met' if cpu_ms < REFRESH_CPU_GOAL_MS else 'missed'}).\n")
+    if results["instructions"]:
+        counts = results["instructions"]
+        say(f"Instructions (callgrind, one run): refresh {counts['refresh']:,}, full render {counts['full']:,}: "
+            f"{counts['refresh'] / counts['full']:.2%}.\n")
 
 
 # --- pvh: size and memory ----------------------------------------------------------------------
@@ -447,6 +476,8 @@ def main():
     parser.add_argument("--posts", type=int, default=1000, help="refresh part: posts in the repository (default 1000)")
     parser.add_argument("--memory-posts", type=int, default=100,
                         help="http and memory parts: posts in the repository (default 100)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="refresh part: also count instructions under callgrind (a few minutes more)")
     parser.add_argument("--memory-start", type=int, default=16, help="memory part: first -m tried, MiB (default 16)")
     parser.add_argument("--memory-limit", type=int, default=512, help="memory part: largest -m, MiB (default 512)")
     args = parser.parse_args()

@@ -84,8 +84,8 @@ Result<Rendered> render_head(std::string_view phase, git::Repository& repository
   auto cpu = whole.cpu_us();
   const auto& stats = snapshot->stats();
   print("{} cpu_us {} wall_us {} history_us {} tree_us {} render_us {} articles {} rendered {} pages {}", phase, cpu,
-        whole.wall_us(), history_cpu, tree_cpu, cpu - history_cpu - tree_cpu, stats.articles,
-        stats.articles_rendered, stats.pages_rendered);
+        whole.wall_us(), history_cpu, tree_cpu, cpu - history_cpu - tree_cpu, stats.articles, stats.articles_rendered,
+        stats.pages_rendered);
   return Rendered{std::move(tree), std::move(snapshot)};
 }
 
@@ -111,7 +111,8 @@ Result<std::size_t> compare_keys(const blog::Snapshot& expected, const blog::Sna
     }
     auto wanted = TRY(expected.metadata(key));
     auto got = actual.metadata(key);
-    if (!got || got->digest != wanted.digest) return fail(Errc::malformed, "a refreshed page differs from a full render");
+    if (!got || got->digest != wanted.digest)
+      return fail(Errc::malformed, "a refreshed page differs from a full render");
     ++compared;
   }
   return compared;
