@@ -236,7 +236,7 @@ private:
       auto item = list_item({path, source.article.get(), source.created, source.updated});
       auto item_sha256 = sha256(item);
       source.list_item = std::make_shared<const Snapshot::ListItem>(std::move(item), item_sha256);
-      m_rendered_html.emplace(path, std::move(*html));
+      m_rendered_html.emplace(path, std::make_shared<const std::string>(std::move(*html)));
     }
     m_snapshot->m_sources.emplace(path, std::move(source));
     return {};
@@ -302,14 +302,22 @@ private:
   }
 
   // The article's HTML: parsed in this call, or rendered now (the site changed
-  // around an unchanged article, or the feed shows it) and kept for the rest of the call.
+  // around an unchanged article, or the feed shows it) and kept for the rest of
+  // the call; the previous feed's when it showed the article unchanged (the
+  // feed is made again on every head: its updated date is the head's).
   Result<std::string_view> body_html(const ArticleView& view) {
     auto found = m_rendered_html.find(view.path);
     if (found == m_rendered_html.end()) {
-      auto html = TRY(markdown::render_html(view.article->body));
+      std::shared_ptr<const std::string> html;
+      const auto* before = previous_source(view.path);
+      if (before && before->article.get() == view.article) {
+        auto kept = m_previous->m_feed_html.find(view.path);
+        if (kept != m_previous->m_feed_html.end()) html = kept->second;
+      }
+      if (!html) html = std::make_shared<const std::string>(TRY(markdown::render_html(view.article->body)));
       found = m_rendered_html.emplace(std::string(view.path), std::move(html)).first;
     }
-    return std::string_view(found->second);
+    return std::string_view(*found->second);
   }
 
   // The previous render's page for an article, without hashing its
@@ -439,7 +447,11 @@ private:
 
   std::string feed(std::span<const ArticleView> views, WallClock::time_point updated) {
     std::vector<std::string_view> html;
-    for (const auto& view : views) html.push_back(body_html(view).value_or(""));
+    for (const auto& view : views) {
+      html.push_back(body_html(view).value_or(""));
+      auto rendered = m_rendered_html.find(view.path);
+      if (rendered != m_rendered_html.end()) m_snapshot->m_feed_html.emplace(view.path, rendered->second);
+    }
     std::vector<FeedEntry> entries;
     for (std::size_t i = 0; i < views.size(); ++i) {
       const auto& article = *views[i].article;
@@ -485,7 +497,8 @@ private:
 
   Config m_config;
   bool m_has_own_style = false;
-  std::map<std::string, std::string, std::less<>> m_rendered_html; // articles parsed in this call
+  // Articles' HTML made in this call (or the previous feed's), by path.
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> m_rendered_html;
   std::vector<ArticleView> m_views;
   std::vector<NavLink> m_navigation;
   SiteView m_site;

@@ -117,8 +117,12 @@ private:
   std::map<std::string, std::shared_ptr<const Entry>, std::less<>> m_entries;
   std::map<std::string, Source, std::less<>> m_sources; // articles and redirects, by repository path
   std::shared_ptr<const Entry> m_not_found;
-  std::string m_site_fingerprint;            // what every page shows around its content (Renderer)
-  std::set<std::string, std::less<>> m_kept; // articles kept after a failed parse
+  std::string m_site_fingerprint; // what every page shows around its content (Renderer)
+  std::set<std::string, std::less<>> m_kept;
+  // The feed's articles' HTML by path, for the next feed (made on every head): markdown is rendered again only for new
+  // or changed articles.
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>>
+      m_feed_html; // articles kept after a failed parse
   RenderStats m_stats;
 };
 
