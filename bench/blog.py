@@ -398,6 +398,10 @@ def boots_and_serves(args, repo, daemon_port, memory, trials):
             if not guest.alive():
                 detail = f"QEMU exited ({guest.process.returncode}): {guest.tail(4)}"
                 break
+            failed = next((line for line in list(guest.lines) if "out of memory" in line), None)
+            if failed:  # a pull that ran out of memory is retried with backoff, never to succeed
+                detail = failed
+                break
             if time.monotonic() > deadline:
                 detail = f"not serving within {BOOT_TIMEOUT} s: {guest.tail(4)}"
                 break
