@@ -303,6 +303,17 @@ def machine_facts(started):
             f"{run(['wrk', '--version'], check=False).stdout.splitlines()[0].split(' Copyright')[0]}"]
 
 
+def wrk_rows(runs):
+    """For each workload and server (in the order they first ran) that has runs: (workload, server,
+    its runs, their requests/s, their socket errors and non-2xx responses)."""
+    for workload in dict.fromkeys(r["workload"] for r in runs):
+        for server in dict.fromkeys(r["server"] for r in runs):
+            rows = [r for r in runs if r["workload"] == workload and r["server"] == server]
+            if rows:
+                errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
+                yield workload, server, rows, [r["requests_per_second"] for r in rows], errors
+
+
 def build_app(app_dir, target, preset=None, crunch=(), work_dir=None):
     """Configures and builds the application in `app_dir` (crunch: "STORE=DIR" arguments) for `target`;
     returns (the artifact, the commands run, relative to the repository). With `work_dir`, the artifact is

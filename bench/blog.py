@@ -256,16 +256,12 @@ def report_http(args, results, say):
         f"(nginx: 1 worker); medians of {args.repetitions} repetitions, busy = server CPU / wall.\n")
     say("| workload | server | requests/s | min-max | p99 ms | server busy | server CPU µs/request | errors |")
     say("|---|---|---:|---:|---:|---:|---:|---:|")
-    for workload in dict.fromkeys(r["workload"] for r in runs):
-        for label in dict.fromkeys(r["server"] for r in runs):
-            rows = [r for r in runs if r["workload"] == workload and r["server"] == label]
-            rates = [r["requests_per_second"] for r in rows]
-            errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
-            say(f"| {workload} | {label} | {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} | "
-                f"{statistics.median(r['p99_ms'] for r in rows):.2f} | "
-                f"{statistics.median(r['server_busy'] for r in rows):.2f} | "
-                f"{statistics.median(1e6 * r['server_busy'] / r['requests_per_second'] for r in rows):.1f} | "
-                f"{errors} |")
+    for workload, label, rows, rates, errors in bench_support.wrk_rows(runs):
+        say(f"| {workload} | {label} | {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} | "
+            f"{statistics.median(r['p99_ms'] for r in rows):.2f} | "
+            f"{statistics.median(r['server_busy'] for r in rows):.2f} | "
+            f"{statistics.median(1e6 * r['server_busy'] / r['requests_per_second'] for r in rows):.1f} | "
+            f"{errors} |")
     say("\nRatios of the medians, blog / peer [range of the ratios within a repetition]:\n")
     say("| workload | transport | blog / static-site (goal >= 0.95) | blog / nginx |")
     say("|---|---|---:|---:|")

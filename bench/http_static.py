@@ -256,15 +256,11 @@ def report(args, results, facts):
     say("")
     say("| workload | server | requests/s | min-max | p50 | p99 | server busy | wrk busy | errors |")
     say("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        for label in servers:
-            rows = [r for r in runs if r["workload"] == name and r["server"] == label]
-            rates = [r["requests_per_second"] for r in rows]
-            errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
-            say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
-                f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
-                f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
-                f"| {errors} |")
+    for name, label, rows, rates, errors in bench_support.wrk_rows(runs):
+        say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
+            f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
+            f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
+            f"| {errors} |")
     say("")
     say("Requests/s ratios, Morgana / peer: ratio of the medians [range of the ratios within a repetition].")
     say("")
