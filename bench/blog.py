@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 import types
+from pathlib import Path
 
 import bench_support
 import blog_repository
