@@ -12,6 +12,7 @@
 #include "morgana/blog/atom.h"
 #include "morgana/blog/config.h"
 #include "morgana/blog/pages.h"
+#include "morgana/core/memory.h"
 #include "morgana/http/date.h"
 #include "morgana/kv/mime.h"
 #include "morgana/markdown/markdown.h"
@@ -112,6 +113,22 @@ void add_time(std::string& out, WallClock::time_point time) {
   out += '\n';
 }
 
+// Rule 2 of docs/DESIGN-memory.md for what a repository multiplies: a page
+// (its text, the templates' temporaries, its gzip) is made only while free
+// memory covers about three times its size plus a reserve for serving;
+// otherwise the render fails with Errc::no_memory and the previous snapshot
+// (or the starting page) stays served, where operator new would have
+// stopped the image. `estimate` is the page's expected size.
+constexpr std::size_t render_memory_reserve = 256 * 1024;
+
+Result<void> admit_page(std::size_t estimate) {
+  if (memory_stats().free < render_memory_reserve + 3 * estimate) return fail(Errc::no_memory, "a blog page");
+  return {};
+}
+
+// What every page adds around its content (head, navigation, footer), roughly.
+constexpr std::size_t page_frame_size = 4096;
+
 // Keys the blog's own pages take; a repository file there is skipped.
 bool reserved(std::string_view path) {
   return path == "tags" || path == "atom" || path.starts_with("tags/") || path == default_style_key;
@@ -133,11 +150,11 @@ public:
     TRY(walk(""));
     collect_views();
     make_site();
-    render_articles();
-    render_lists();
-    render_tags();
-    render_feed();
-    render_fixed();
+    TRY(render_articles());
+    TRY(render_lists());
+    TRY(render_tags());
+    TRY(render_feed());
+    TRY(render_fixed());
     m_snapshot->m_stats.articles = m_views.size();
     return std::shared_ptr<const Snapshot>(std::move(m_snapshot));
   }
@@ -197,6 +214,7 @@ private:
     auto hash = sha256_hex(fingerprint);
     auto entry = metadata.digest.empty() ? nullptr : previous_entry(path, hash);
     if (!entry) {
+      TRY(admit_page(metadata.size));
       auto value = TRY(m_content.get(path));
       entry = make_entry(std::string(as_string(value.data)), type, metadata.last_modified, std::move(hash));
     }
@@ -339,13 +357,14 @@ private:
     return found->second;
   }
 
-  void render_articles() {
+  Result<void> render_articles() {
     for (const auto& view : m_views) {
       auto entry = previous_article_page(view);
       if (!entry) {
         auto fingerprint = sha256_hex(fingerprint_of("article", std::span(&view, 1)));
         entry = previous_entry(view.path, fingerprint);
         if (!entry) {
+          TRY(admit_page(page_frame_size + 2 * view.article->body.size()));
           auto html = body_html(view);
           if (!html) m_log.warn("{}: {}: {}", view.path, html.error().message(), html.error().context);
           entry = make_entry(article_page(m_site, view, html.value_or("")), html_type, view.updated,
@@ -355,6 +374,7 @@ private:
       }
       m_snapshot->m_entries.emplace(view.path, std::move(entry));
     }
+    return {};
   }
 
   static WallClock::time_point newest_update(std::span<const ArticleView> views) {
@@ -369,26 +389,30 @@ private:
     std::string bytes;
     std::string digest; // empty: the SHA-256 of the bytes
   };
-  void add_page(const std::string& key, std::string_view fingerprint, const auto& render, std::string_view content_type,
-                WallClock::time_point last_modified) {
+  Result<void> add_page(const std::string& key, std::string_view fingerprint, std::size_t estimate, const auto& render,
+                        std::string_view content_type, WallClock::time_point last_modified) {
     auto hash = sha256_hex(fingerprint);
     auto entry = previous_entry(key, hash);
     if (!entry) {
+      TRY(admit_page(estimate));
       RenderedPage page{render()};
       entry = make_entry(std::move(page.bytes), content_type, last_modified, std::move(hash), std::move(page.digest));
       ++m_snapshot->m_stats.pages_rendered;
     }
     m_snapshot->m_entries.insert_or_assign(key, std::move(entry));
+    return {};
   }
 
   // A list page's fingerprint holds its entries' SHA-256s (what it shows of each article), not their text.
-  void add_list_page(const std::string& key, std::string_view heading, std::span<const ArticleView> views) {
+  Result<void> add_list_page(const std::string& key, std::string_view heading, std::span<const ArticleView> views) {
     std::vector<std::shared_ptr<const Snapshot::ListItem>> items;
     items.reserve(views.size());
     std::string fingerprint = m_site_fingerprint + std::string(heading) + "\n";
+    std::size_t estimate = page_frame_size;
     for (const auto& view : views) {
       const auto& item = items.emplace_back(m_snapshot->m_sources.find(view.path)->second.list_item);
       fingerprint.append(reinterpret_cast<const char*>(item->sha256.data()), item->sha256.size());
+      estimate += item->html.size();
     }
     auto last_modified = newest_update(views);
     add_time(fingerprint, last_modified);
@@ -401,11 +425,11 @@ private:
       auto digest = items.empty() ? std::string() : list_page_digest(bytes, items_at, items);
       return RenderedPage{std::move(bytes), std::move(digest)};
     };
-    add_page(key, fingerprint, render, html_type, last_modified);
+    return add_page(key, fingerprint, estimate, render, html_type, last_modified);
   }
 
   // The index and a category page for every folder holding articles (below it, at any depth).
-  void render_lists() {
+  Result<void> render_lists() {
     std::map<std::string, std::vector<ArticleView>, std::less<>> folders;
     for (const auto& view : m_views) {
       for (auto slash = view.path.find('/'); slash != std::string_view::npos; slash = view.path.find('/', slash + 1)) {
@@ -413,14 +437,15 @@ private:
       }
     }
     auto index = folders.find(m_config.index_page);
-    add_list_page("", m_config.blog_name, index == folders.end() ? std::span<const ArticleView>() : index->second);
+    TRY(add_list_page("", m_config.blog_name, index == folders.end() ? std::span<const ArticleView>() : index->second));
     for (const auto& [folder, views] : folders) {
       if (reserved(folder) || folder == "static") continue;
-      add_list_page(folder, folder, views);
+      TRY(add_list_page(folder, folder, views));
     }
+    return {};
   }
 
-  void render_tags() {
+  Result<void> render_tags() {
     std::map<std::string, std::vector<ArticleView>, std::less<>> tagged;
     for (const auto& view : m_views) {
       for (const auto& tag : view.article->tags) tagged[tag].push_back(view);
@@ -432,17 +457,22 @@ private:
       counts.push_back({tag, views.size()});
       fingerprint += tag + "\n" + std::to_string(views.size()) + "\n";
       newest = std::max(newest, newest_update(views));
-      add_list_page("tags/" + tag, "Tagged " + tag, views);
+      TRY(add_list_page("tags/" + tag, "Tagged " + tag, views));
     }
-    add_page("tags", fingerprint, [&] { return tags_page(m_site, counts); }, html_type, newest);
+    return add_page(
+        "tags", fingerprint, page_frame_size + 128 * counts.size(), [&] { return tags_page(m_site, counts); },
+        html_type, newest);
   }
 
-  void render_feed() {
+  Result<void> render_feed() {
     auto newest = std::span(m_views).first(std::min(feed_entries, m_views.size()));
     auto updated = m_options.head_date.value_or(newest_update(newest));
     std::string fingerprint = fingerprint_of("atom", newest);
     add_time(fingerprint, updated);
-    add_page("atom", fingerprint, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
+    std::size_t estimate = page_frame_size;
+    for (const auto& view : newest) estimate += 2 * view.article->body.size();
+    return add_page(
+        "atom", fingerprint, estimate, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
   }
 
   std::string feed(std::span<const ArticleView> views, WallClock::time_point updated) {
@@ -473,20 +503,23 @@ private:
   }
 
   // The default style and the 404 page.
-  void render_fixed() {
+  Result<void> render_fixed() {
     auto style_fingerprint = sha256_hex("style");
     auto style = previous_entry(default_style_key, style_fingerprint);
     if (!style) {
+      TRY(admit_page(default_style().size()));
       style = make_entry(std::string(default_style()), "text/css; charset=utf-8", {}, std::move(style_fingerprint));
     }
     m_snapshot->m_entries.insert_or_assign(std::string(default_style_key), std::move(style));
     auto fingerprint = sha256_hex(m_site_fingerprint + "404\n");
     if (m_previous && m_previous->m_not_found->fingerprint == fingerprint) {
       m_snapshot->m_not_found = m_previous->m_not_found;
-      return;
+      return {};
     }
+    TRY(admit_page(page_frame_size));
     m_snapshot->m_not_found = make_entry(not_found_page(m_site), html_type, {}, std::move(fingerprint));
     ++m_snapshot->m_stats.pages_rendered;
+    return {};
   }
 
   const kv::Store& m_content;

@@ -131,7 +131,9 @@ private:
 // what changed is rendered again. An article that no longer parses (or whose
 // markdown fails to render) keeps its previous rendering when `previous` had
 // it; the reason is logged with the path either way. Errors: reading the
-// configuration (.config/uuid missing) or the store.
+// configuration (.config/uuid missing) or the store; Errc::no_memory when
+// free memory would not cover the next page and a reserve for serving
+// (docs/DESIGN-memory.md, rule 2).
 [[nodiscard]] Result<std::shared_ptr<const Snapshot>> render(const kv::Store& content, const RenderOptions& options,
                                                              const Snapshot* previous, const log::Source& log);
 

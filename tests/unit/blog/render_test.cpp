@@ -343,6 +343,28 @@ TEST(BlogRender, ListsAreRenderedAgainOnlyWhenWhatTheyShowChanged) {
   EXPECT_EQ(second->metadata("tags/even")->digest, third->metadata("tags/even")->digest);
 }
 
+// docs/DESIGN-memory.md, rule 2: short of memory, a render fails (the
+// previous snapshot stays served) where a page's allocation would stop the image.
+TEST(BlogRender, ShortOfMemoryARenderFailsInsteadOfStoppingTheImage) {
+  struct RoomyAgain {
+    ~RoomyAgain() { sim::reset(); }
+  } roomy_again;
+  auto store = canopy_repository();
+  auto first = rendered(store);
+  ASSERT_TRUE(first);
+  store.put("Posts/P14", article("P14"), january(14), january(14));
+  sim::set_memory(std::size_t{8} << 20, 256 * 1024); // the reserve for serving, nothing for pages
+  auto starved = render(store, {}, first.get(), render_test_log);
+  ASSERT_FALSE(starved);
+  EXPECT_EQ(starved.error(), Errc::no_memory);
+  EXPECT_EQ(first->get("Posts/P14").error(), Errc::not_found);
+
+  sim::set_memory(std::size_t{8} << 20, std::size_t{4} << 20);
+  auto fed = rendered(store, first.get());
+  ASSERT_TRUE(fed);
+  EXPECT_NE(page(*fed, "Posts/P14").find("<h1>P14</h1>"), std::string::npos);
+}
+
 TEST(BlogRender, AnArticleThatNoLongerParsesKeepsItsPage) {
   auto store = canopy_repository();
   auto first = rendered(store);
