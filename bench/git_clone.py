@@ -60,6 +60,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_support
 from bench_support import OUT_DIR, ROOT, Failure, die_with_parent, exit_on_failure, free_port, \
     install_signal_handlers, load_average, run, write_report
 
@@ -80,17 +81,6 @@ GOAL_INCREMENTAL_PERCENT = 1.0
 
 def git(*arguments, cwd=None, timeout=120):
     return run(["git", *arguments], cwd=cwd, env=GIT_ENV, timeout=timeout).stdout
-
-
-def build_app():
-    """Configures and builds git_repo_app for hosted with the optimized preset; returns (binary, commands)."""
-    configure = ["./morgana", "configure", APP_DIR, "--target", "hosted", "--preset", "hosted"]
-    build = ["./morgana", "build", APP_DIR, "--target", "hosted"]
-    for command in (configure, build):
-        print("+ " + " ".join(command), flush=True)
-        result = run(command, timeout=1800, cwd=ROOT)
-    binary = Path(result.stdout.strip().splitlines()[-1])
-    return binary, " && ".join(" ".join(c) for c in (configure, build))
 
 
 # --- measuring one process (and its descendants) ------------------------------------------------
@@ -649,7 +639,7 @@ def main():
         if args.binary:
             binary, build = args.binary, f"(given: --binary {args.binary})"
         else:
-            binary, build = build_app()
+            binary, build = bench_support.build_app(APP_DIR, "hosted", "hosted")
         started = time.monotonic()
         data = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "commit": run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip(),

@@ -32,20 +32,18 @@ tables give medians and the ratios' range within repetitions.
 """
 
 import argparse
-import contextlib
 import os
-import platform
 import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import bench_support
-from bench_support import CLOCK_TICKS, OUT_DIR, ROOT, Failure, install_signal_handlers, load_average, run
+from bench_support import (OUT_DIR, ROOT, SERVER_CPU, Failure, Server, install_signal_handlers, load_average,
+                           machine_facts, run)
 
 WORK_DIR = OUT_DIR / "http_static"
 SITE_SOURCE = ROOT / "examples" / "static-site" / "site"
@@ -53,83 +51,6 @@ PREFIX = "mgh"
 HOST_NAME = "static-site.test"  # in the test certificate's names
 LARGE_FILE = "large.bin"
 LARGE_SIZE = 100 * 1024
-SERVER_CPU = 1
-CLIENT_CPU = 0
-
-# nginx as one would run it in production for static files; {placeholders} are filled in.
-NGINX_CONF = """\
-# worker_processes 1 matches static-site's single core; 'auto' is one worker per CPU.
-worker_processes {workers};
-worker_rlimit_nofile 8192;
-daemon off;
-pid {work}/nginx.pid;
-error_log stderr warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    server_tokens off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65s;
-    open_file_cache max=1000 inactive=60s;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-
-    # Mozilla's "intermediate" settings, TLS 1.2 only (static-site's BearSSL has no 1.3).
-    ssl_protocols TLSv1.2;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-    ssl_prefer_server_ciphers off;
-    ssl_session_cache shared:SSL:10m;
-    ssl_session_timeout 1d;
-    ssl_session_tickets off;
-
-    server {{
-        listen {address}:80;
-        root {site};
-        index index.html;
-        error_page 404 /404.html;
-    }}
-    server {{
-        listen {address}:443 ssl;
-        ssl_certificate {certs}/server.pem;
-        ssl_certificate_key {certs}/server.key;
-        add_header Strict-Transport-Security "max-age=63072000" always;
-        root {site};
-        index index.html;
-        error_page 404 /404.html;
-    }}
-}}
-"""
-
-
-def process_tree(pid):
-    """pid and its descendants (nginx's master and workers)."""
-    found, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{current}/task").iterdir():
-                queue += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def tree_cpu(pid):
-    """User + system seconds of a process and its live descendants."""
-    total = 0.0
-    for member in process_tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
 
 
 # --- what is served ----------------------------------------------------------------------------
@@ -166,73 +87,18 @@ def prepare_certs(work_dir):
 
 def build_static_site(target, preset, certs, site, work_dir):
     """Configures static-site with the bench's site and keys crunched in and builds it; returns (copy of
-    the artifact, the commands). The artifact is copied because the next build replaces it."""
-    configure = ["./morgana", "configure", "examples/static-site", "--target", target]
-    if preset:
-        configure += ["--preset", preset]
-    configure += ["--crunch", f"tls={certs / 'tls'}", "--crunch", f"site={site}"]
-    build = ["./morgana", "build", "examples/static-site", "--target", target]
-    for command in (configure, build):
-        print("+ " + " ".join(command), flush=True)
-        result = run(command, timeout=1800, cwd=ROOT)
-    artifact = Path(result.stdout.strip().splitlines()[-1])
-    copy = work_dir / f"{artifact.name}.{target}"
-    shutil.copy2(artifact, copy)
-
-    shown = " && ".join(" ".join(map(str, c)) for c in (configure, build))
-    return copy, shown.replace(str(ROOT) + "/", "")
+    the artifact, the commands)."""
+    return bench_support.build_app("examples/static-site", target, preset, [f"tls={certs / 'tls'}", f"site={site}"],
+                                   work_dir)
 
 
 # --- the servers -------------------------------------------------------------------------------
 
-class Server:
-    """One server under test, with where its clients run and the processes to account."""
-
-    def __init__(self, label, kind, client_namespace, http, https, processes):
-        self.label = label
-        self.kind = kind  # "morgana" or "nginx"
-        self.client_namespace = client_namespace
-        self.address = {"http": http, "https": https}  # scheme -> host (ports 80 and 443)
-        self.processes = processes  # scheme -> Popen whose process tree does the work
-
-    def url(self, scheme, path):
-        return f"{scheme}://{self.address[scheme]}/{path}"
-
-
-class Bench(bench_support.NamespaceBench):
+class Bench(bench_support.HttpBench):
     PREFIX = PREFIX
-    # nginx's workers are the master's children: the master stops them on SIGTERM;
-    # anything left in a namespace (it should be nothing) is killed by PID in cleanup.
-    KILL_LEFTOVERS = True
-    SPAWN_TIMEOUT_NAMES_LOG = True
 
     def __init__(self, args):
         super().__init__(args, bench_logs(args))
-        self.servers = {}
-
-    def wait_listening(self, namespace, address, port, label):
-        deadline = time.monotonic() + 30
-        while True:
-            probe = run(["ip", "netns", "exec", namespace, "python3", "-c",
-                         "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)",
-                         address, str(port)], check=False)
-            if probe.returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise Failure(f"{label}: nothing accepts on {address}:{port}")
-            time.sleep(0.2)
-
-    def nginx(self, namespace, address, workers, label, cpu):
-        work = self.args.work_dir / f"nginx-{label}"
-        work.mkdir(parents=True, exist_ok=True)
-        conf = work / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(workers=workers, work=work, address=address, site=self.args.site,
-                                          certs=self.args.certs / "tls"))
-        run(["ip", "netns", "exec", namespace, "nginx", "-t", "-q", "-c", str(conf)])
-        process = self.spawn(namespace, ["nginx", "-c", str(conf)], label, r"", cpu=cpu)
-        for port in (80, 443):
-            self.wait_listening(namespace, address, port, label)
-        return process
 
     def morgana(self, namespace, net_arguments, tls_port, label):
         # No log line per request (nginx runs with access_log off).
@@ -286,10 +152,6 @@ class Bench(bench_support.NamespaceBench):
 
     # checks
 
-    def client(self, server, *command, timeout=60, check=True):
-        return run(["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), *command],
-                   timeout=timeout, check=check)
-
     def fetch(self, server, scheme, path):
         """(status, headers, body) from curl in the client's namespace."""
         host = server.address[scheme]
@@ -327,62 +189,6 @@ class Bench(bench_support.NamespaceBench):
         return {"protocol": negotiated.group(1), "cipher": negotiated.group(2),
                 "verify": verified.group(1) if verified else None}
 
-    # measurement
-
-    def wrk(self, server, scheme, close, path, seconds):
-        url = server.url(scheme, path)
-        command = ["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), "wrk",
-                   "-t1", f"-c{self.args.connections}", f"-d{seconds}s", "--latency"]
-        if close:
-            command += ["-H", "Connection: close"]
-        command.append(url)
-        out_path = self.log_dir / "wrk.out"
-        process = server.processes[scheme]
-        cpu_before = tree_cpu(process.pid)
-        started = time.monotonic()
-        with open(out_path, "w") as out:
-            wrk = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   preexec_fn=bench_support.die_with_parent)
-        _, status, usage = os.wait4(wrk.pid, 0)
-        wrk.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.monotonic() - started
-        server_cpu = tree_cpu(process.pid) - cpu_before
-        output = out_path.read_text(errors="replace")
-        if wrk.returncode != 0:
-            raise Failure(f"wrk {url} failed ({wrk.returncode}): {output[-1000:]}")
-        if process.poll() is not None:
-            raise Failure(f"{server.label} ({scheme}) exited with status {process.returncode} during wrk {url}")
-        outcome = parse_wrk(output)
-        outcome.update(server_busy=server_cpu / elapsed, client_busy=(usage.ru_utime + usage.ru_stime) / elapsed,
-                       command=" ".join(command[4:]), raw=output)
-        return outcome
-
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
-
-
-def milliseconds(text):
-    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-def parse_wrk(output):
-    rate = re.search(r"^Requests/sec:\s*([0-9.]+)", output, re.MULTILINE)
-    total = re.search(r"^\s*(\d+) requests in ([0-9.]+\w+), ([0-9.]+\w+) read", output, re.MULTILINE)
-    if not rate or not total:
-        raise Failure(f"cannot read wrk's output: {output[-1000:]}")
-    percentiles = {int(p): milliseconds(v) for p, v in re.findall(r"^\s*(50|75|90|99)%\s+(\S+)", output, re.MULTILINE)}
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "requests_per_second": float(rate.group(1)),
-        "requests": int(total.group(1)),
-        "p50_ms": percentiles.get(50),
-        "p99_ms": percentiles.get(99),
-        "errors": {name: int(value) for name, value in
-                   zip(("connect", "read", "write", "timeout"), errors.groups())} if errors else {},
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -450,15 +256,11 @@ def report(args, results, facts):
     say("")
     say("| workload | server | requests/s | min-max | p50 | p99 | server busy | wrk busy | errors |")
     say("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        for label in servers:
-            rows = [r for r in runs if r["workload"] == name and r["server"] == label]
-            rates = [r["requests_per_second"] for r in rows]
-            errors = sum(sum(r["errors"].values()) + r["non_2xx"] for r in rows)
-            say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
-                f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
-                f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
-                f"| {errors} |")
+    for name, label, rows, rates, errors in bench_support.wrk_rows(runs):
+        say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
+            f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
+            f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
+            f"| {errors} |")
     say("")
     say("Requests/s ratios, Morgana / peer: ratio of the medians [range of the ratios within a repetition].")
     say("")
@@ -484,14 +286,6 @@ def report(args, results, facts):
 
 def bench_logs(args):
     return args.work_dir / "logs"
-
-
-def machine_facts(started):
-    cpu_model = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    return [f"date: {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(started))}; {os.cpu_count()} CPUs, "
-            f"{cpu_model.group(1) if cpu_model else 'unknown CPU'}; Linux {platform.release()}",
-            f"{run(['nginx', '-v']).stderr.strip()}; {run(['openssl', 'version']).stdout.strip()}; "
-            f"{run(['wrk', '--version'], check=False).stdout.splitlines()[0].split(' Copyright')[0]}"]
 
 
 def common_setup(args):

@@ -43,7 +43,7 @@ LOG_DIR = OUT_DIR / "pvh_guest"
 LINUX_GUEST_DIR = OUT_DIR / "linux-guest"
 ECHO_PORT = 7
 LINUX_APPEND = linux_append()
-NET_DEVICE = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
+NET_DEVICE = bench_support.NET_DEVICE
 KINDS = ("morgana", "linux")
 # Seconds a guest may take to answer its first request. Morgana's is short: with -m 1
 # its image (loaded at 1 MiB) lies past the end of RAM and the guest never prints.
@@ -317,12 +317,8 @@ class Bench:
 
         limit = self.args.memory_limit
         if guess is None:
-            low, high = 0, MEMORY_START[kind]
-            while not passes(high):
-                low, high = high, high * 2
-                if high > limit:
-                    return None
-        elif passes(guess):
+            return bench_support.smallest_passing(passes, MEMORY_START[kind], limit)
+        if passes(guess):
             high, low, step = guess, None, 1
             while low is None:
                 candidate = high - step
@@ -342,13 +338,7 @@ class Bench:
                     high = candidate
                 else:
                     low, step = candidate, step * 2
-        while high - low > 1:
-            middle = (low + high) // 2
-            if passes(middle):
-                high = middle
-            else:
-                low = middle
-        return high
+        return bench_support.narrow(passes, low, high)
 
     def run(self):
         args = self.args

@@ -30,68 +30,20 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import bench_support
 import http_static as hs
-from bench_support import OUT_DIR, ROOT, Failure, free_port, linux_append
-from http_static import CLIENT_CPU, HOST_NAME, LARGE_FILE, SERVER_CPU
+from bench_support import CLIENT_CPU, OUT_DIR, ROOT, Failure, linux_append
+from http_static import HOST_NAME, LARGE_FILE
 
 LOG_DIR = OUT_DIR / "pvh_http"
 LINUX_GUEST_DIR = OUT_DIR / "linux-guest-nginx"
-NET_DEVICE = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 SIZE_GOAL = 1024 * 1024
 SERVING = {"morgana": re.compile(r"serving"), "linux": re.compile(r"linux-guest: serving")}
 BOOT_TIMEOUT = {"morgana": 30, "linux": 90}
-
-
-class Guest:
-    """One QEMU process with ports 80 and 443 forwarded; its serial log goes to a file."""
-
-    def __init__(self, args, kind, label, boot_arguments=None):
-        self.kind = kind
-        self.label = label
-        self.ports = {"http": free_port(), "https": free_port()}
-        self.log_path = LOG_DIR / f"{label}.log"
-        forwards = ",".join(f"hostfwd=tcp:127.0.0.1:{self.ports[s]}-:{p}" for s, p in (("http", 80), ("https", 443)))
-        command = ["taskset", "-c", str(SERVER_CPU), "qemu-system-x86_64", "-M", args.machine, "-cpu", "max",
-                   "-m", str(args.memory), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
-                   "-device", "isa-debug-exit", "-netdev", f"user,id=n0,{forwards}",
-                   "-device", f"{NET_DEVICE[args.machine]},netdev=n0"]
-        if kind == "morgana":
-            command += ["-kernel", str(args.image), "-append", " ".join(boot_arguments)]
-        else:
-            command += ["-kernel", str(args.kernel), "-initrd", str(args.initramfs), "-append", linux_append()]
-        self.command = command
-        self.lines = []
-        # taskset execs QEMU: the PID is QEMU's.
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, preexec_fn=bench_support.die_with_parent)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        started = time.monotonic()
-        with open(self.log_path, "w") as log:
-            log.write(" ".join(self.command) + "\n")
-            for raw in self.process.stdout:
-                line = raw.decode(errors="replace").rstrip("\r\n")
-                self.lines.append(line)
-                log.write(f"[host {time.monotonic() - started:8.3f}] {line}\n")
-                log.flush()
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def stop(self):
-        bench_support.kill_guest(self.process, self.reader)
-
-    def tail(self, count=8):
-        return " | ".join(self.lines[-count:])
 
 
 class Bench:
@@ -105,7 +57,7 @@ class Bench:
         self.guests.clear()
 
     def boot(self, kind, label, boot_arguments=None):
-        guest = Guest(self.args, kind, label, boot_arguments)
+        guest = bench_support.ForwardedGuest(self.args, kind, label, boot_arguments, LOG_DIR)
         self.guests.append(guest)
         deadline = time.monotonic() + BOOT_TIMEOUT[kind]
         while not any(SERVING[kind].search(line) for line in list(guest.lines)):
@@ -158,16 +110,16 @@ class Bench:
         if close:
             command += ["-H", "Connection: close"]
         command.append(url)
-        cpu_before = hs.tree_cpu(guest.process.pid)
+        cpu_before = bench_support.tree_cpu(guest.process.pid)
         started = time.monotonic()
         result = hs.run(command, check=False, timeout=seconds + 120)
         elapsed = time.monotonic() - started
-        qemu_cpu = hs.tree_cpu(guest.process.pid) - cpu_before
+        qemu_cpu = bench_support.tree_cpu(guest.process.pid) - cpu_before
         if result.returncode != 0:
             raise Failure(f"wrk {url} failed ({result.returncode}): {result.stdout[-1000:]}{result.stderr[-500:]}")
         if not guest.alive():
             raise Failure(f"{guest.label}: QEMU exited during wrk {url}: {guest.tail()}")
-        outcome = hs.parse_wrk(result.stdout)
+        outcome = bench_support.parse_wrk(result.stdout)
         outcome.update(qemu_busy=qemu_cpu / elapsed, command=" ".join(command[3:]))
         return outcome
 
@@ -182,8 +134,8 @@ def build_linux_guest(args):
     work.mkdir(parents=True, exist_ok=True)
     conf = work / "nginx.conf"
     # The host benchmark's configuration; the guest has one vCPU, so one worker ('auto' is also 1).
-    conf.write_text(hs.NGINX_CONF.format(workers=1, work="/tmp/nginx", address="0.0.0.0", site="/srv/site",
-                                         certs="/etc/nginx/tls"))
+    conf.write_text(bench_support.NGINX_CONF.format(workers=1, work="/tmp/nginx", address="0.0.0.0",
+                                                    site="/srv/site", certs="/etc/nginx/tls"))
     command = [str(ROOT / "bench" / "linux-guest" / "build.sh"), str(LINUX_GUEST_DIR), "--nginx", str(conf),
                str(args.site), str(args.certs / "tls")]
     result = hs.run(command, timeout=300)
@@ -304,7 +256,7 @@ def main():
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--image", type=Path, help="a static-site PVH image built with this bench's site and keys "
                         "(default: build it)")
-    parser.add_argument("--machine", default="microvm", choices=sorted(NET_DEVICE), help="QEMU -M (default microvm)")
+    parser.add_argument("--machine", default="microvm", choices=sorted(bench_support.NET_DEVICE), help="QEMU -M (default microvm)")
     parser.add_argument("--memory", type=int, default=256, help="QEMU -m for both guests, MiB (default 256)")
     parser.add_argument("--seconds", type=int, default=10, help="wrk -d per run (default 10)")
     parser.add_argument("--repetitions", type=int, default=3, help="repetitions (default 3)")

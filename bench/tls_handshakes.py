@@ -24,8 +24,7 @@ import time
 
 import bench_support
 import http_static as hs
-from bench_support import Failure
-from http_static import CLIENT_CPU
+from bench_support import CLIENT_CPU, Failure
 
 DEFAULT_SERVERS = ("morgana tap", "nginx veth", "nginx-auto veth", "morgana loopback", "nginx loopback",
                    "nginx-auto loopback")
@@ -37,13 +36,13 @@ def s_time(bench, server, mode, clients, seconds):
     command = ["ip", "netns", "exec", server.client_namespace, "taskset", "-c", str(CLIENT_CPU), "openssl",
                "s_time", "-connect", address, f"-{mode}", "-time", str(seconds)]
     process = server.processes["https"]
-    cpu_before = hs.tree_cpu(process.pid)
+    cpu_before = bench_support.tree_cpu(process.pid)
     started = time.monotonic()
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              preexec_fn=bench_support.die_with_parent) for _ in range(clients)]
     outputs = [r.communicate(timeout=seconds + 60)[0] for r in runs]
     elapsed = time.monotonic() - started
-    server_cpu = hs.tree_cpu(process.pid) - cpu_before
+    server_cpu = bench_support.tree_cpu(process.pid) - cpu_before
     count = 0
     for run, output in zip(runs, outputs):
         # The first "N connections in" line is the mode asked for (-new or -reuse).

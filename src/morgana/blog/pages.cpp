@@ -169,7 +169,8 @@ std::string list_item(const ArticleView& view) {
   return out;
 }
 
-std::string list_page(const SiteView& site, std::string_view heading, std::span<const std::string_view> items) {
+std::string list_page(const SiteView& site, std::string_view heading, std::span<const std::string_view> items,
+                      std::size_t* items_at) {
   std::string out;
   std::size_t size = 2048;
   for (auto item : items) size += item.size();
@@ -182,6 +183,7 @@ std::string list_page(const SiteView& site, std::string_view heading, std::span<
     add(out, "<p>No articles yet.</p>\n");
   } else {
     add(out, "<ul class=\"articles\">\n");
+    if (items_at) *items_at = out.size();
     for (auto item : items) add(out, item);
     add(out, "</ul>\n");
   }

@@ -48,8 +48,9 @@ struct ArticleView {
 // so made once per article and kept while the article does not change.
 [[nodiscard]] std::string list_item(const ArticleView& view);
 // The index, a category or a tag: a heading and the entries (list_item) of its articles, as given (newest first).
+// The entries are written one after the other, unchanged, from offset *items_at (when given) on.
 [[nodiscard]] std::string list_page(const SiteView& site, std::string_view heading,
-                                    std::span<const std::string_view> items);
+                                    std::span<const std::string_view> items, std::size_t* items_at = nullptr);
 struct TagCount {
   std::string_view tag;
   std::size_t articles;

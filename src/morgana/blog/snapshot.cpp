@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <span>
+#include <tuple>
 
 #include "morgana/blog/atom.h"
 #include "morgana/blog/config.h"
 #include "morgana/blog/pages.h"
+#include "morgana/core/memory.h"
 #include "morgana/http/date.h"
 #include "morgana/kv/mime.h"
 #include "morgana/markdown/markdown.h"
@@ -20,12 +23,19 @@ namespace {
 constexpr std::string_view html_type = "text/html; charset=utf-8";
 constexpr std::size_t feed_entries = 10;
 
-std::string sha256_hex(std::string_view bytes) {
+using Sha256 = std::array<unsigned char, br_sha256_SIZE>;
+static_assert(std::tuple_size_v<Sha256> == std::tuple_size_v<decltype(Snapshot::ListItem::sha256)>);
+
+Sha256 sha256(std::string_view bytes) {
   br_sha256_context context;
   br_sha256_init(&context);
   br_sha256_update(&context, bytes.data(), bytes.size());
-  std::array<unsigned char, br_sha256_SIZE> digest;
+  Sha256 digest;
   br_sha256_out(&context, digest.data());
+  return digest;
+}
+
+std::string hex(const Sha256& digest) {
   constexpr std::string_view digits = "0123456789abcdef";
   std::string hex;
   hex.reserve(digest.size() * 2);
@@ -34,6 +44,26 @@ std::string sha256_hex(std::string_view bytes) {
     hex += digits[byte & 0xf];
   }
   return hex;
+}
+
+std::string sha256_hex(std::string_view bytes) { return hex(sha256(bytes)); }
+
+// A list page's digest (snapshot.h): its bytes hashed with each entry, from
+// `items_at` on, replaced by the entry's SHA-256.
+std::string list_page_digest(std::string_view page, std::size_t items_at,
+                             std::span<const std::shared_ptr<const Snapshot::ListItem>> items) {
+  br_sha256_context context;
+  br_sha256_init(&context);
+  br_sha256_update(&context, page.data(), items_at);
+  std::size_t items_end = items_at;
+  for (const auto& item : items) {
+    br_sha256_update(&context, item->sha256.data(), item->sha256.size());
+    items_end += item->html.size();
+  }
+  br_sha256_update(&context, page.data() + items_end, page.size() - items_end);
+  Sha256 digest;
+  br_sha256_out(&context, digest.data());
+  return hex(digest);
 }
 
 // A gzip member (RFC 1952) of `content` with modification time 0, as
@@ -64,15 +94,17 @@ bool compressible(std::string_view content_type) {
 
 using EntryPtr = std::shared_ptr<const Snapshot::Entry>;
 
+// `fingerprint` is the hex SHA-256 of the entry's inputs; `digest` the
+// entry's own when the caller has it (a list page), else empty.
 EntryPtr make_entry(std::string bytes, std::string_view content_type, WallClock::time_point last_modified,
-                    std::string_view fingerprint) {
+                    std::string fingerprint, std::string digest = {}) {
   auto entry = std::make_shared<Snapshot::Entry>();
-  entry->digest = sha256_hex(bytes);
+  entry->digest = digest.empty() ? sha256_hex(bytes) : std::move(digest);
   if (compressible(content_type)) entry->gzip = gzip(bytes);
   entry->bytes = std::move(bytes);
   entry->content_type = content_type;
   entry->last_modified = last_modified;
-  entry->fingerprint = sha256_hex(fingerprint);
+  entry->fingerprint = std::move(fingerprint);
   return entry;
 }
 
@@ -80,6 +112,22 @@ void add_time(std::string& out, WallClock::time_point time) {
   out += std::to_string(time.time_since_epoch().count());
   out += '\n';
 }
+
+// Rule 2 of docs/DESIGN-memory.md for what a repository multiplies: a page
+// (its text, the templates' temporaries, its gzip) is made only while free
+// memory covers about three times its size plus a reserve for serving;
+// otherwise the render fails with Errc::no_memory and the previous snapshot
+// (or the starting page) stays served, where operator new would have
+// stopped the image. `estimate` is the page's expected size.
+constexpr std::size_t render_memory_reserve = 256 * 1024;
+
+Result<void> admit_page(std::size_t estimate) {
+  if (memory_stats().free < render_memory_reserve + 3 * estimate) return fail(Errc::no_memory, "a blog page");
+  return {};
+}
+
+// What every page adds around its content (head, navigation, footer), roughly.
+constexpr std::size_t page_frame_size = 4096;
 
 // Keys the blog's own pages take; a repository file there is skipped.
 bool reserved(std::string_view path) {
@@ -102,11 +150,11 @@ public:
     TRY(walk(""));
     collect_views();
     make_site();
-    render_articles();
-    render_lists();
-    render_tags();
-    render_feed();
-    render_fixed();
+    TRY(render_articles());
+    TRY(render_lists());
+    TRY(render_tags());
+    TRY(render_feed());
+    TRY(render_fixed());
     m_snapshot->m_stats.articles = m_views.size();
     return std::shared_ptr<const Snapshot>(std::move(m_snapshot));
   }
@@ -118,10 +166,12 @@ private:
     return found == m_previous->m_sources.end() ? nullptr : &found->second;
   }
 
+  // The previous snapshot's entry at `key` when it was made from the same
+  // inputs (`fingerprint`: the hex SHA-256 of them).
   [[nodiscard]] EntryPtr previous_entry(std::string_view key, std::string_view fingerprint) const {
     if (!m_previous) return nullptr;
     auto found = m_previous->m_entries.find(key);
-    if (found == m_previous->m_entries.end() || found->second->fingerprint != sha256_hex(fingerprint)) return nullptr;
+    if (found == m_previous->m_entries.end() || found->second->fingerprint != fingerprint) return nullptr;
     return found->second;
   }
 
@@ -161,10 +211,12 @@ private:
     auto type = metadata.content_type.empty() ? kv::mime_type(path) : metadata.content_type;
     std::string fingerprint = "static\n" + std::string(metadata.digest) + "\n" + std::string(type) + "\n";
     add_time(fingerprint, metadata.last_modified);
-    auto entry = metadata.digest.empty() ? nullptr : previous_entry(path, fingerprint);
+    auto hash = sha256_hex(fingerprint);
+    auto entry = metadata.digest.empty() ? nullptr : previous_entry(path, hash);
     if (!entry) {
+      TRY(admit_page(metadata.size));
       auto value = TRY(m_content.get(path));
-      entry = make_entry(std::string(as_string(value.data)), type, metadata.last_modified, fingerprint);
+      entry = make_entry(std::string(as_string(value.data)), type, metadata.last_modified, std::move(hash));
     }
     m_snapshot->m_entries.emplace(path, std::move(entry));
     ++m_snapshot->m_stats.static_files;
@@ -199,9 +251,10 @@ private:
       auto html = markdown::render_html(article.body);
       if (!html) return not_parsed(path, html.error(), previous);
       source.article = std::make_shared<const Article>(std::move(article));
-      source.list_item =
-          std::make_shared<const std::string>(list_item({path, source.article.get(), source.created, source.updated}));
-      m_rendered_html.emplace(path, std::move(*html));
+      auto item = list_item({path, source.article.get(), source.created, source.updated});
+      auto item_sha256 = sha256(item);
+      source.list_item = std::make_shared<const Snapshot::ListItem>(std::move(item), item_sha256);
+      m_rendered_html.emplace(path, std::make_shared<const std::string>(std::move(*html)));
     }
     m_snapshot->m_sources.emplace(path, std::move(source));
     return {};
@@ -212,7 +265,7 @@ private:
     if (previous) {
       m_log.warn("{}: {}: {}; serving the previous version", path, error.message(), error.context);
       m_snapshot->m_sources.emplace(path, *previous);
-      m_kept.insert(path);
+      m_snapshot->m_kept.insert(path);
       ++m_snapshot->m_stats.kept;
     } else {
       m_log.warn("{}: skipped: {}: {}", path, error.message(), error.context);
@@ -248,6 +301,7 @@ private:
     m_site_fingerprint = m_config.blog_name + "\n" + m_config.root + "\n" + m_config.uuid + "\n" + m_config.index_page +
                          "\n" + (m_has_own_style ? "style\n" : "\n");
     for (const auto& link : m_navigation) m_site_fingerprint += link.path + "\n" + link.label + "\n";
+    m_snapshot->m_site_fingerprint = m_site_fingerprint; // for the next render (render_articles)
   }
 
   [[nodiscard]] std::string fingerprint_of(std::string_view kind, std::span<const ArticleView> views) const {
@@ -266,33 +320,61 @@ private:
   }
 
   // The article's HTML: parsed in this call, or rendered now (the site changed
-  // around an unchanged article, or the feed shows it) and kept for the rest of the call.
+  // around an unchanged article, or the feed shows it) and kept for the rest of
+  // the call; the previous feed's when it showed the article unchanged (the
+  // feed is made again on every head: its updated date is the head's).
   Result<std::string_view> body_html(const ArticleView& view) {
     auto found = m_rendered_html.find(view.path);
     if (found == m_rendered_html.end()) {
-      auto html = TRY(markdown::render_html(view.article->body));
+      std::shared_ptr<const std::string> html;
+      const auto* before = previous_source(view.path);
+      if (before && before->article.get() == view.article) {
+        auto kept = m_previous->m_feed_html.find(view.path);
+        if (kept != m_previous->m_feed_html.end()) html = kept->second;
+      }
+      if (!html) html = std::make_shared<const std::string>(TRY(markdown::render_html(view.article->body)));
       found = m_rendered_html.emplace(std::string(view.path), std::move(html)).first;
     }
-    return std::string_view(found->second);
+    return std::string_view(*found->second);
   }
 
-  void render_articles() {
+  // The previous render's page for an article, without hashing its
+  // fingerprint (a thousand-article refresh would hash them all for
+  // nothing): an article kept after a failed parse keeps its page even if
+  // the site changed around it; one whose source was shared (not parsed
+  // again) keeps it while the navigation is the same, unless the previous
+  // render had kept it (that page may be older). Null: look further.
+  [[nodiscard]] EntryPtr previous_article_page(const ArticleView& view) const {
+    if (!m_previous) return nullptr;
+    auto found = m_previous->m_entries.find(view.path);
+    if (found == m_previous->m_entries.end()) return nullptr;
+    if (m_snapshot->m_kept.contains(view.path)) return found->second;
+    const auto* before = previous_source(view.path);
+    bool shared = before && before->article.get() == view.article;
+    if (!shared || m_previous->m_site_fingerprint != m_site_fingerprint || m_previous->m_kept.contains(view.path)) {
+      return nullptr;
+    }
+    return found->second;
+  }
+
+  Result<void> render_articles() {
     for (const auto& view : m_views) {
-      auto fingerprint = fingerprint_of("article", std::span(&view, 1));
-      auto entry = previous_entry(view.path, fingerprint);
-      if (!entry && m_kept.contains(view.path)) {
-        // Kept after a failed parse: its page as it was, even if the site changed around it.
-        auto kept = m_previous->m_entries.find(view.path);
-        if (kept != m_previous->m_entries.end()) entry = kept->second;
-      }
+      auto entry = previous_article_page(view);
       if (!entry) {
-        auto html = body_html(view);
-        if (!html) m_log.warn("{}: {}: {}", view.path, html.error().message(), html.error().context);
-        entry = make_entry(article_page(m_site, view, html.value_or("")), html_type, view.updated, fingerprint);
-        ++m_snapshot->m_stats.articles_rendered;
+        auto fingerprint = sha256_hex(fingerprint_of("article", std::span(&view, 1)));
+        entry = previous_entry(view.path, fingerprint);
+        if (!entry) {
+          TRY(admit_page(page_frame_size + 2 * view.article->body.size()));
+          auto html = body_html(view);
+          if (!html) m_log.warn("{}: {}: {}", view.path, html.error().message(), html.error().context);
+          entry = make_entry(article_page(m_site, view, html.value_or("")), html_type, view.updated,
+                             std::move(fingerprint));
+          ++m_snapshot->m_stats.articles_rendered;
+        }
       }
       m_snapshot->m_entries.emplace(view.path, std::move(entry));
     }
+    return {};
   }
 
   static WallClock::time_point newest_update(std::span<const ArticleView> views) {
@@ -301,28 +383,53 @@ private:
     return newest;
   }
 
-  void add_page(const std::string& key, std::string_view fingerprint, const auto& render, std::string_view content_type,
-                WallClock::time_point last_modified) {
-    auto entry = previous_entry(key, fingerprint);
+  // A page made by render() (its bytes, or a RenderedPage) unless the
+  // previous snapshot has it from the same `fingerprint`.
+  struct RenderedPage {
+    std::string bytes;
+    std::string digest; // empty: the SHA-256 of the bytes
+  };
+  Result<void> add_page(const std::string& key, std::string_view fingerprint, std::size_t estimate, const auto& render,
+                        std::string_view content_type, WallClock::time_point last_modified) {
+    auto hash = sha256_hex(fingerprint);
+    auto entry = previous_entry(key, hash);
     if (!entry) {
-      entry = make_entry(render(), content_type, last_modified, fingerprint);
+      TRY(admit_page(estimate));
+      RenderedPage page{render()};
+      entry = make_entry(std::move(page.bytes), content_type, last_modified, std::move(hash), std::move(page.digest));
       ++m_snapshot->m_stats.pages_rendered;
     }
     m_snapshot->m_entries.insert_or_assign(key, std::move(entry));
+    return {};
   }
 
-  void add_list_page(const std::string& key, std::string_view heading, std::span<const ArticleView> views) {
+  // A list page's fingerprint holds its entries' SHA-256s (what it shows of each article), not their text.
+  Result<void> add_list_page(const std::string& key, std::string_view heading, std::span<const ArticleView> views) {
+    std::vector<std::shared_ptr<const Snapshot::ListItem>> items;
+    items.reserve(views.size());
+    std::string fingerprint = m_site_fingerprint + std::string(heading) + "\n";
+    std::size_t estimate = page_frame_size;
+    for (const auto& view : views) {
+      const auto& item = items.emplace_back(m_snapshot->m_sources.find(view.path)->second.list_item);
+      fingerprint.append(reinterpret_cast<const char*>(item->sha256.data()), item->sha256.size());
+      estimate += item->html.size();
+    }
+    auto last_modified = newest_update(views);
+    add_time(fingerprint, last_modified);
     auto render = [&] {
-      std::vector<std::string_view> items;
-      items.reserve(views.size());
-      for (const auto& view : views) items.push_back(*m_snapshot->m_sources.find(view.path)->second.list_item);
-      return list_page(m_site, heading, items);
+      std::vector<std::string_view> html;
+      html.reserve(items.size());
+      for (const auto& item : items) html.push_back(item->html);
+      std::size_t items_at = 0;
+      auto bytes = list_page(m_site, heading, html, &items_at);
+      auto digest = items.empty() ? std::string() : list_page_digest(bytes, items_at, items);
+      return RenderedPage{std::move(bytes), std::move(digest)};
     };
-    add_page(key, fingerprint_of(heading, views), render, html_type, newest_update(views));
+    return add_page(key, fingerprint, estimate, render, html_type, last_modified);
   }
 
   // The index and a category page for every folder holding articles (below it, at any depth).
-  void render_lists() {
+  Result<void> render_lists() {
     std::map<std::string, std::vector<ArticleView>, std::less<>> folders;
     for (const auto& view : m_views) {
       for (auto slash = view.path.find('/'); slash != std::string_view::npos; slash = view.path.find('/', slash + 1)) {
@@ -330,14 +437,15 @@ private:
       }
     }
     auto index = folders.find(m_config.index_page);
-    add_list_page("", m_config.blog_name, index == folders.end() ? std::span<const ArticleView>() : index->second);
+    TRY(add_list_page("", m_config.blog_name, index == folders.end() ? std::span<const ArticleView>() : index->second));
     for (const auto& [folder, views] : folders) {
       if (reserved(folder) || folder == "static") continue;
-      add_list_page(folder, folder, views);
+      TRY(add_list_page(folder, folder, views));
     }
+    return {};
   }
 
-  void render_tags() {
+  Result<void> render_tags() {
     std::map<std::string, std::vector<ArticleView>, std::less<>> tagged;
     for (const auto& view : m_views) {
       for (const auto& tag : view.article->tags) tagged[tag].push_back(view);
@@ -349,22 +457,31 @@ private:
       counts.push_back({tag, views.size()});
       fingerprint += tag + "\n" + std::to_string(views.size()) + "\n";
       newest = std::max(newest, newest_update(views));
-      add_list_page("tags/" + tag, "Tagged " + tag, views);
+      TRY(add_list_page("tags/" + tag, "Tagged " + tag, views));
     }
-    add_page("tags", fingerprint, [&] { return tags_page(m_site, counts); }, html_type, newest);
+    return add_page(
+        "tags", fingerprint, page_frame_size + 128 * counts.size(), [&] { return tags_page(m_site, counts); },
+        html_type, newest);
   }
 
-  void render_feed() {
+  Result<void> render_feed() {
     auto newest = std::span(m_views).first(std::min(feed_entries, m_views.size()));
     auto updated = m_options.head_date.value_or(newest_update(newest));
     std::string fingerprint = fingerprint_of("atom", newest);
     add_time(fingerprint, updated);
-    add_page("atom", fingerprint, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
+    std::size_t estimate = page_frame_size;
+    for (const auto& view : newest) estimate += 2 * view.article->body.size();
+    return add_page(
+        "atom", fingerprint, estimate, [&] { return feed(newest, updated); }, "application/atom+xml", updated);
   }
 
   std::string feed(std::span<const ArticleView> views, WallClock::time_point updated) {
     std::vector<std::string_view> html;
-    for (const auto& view : views) html.push_back(body_html(view).value_or(""));
+    for (const auto& view : views) {
+      html.push_back(body_html(view).value_or(""));
+      auto rendered = m_rendered_html.find(view.path);
+      if (rendered != m_rendered_html.end()) m_snapshot->m_feed_html.emplace(view.path, rendered->second);
+    }
     std::vector<FeedEntry> entries;
     for (std::size_t i = 0; i < views.size(); ++i) {
       const auto& article = *views[i].article;
@@ -386,17 +503,23 @@ private:
   }
 
   // The default style and the 404 page.
-  void render_fixed() {
-    auto style = previous_entry(default_style_key, "style");
-    if (!style) style = make_entry(std::string(default_style()), "text/css; charset=utf-8", {}, "style");
-    m_snapshot->m_entries.insert_or_assign(std::string(default_style_key), std::move(style));
-    std::string fingerprint = m_site_fingerprint + "404\n";
-    if (m_previous && m_previous->m_not_found->fingerprint == sha256_hex(fingerprint)) {
-      m_snapshot->m_not_found = m_previous->m_not_found;
-      return;
+  Result<void> render_fixed() {
+    auto style_fingerprint = sha256_hex("style");
+    auto style = previous_entry(default_style_key, style_fingerprint);
+    if (!style) {
+      TRY(admit_page(default_style().size()));
+      style = make_entry(std::string(default_style()), "text/css; charset=utf-8", {}, std::move(style_fingerprint));
     }
-    m_snapshot->m_not_found = make_entry(not_found_page(m_site), html_type, {}, fingerprint);
+    m_snapshot->m_entries.insert_or_assign(std::string(default_style_key), std::move(style));
+    auto fingerprint = sha256_hex(m_site_fingerprint + "404\n");
+    if (m_previous && m_previous->m_not_found->fingerprint == fingerprint) {
+      m_snapshot->m_not_found = m_previous->m_not_found;
+      return {};
+    }
+    TRY(admit_page(page_frame_size));
+    m_snapshot->m_not_found = make_entry(not_found_page(m_site), html_type, {}, std::move(fingerprint));
     ++m_snapshot->m_stats.pages_rendered;
+    return {};
   }
 
   const kv::Store& m_content;
@@ -407,8 +530,8 @@ private:
 
   Config m_config;
   bool m_has_own_style = false;
-  std::map<std::string, std::string, std::less<>> m_rendered_html; // articles parsed in this call
-  std::set<std::string, std::less<>> m_kept;                       // articles kept after a failed parse
+  // Articles' HTML made in this call (or the previous feed's), by path.
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> m_rendered_html;
   std::vector<ArticleView> m_views;
   std::vector<NavLink> m_navigation;
   SiteView m_site;

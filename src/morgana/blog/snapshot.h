@@ -21,16 +21,22 @@
 // "tags" file); the file is skipped with a warning.
 //
 // Incremental rendering: each page remembers a fingerprint of its inputs
-// (the blog's settings, the navigation, and for each article it shows its
-// path, blob id and dates). A render given the previous snapshot renders an
-// article again only when its blob id or dates changed, and a list page only
-// when its fingerprint did; every other entry (bytes, gzip, digest) is the
-// previous snapshot's, shared.
+// (the blog's settings, the navigation, and for an article or the feed the
+// path, blob id and dates of each article it shows; for a list page the
+// SHA-256 of each entry it lists). A render given the previous snapshot
+// renders an article again only when its blob id or dates changed (or the
+// navigation did), and a list page only when its fingerprint did; every
+// other entry (bytes, gzip, digest) is the previous snapshot's, shared. What
+// a refresh costs is then mostly the list pages showing the changed article:
+// the index of a large blog is hundreds of KB, so their digests hash the
+// entries' SHA-256s instead of the entries again.
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,10 +72,19 @@ public:
   struct Entry {
     std::string bytes;
     std::optional<std::string> gzip; // a gzip member of `bytes`, when smaller
-    std::string digest;              // hex SHA-256 of `bytes`
+    // Hex SHA-256 of `bytes`; for a list page, of `bytes` with each list
+    // entry replaced by the entry's SHA-256 (as strong a validator).
+    std::string digest;
     std::string content_type;
     WallClock::time_point last_modified{};
     std::string fingerprint; // hex SHA-256 of what the entry was made from (see above)
+  };
+
+  // An article's entry in lists (pages.h), with its SHA-256: list pages'
+  // fingerprints and digests hash that instead of the entry.
+  struct ListItem {
+    std::string html;
+    std::array<unsigned char, 32> sha256;
   };
 
   // What a repository file became, kept for the next render.
@@ -77,8 +92,8 @@ public:
     std::string digest; // the content store's digest (the blob id); empty when it has none
     WallClock::time_point created{};
     WallClock::time_point updated{};
-    std::shared_ptr<const Article> article;       // null for a redirect
-    std::shared_ptr<const std::string> list_item; // the article's entry in lists (pages.h)
+    std::shared_ptr<const Article> article; // null for a redirect
+    std::shared_ptr<const ListItem> list_item;
     std::string redirect;
   };
 
@@ -102,6 +117,12 @@ private:
   std::map<std::string, std::shared_ptr<const Entry>, std::less<>> m_entries;
   std::map<std::string, Source, std::less<>> m_sources; // articles and redirects, by repository path
   std::shared_ptr<const Entry> m_not_found;
+  std::string m_site_fingerprint; // what every page shows around its content (Renderer)
+  std::set<std::string, std::less<>> m_kept;
+  // The feed's articles' HTML by path, for the next feed (made on every head): markdown is rendered again only for new
+  // or changed articles.
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>>
+      m_feed_html; // articles kept after a failed parse
   RenderStats m_stats;
 };
 
@@ -110,7 +131,9 @@ private:
 // what changed is rendered again. An article that no longer parses (or whose
 // markdown fails to render) keeps its previous rendering when `previous` had
 // it; the reason is logged with the path either way. Errors: reading the
-// configuration (.config/uuid missing) or the store.
+// configuration (.config/uuid missing) or the store; Errc::no_memory when
+// free memory would not cover the next page and a reserve for serving
+// (docs/DESIGN-memory.md, rule 2).
 [[nodiscard]] Result<std::shared_ptr<const Snapshot>> render(const kv::Store& content, const RenderOptions& options,
                                                              const Snapshot* previous, const log::Source& log);
 

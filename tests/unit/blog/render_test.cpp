@@ -304,10 +304,65 @@ TEST(BlogRender, AnIncrementalRenderEqualsAFullOne) {
   ASSERT_TRUE(incremental && full);
   auto expected = contents(*full);
   EXPECT_EQ(contents(*incremental), expected);
+  for (const auto& [key, bytes] : expected) {
+    // List pages' digests hash their entries' SHA-256s: the same however the page came about.
+    EXPECT_EQ(incremental->metadata(key)->digest, full->metadata(key)->digest) << key;
+  }
   EXPECT_TRUE(expected.contains("tags/fresh"));
   EXPECT_FALSE(expected.contains("Other"));
   EXPECT_EQ(incremental->stats().articles_rendered, 14U); // the navigation changed: every article again
   EXPECT_EQ(incremental->not_found_page().bytes, full->not_found_page().bytes);
+}
+
+TEST(BlogRender, ListsAreRenderedAgainOnlyWhenWhatTheyShowChanged) {
+  auto store = canopy_repository();
+  auto first = rendered(store);
+  ASSERT_TRUE(first);
+  // P03's text edited later the same day: its entry in lists (title, author,
+  // dates as days, tags, abstract) is the same, and P07's update stays the newest.
+  store.put("Posts/P03", article("P03", "all", "New text."), january(3), january(3, 5));
+  auto second = rendered(store, first.get());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->stats().articles_rendered, 1U);
+  EXPECT_EQ(second->stats().pages_rendered, 0U);
+  EXPECT_NE(page(*second, "Posts/P03").find("New text."), std::string::npos);
+  for (auto key : {"", "Posts", "tags/all"}) {
+    EXPECT_EQ(first->get(key)->data.data(), second->get(key)->data.data()) << key;
+  }
+
+  // Its abstract changed: the lists showing it, and only those, again; their digests follow.
+  store.put("Posts/P03", "---\ntitle: P03\nauthor: Ada\ntags: all\nabstract: Changed.\n---\nNew text.\n", january(3),
+            january(3, 6));
+  auto third = rendered(store, second.get());
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->stats().pages_rendered, 3U); // the index, Posts, tags/all
+  for (auto key : {"", "Posts", "tags/all"}) {
+    EXPECT_NE(page(*third, key).find("Changed."), std::string::npos) << key;
+    EXPECT_NE(second->metadata(key)->digest, third->metadata(key)->digest) << key;
+  }
+  EXPECT_EQ(second->metadata("tags/even")->digest, third->metadata("tags/even")->digest);
+}
+
+// docs/DESIGN-memory.md, rule 2: short of memory, a render fails (the
+// previous snapshot stays served) where a page's allocation would stop the image.
+TEST(BlogRender, ShortOfMemoryARenderFailsInsteadOfStoppingTheImage) {
+  struct RoomyAgain {
+    ~RoomyAgain() { sim::reset(); }
+  } roomy_again;
+  auto store = canopy_repository();
+  auto first = rendered(store);
+  ASSERT_TRUE(first);
+  store.put("Posts/P14", article("P14"), january(14), january(14));
+  sim::set_memory(std::size_t{8} << 20, 256 * 1024); // the reserve for serving, nothing for pages
+  auto starved = render(store, {}, first.get(), render_test_log);
+  ASSERT_FALSE(starved);
+  EXPECT_EQ(starved.error(), Errc::no_memory);
+  EXPECT_EQ(first->get("Posts/P14").error(), Errc::not_found);
+
+  sim::set_memory(std::size_t{8} << 20, std::size_t{4} << 20);
+  auto fed = rendered(store, first.get());
+  ASSERT_TRUE(fed);
+  EXPECT_NE(page(*fed, "Posts/P14").find("<h1>P14</h1>"), std::string::npos);
 }
 
 TEST(BlogRender, AnArticleThatNoLongerParsesKeepsItsPage) {
