@@ -18,7 +18,8 @@ constexpr std::uint8_t pit_latch_channel_0 = 0x00;
 constexpr std::uint16_t calibration_ticks = 23864; // 20 ms of PIT
 // Polls before deciding that the PIT is not counting (absent or stuck).
 constexpr int pit_start_attempts = 100000;
-constexpr std::uint64_t xen_calibration_ns = 10'000'000;
+// Each read traps to Xen (under nesting, a long while): a window as long as the PIT's keeps the error small.
+constexpr std::uint64_t xen_calibration_ns = 20'000'000;
 
 struct State {
   bool xen = false; // time from Xen's pvclock rather than the calibrated TSC

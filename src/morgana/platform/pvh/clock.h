@@ -18,7 +18,7 @@ struct Calibration {
 
 // Measures the TSC and the APIC timer against the PIT (about 20 ms); without a
 // PIT, takes CPUID's frequency leaves; stops the image when neither exists.
-// On Xen, measures the APIC timer against pvclock (10 ms).
+// On Xen, measures the APIC timer against pvclock (20 ms).
 Calibration calibrate();
 
 // Starts both clocks. Before this, monotonic_ns() and wall_ns() return 0.
