@@ -65,6 +65,8 @@ def part_xen(t, hello, crash):
     t.check(re.search(r"pvh info: hypervisor: Xen 4\.\d+ \(PVH guest; PV console\)", console),
             "Xen: hello logs that it found Xen and uses the PV console", console[:800])
     check_hello(t, "Xen", console)
+    t.check("morgana: Xen shutdown: poweroff (exit status 0)" in console,
+            "Xen: hello says how it ends before it asks Xen to", console[-400:])
     t.check(result.shutdown("hello") == ("poweroff", 0), "Xen: xl reports hello's poweroff (reason 0)",
             f"{result.shutdown('hello')}: {result.xl_log('hello')[-400:]}")
 
@@ -76,7 +78,7 @@ def part_xen(t, hello, crash):
             f"{result.shutdown('crash')}: {result.xl_log('crash')[-400:]}")
 
     console = result.guest_console("badarg").replace("\r", "")
-    t.check("unknown argument '--frobnicate'" in console and "morgana: exit status 2" in console,
+    t.check("unknown argument '--frobnicate'" in console and "Xen shutdown: crash (exit status 2)" in console,
             "Xen: an unknown argument in extra = stops the image through the boot argument parser", console[-600:])
     t.check(result.shutdown("badarg") == ("crash", 3), "Xen: a nonzero exit status ends the domain as a crash",
             f"{result.shutdown('badarg')}")

@@ -18,8 +18,6 @@ constexpr std::uint8_t pit_latch_channel_0 = 0x00;
 constexpr std::uint16_t calibration_ticks = 23864; // 20 ms of PIT
 // Polls before deciding that the PIT is not counting (absent or stuck).
 constexpr int pit_start_attempts = 100000;
-// Each read traps to Xen (under nesting, a long while): a window as long as the PIT's keeps the error small.
-constexpr std::uint64_t xen_calibration_ns = 20'000'000;
 
 struct State {
   bool xen = false; // time from Xen's pvclock rather than the calibrated TSC
@@ -85,21 +83,11 @@ std::optional<Calibration> calibrate_with_cpuid() {
   return std::nullopt;
 }
 
-// On Xen: the TSC's rate is what pvclock's factor says; the (emulated) APIC
-// timer is measured against pvclock's system time.
+// On Xen the TSC's rate is what pvclock's factor says; waits use Xen's own
+// single-shot timer, so the APIC timer needs no measuring.
 Calibration calibrate_with_xen() {
   auto snapshot = xen::pvclock();
-  interrupts::start_free_running_timer();
-  auto start = xen::system_time_ns();
-  auto timer_start = interrupts::timer_count();
-  auto now = start;
-  auto timer_end = timer_start;
-  while (now - start < xen_calibration_ns) {
-    now = xen::system_time_ns();
-    timer_end = interrupts::timer_count();
-  }
-  return Calibration{xen::tsc_hz(snapshot.tsc_to_system_mul, snapshot.tsc_shift),
-                     std::uint64_t{timer_start - timer_end} * 1'000'000'000 / (now - start), "Xen pvclock"};
+  return Calibration{xen::tsc_hz(snapshot.tsc_to_system_mul, snapshot.tsc_shift), 0, "Xen pvclock"};
 }
 
 } // namespace
@@ -134,6 +122,13 @@ std::int64_t monotonic_ns() {
   if (!g_state.ns_per_tick_q32) return 0;
   auto ticks = x86::rdtsc() - g_state.tsc_at_start;
   return static_cast<std::int64_t>((static_cast<unsigned __int128>(ticks) * g_state.ns_per_tick_q32) >> 32);
+}
+
+std::uint64_t xen_system_time(std::int64_t monotonic_ns) {
+  // "No deadline" arrives as the largest time: it must not wrap into the past.
+  auto since_start = static_cast<std::uint64_t>(monotonic_ns < 0 ? 0 : monotonic_ns);
+  auto room = ~std::uint64_t{0} - g_state.xen_system_time_at_start;
+  return g_state.xen_system_time_at_start + (since_start < room ? since_start : room);
 }
 
 std::int64_t wall_ns() { return g_state.wall_ns_at_start + monotonic_ns(); }

@@ -18,7 +18,7 @@ struct Calibration {
 
 // Measures the TSC and the APIC timer against the PIT (about 20 ms); without a
 // PIT, takes CPUID's frequency leaves; stops the image when neither exists.
-// On Xen, measures the APIC timer against pvclock (20 ms).
+// On Xen, takes the TSC's rate from pvclock (and leaves the APIC timer alone).
 Calibration calibrate();
 
 // Starts both clocks. Before this, monotonic_ns() and wall_ns() return 0.
@@ -26,6 +26,8 @@ void start(const Calibration& calibration);
 
 [[nodiscard]] std::int64_t monotonic_ns();
 [[nodiscard]] std::int64_t wall_ns();
+// On Xen: Xen's system time at a monotonic time (for Xen's timer).
+[[nodiscard]] std::uint64_t xen_system_time(std::int64_t monotonic_ns);
 // Whether the wall clock came from an RTC (otherwise it counts from the epoch).
 [[nodiscard]] bool has_wall_clock();
 

@@ -149,10 +149,14 @@ std::uint64_t make_canary() {
 
 void stop(int status) {
   if (xen::present()) {
-    xen::console::flush();
     // Xen has no exit status: 0 is a poweroff, anything else a crash, so that
     // xl (on_crash, `xl list`) sees the failure; the number is on the console.
-    xen::shutdown(status == 0 ? xen::ShutdownReason::poweroff : xen::ShutdownReason::crash);
+    auto reason = status == 0 ? xen::ShutdownReason::poweroff : xen::ShutdownReason::crash;
+    platform::ConsoleSink console;
+    format_to(console, "morgana: Xen shutdown: {} (exit status {})\n",
+              reason == xen::ShutdownReason::poweroff ? "poweroff" : "crash", status);
+    xen::console::flush();
+    xen::shutdown(reason);
     x86::halt_forever();
   }
   // Each port write ends QEMU when the device sits there; otherwise it goes nowhere.
@@ -197,7 +201,10 @@ void yield(std::int64_t deadline_ns) {
   if (pvh::devices::work_pending()) return;
   if (pvh::devices::needs_polling() && deadline_ns - now > pvh::devices::poll_interval_ns)
     deadline_ns = now + pvh::devices::poll_interval_ns;
-  pvh::interrupts::halt_for(deadline_ns - now);
+  if (pvh::xen::present())
+    pvh::xen::halt_until(pvh::clock::xen_system_time(deadline_ns));
+  else
+    pvh::interrupts::halt_for(deadline_ns - now);
 }
 
 std::span<const std::string_view> boot_arguments() { return {pvh::g_boot.arguments, pvh::g_boot.argument_count}; }
@@ -210,10 +217,15 @@ Result<void> start_devices() {
   auto heap = pvh::heap().stats();
   const auto& calibration = g_boot.calibration;
   pvh::log_hypervisor();
-  pvh::pvh_log.info("TSC {}.{} MHz, APIC timer {}.{} MHz (measured with {}), heap {} KiB, entropy {}",
-                    calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.timer_hz / 1'000'000,
-                    calibration.timer_hz / 100'000 % 10, calibration.source, (heap.total - heap.in_use) / 1024,
-                    pvh::entropy::source_name());
+  if (pvh::xen::present())
+    pvh::pvh_log.info("TSC {}.{} MHz (from {}), timer: Xen's single-shot timer, heap {} KiB, entropy {}",
+                      calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.source,
+                      (heap.total - heap.in_use) / 1024, pvh::entropy::source_name());
+  else
+    pvh::pvh_log.info("TSC {}.{} MHz, APIC timer {}.{} MHz (measured with {}), heap {} KiB, entropy {}",
+                      calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10,
+                      calibration.timer_hz / 1'000'000, calibration.timer_hz / 100'000 % 10, calibration.source,
+                      (heap.total - heap.in_use) / 1024, pvh::entropy::source_name());
   pvh::devices::start({g_boot.mmio_arguments, g_boot.mmio_argument_count}, g_boot.rsdp_address);
   if (!g_boot.has_timer) pvh::pvh_log.warn("no local APIC: waiting spins instead of halting");
   if (!pvh::clock::has_wall_clock())

@@ -8,6 +8,8 @@ extern "C" {
 extern char pvh_xen_hypercall_page[];
 // Read by the callback vector's stub in traps.S: vCPU 0's vcpu_info.
 extern volatile std::uint8_t* pvh_xen_vcpu_info;
+// Set by the interrupt stubs in traps.S.
+extern volatile std::uint8_t pvh_interrupt_seen;
 }
 
 namespace morgana::pvh::xen {
@@ -15,11 +17,13 @@ namespace {
 
 // Hypercall numbers and sub-operations (xen/include/public/xen.h, memory.h,
 // event_channel.h, sched.h, hvm/hvm_op.h).
-constexpr unsigned hypercall_memory_op = 12, hypercall_sched_op = 29, hypercall_event_channel_op = 32,
-                   hypercall_hvm_op = 34;
+constexpr unsigned hypercall_memory_op = 12, hypercall_vcpu_op = 24, hypercall_sched_op = 29,
+                   hypercall_event_channel_op = 32, hypercall_hvm_op = 34;
 constexpr unsigned xenmem_add_to_physmap = 7;
 constexpr unsigned xenmapspace_shared_info = 0, xenmapspace_grant_table = 1;
-constexpr unsigned evtchnop_send = 4, evtchnop_alloc_unbound = 6, evtchnop_unmask = 9;
+constexpr unsigned evtchnop_bind_virq = 1, evtchnop_send = 4, evtchnop_alloc_unbound = 6, evtchnop_unmask = 9;
+constexpr std::uint32_t virq_timer = 0;
+constexpr unsigned vcpuop_set_singleshot_timer = 6;
 constexpr unsigned schedop_shutdown = 2;
 constexpr unsigned hvmop_set_param = 0, hvmop_get_param = 1;
 constexpr std::uint16_t domid_self = 0x7ff0;
@@ -45,6 +49,15 @@ struct EvtchnAllocUnbound {
   std::uint16_t dom;
   std::uint16_t remote_dom;
   std::uint32_t port;
+};
+struct EvtchnBindVirq {
+  std::uint32_t virq;
+  std::uint32_t vcpu;
+  std::uint32_t port;
+};
+struct VcpuSingleshotTimer {
+  std::uint64_t timeout_abs_ns;
+  std::uint32_t flags;
 };
 struct EvtchnPort {
   std::uint32_t port;
@@ -91,6 +104,7 @@ struct State {
   std::uint32_t cpuid_base = 0;
   Version version{};
   SharedInfo* shared = nullptr;
+  std::uint32_t timer_port = 0;
 };
 constinit State g_state{};
 
@@ -112,6 +126,12 @@ long hypercall(unsigned op, std::uint64_t a1, std::uint64_t a2 = 0, std::uint64_
 template <class T>
 long hypercall(unsigned op, unsigned sub, T& argument) {
   return hypercall(op, sub, reinterpret_cast<std::uint64_t>(&argument));
+}
+
+constexpr std::uint32_t vcpu_0 = 0;
+template <class T>
+long vcpu_op(unsigned sub, T& argument) {
+  return hypercall(hypercall_vcpu_op, sub, vcpu_0, reinterpret_cast<std::uint64_t>(&argument));
 }
 
 // Xen answers with a negative errno; the common ones by name.
@@ -158,6 +178,20 @@ Result<void> set_callback_vector(std::uint8_t vector) {
   return check(hypercall(hypercall_hvm_op, hvmop_set_param, param), "HVMOP_set_param(CALLBACK_IRQ)");
 }
 
+// VIRQ_TIMER: vCPU 0's single-shot timer, delivered as an event like any other.
+Result<void> bind_timer() {
+  EvtchnBindVirq bind{virq_timer, vcpu_0, 0};
+  TRY(check(hypercall(hypercall_event_channel_op, evtchnop_bind_virq, bind), "EVTCHNOP_bind_virq(VIRQ_TIMER)"));
+  g_state.timer_port = bind.port;
+  unmask(bind.port);
+  return {};
+}
+
+Result<void> start_events(std::uint8_t callback_vector) {
+  TRY(set_callback_vector(callback_vector));
+  return bind_timer();
+}
+
 } // namespace
 
 Result<Version> detect(std::uint8_t callback_vector) {
@@ -175,9 +209,10 @@ Result<Version> detect(std::uint8_t callback_vector) {
     g_state.present = false;
     return std::unexpected(mapped.error());
   }
-  if (auto set = set_callback_vector(callback_vector); !set) {
+  auto started = start_events(callback_vector);
+  if (!started) {
     g_state.present = false;
-    return std::unexpected(set.error());
+    return std::unexpected(started.error());
   }
   return g_state.version;
 }
@@ -271,6 +306,20 @@ std::optional<std::int64_t> wall_ns() {
   } while ((version & 1) || version != __atomic_load_n(&shared->wc_version, __ATOMIC_RELAXED));
   if (sec == 0 && sec_hi == 0) return std::nullopt;
   return wall_clock_ns(sec, sec_hi, nsec, system_time_ns());
+}
+
+bool halt_until(std::uint64_t deadline_system_ns) {
+  // A deadline already past fires at once (no VCPU_SSHOTTMR_future flag).
+  VcpuSingleshotTimer timer{deadline_system_ns, 0};
+  if (vcpu_op(vcpuop_set_singleshot_timer, timer) != 0) {
+    x86::pause();
+    return false;
+  }
+  pvh_interrupt_seen = 0;
+  x86::halt_until_interrupt();
+  // Cleared, or its next event would raise no callback (its pending bit still set).
+  take_pending(g_state.timer_port);
+  return pvh_interrupt_seen != 0;
 }
 
 void shutdown(ShutdownReason reason) {

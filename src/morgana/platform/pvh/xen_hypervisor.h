@@ -21,8 +21,9 @@ struct Version {
 };
 
 // At boot: finds Xen's CPUID leaves, has Xen fill the hypercall page, maps
-// shared_info into the image and asks for event channel callbacks on
-// `callback_vector` (HVM_PARAM_CALLBACK_IRQ, type vector). Errc::not_found
+// shared_info into the image, asks for event channel callbacks on
+// `callback_vector` (HVM_PARAM_CALLBACK_IRQ, type vector) and binds the
+// timer's event (VIRQ_TIMER). Errc::not_found
 // on another hypervisor or none; any other error leaves present() false too.
 Result<Version> detect(std::uint8_t callback_vector);
 
@@ -65,6 +66,11 @@ PvclockSnapshot pvclock();
 std::uint64_t system_time_ns();
 // Wall time now from shared_info's wall clock; nothing when Xen left it unset.
 std::optional<std::int64_t> wall_ns();
+
+// Halts until an event arrives or Xen's system time reaches the deadline
+// (VCPUOP_set_singleshot_timer, VIRQ_TIMER). Returns whether an event or the
+// timer woke it.
+bool halt_until(std::uint64_t deadline_system_ns);
 
 // SCHEDOP_shutdown reasons (sched.h); xl acts on them through on_poweroff,
 // on_reboot, on_crash.
