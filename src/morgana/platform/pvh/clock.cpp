@@ -83,8 +83,8 @@ std::optional<Calibration> calibrate_with_cpuid() {
   return std::nullopt;
 }
 
-// On Xen the TSC's rate is what pvclock's factor says; waits use Xen's own
-// single-shot timer, so the APIC timer needs no measuring.
+// On Xen the TSC's rate is what pvclock's factor says; waits are Xen's
+// (xen::halt_until), so the APIC timer needs no measuring.
 Calibration calibrate_with_xen() {
   auto snapshot = xen::pvclock();
   return Calibration{xen::tsc_hz(snapshot.tsc_to_system_mul, snapshot.tsc_shift), 0, "Xen pvclock"};
@@ -122,13 +122,6 @@ std::int64_t monotonic_ns() {
   if (!g_state.ns_per_tick_q32) return 0;
   auto ticks = x86::rdtsc() - g_state.tsc_at_start;
   return static_cast<std::int64_t>((static_cast<unsigned __int128>(ticks) * g_state.ns_per_tick_q32) >> 32);
-}
-
-std::uint64_t xen_system_time(std::int64_t monotonic_ns) {
-  // "No deadline" arrives as the largest time: it must not wrap into the past.
-  auto since_start = static_cast<std::uint64_t>(monotonic_ns < 0 ? 0 : monotonic_ns);
-  auto room = ~std::uint64_t{0} - g_state.xen_system_time_at_start;
-  return g_state.xen_system_time_at_start + (since_start < room ? since_start : room);
 }
 
 std::int64_t wall_ns() { return g_state.wall_ns_at_start + monotonic_ns(); }

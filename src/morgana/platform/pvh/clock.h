@@ -26,8 +26,6 @@ void start(const Calibration& calibration);
 
 [[nodiscard]] std::int64_t monotonic_ns();
 [[nodiscard]] std::int64_t wall_ns();
-// On Xen: Xen's system time at a monotonic time (for Xen's timer).
-[[nodiscard]] std::uint64_t xen_system_time(std::int64_t monotonic_ns);
 // Whether the wall clock came from an RTC (otherwise it counts from the epoch).
 [[nodiscard]] bool has_wall_clock();
 

@@ -87,6 +87,12 @@ void set_timer_frequency(std::uint64_t hz) {
 
 bool halt_for(std::int64_t ns) {
   if (ns <= 0) return false;
+  if (xen::present()) {
+    // "No deadline" arrives as the largest wait: it must not wrap into the past.
+    auto now = xen::system_time_ns();
+    auto room = ~std::uint64_t{0} - now;
+    return xen::halt_until(now + (static_cast<std::uint64_t>(ns) < room ? static_cast<std::uint64_t>(ns) : room));
+  }
   if (!g_state.lapic || !g_state.timer_hz) {
     x86::pause();
     return false;

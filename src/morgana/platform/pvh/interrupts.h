@@ -32,7 +32,8 @@ void set_timer_frequency(std::uint64_t hz);
 
 // Arms a one-shot timer interrupt `ns` from now (clamped to what the counter
 // holds), halts until an interrupt arrives, and disarms the timer. Without an
-// APIC, waits with `pause` instead. Returns whether an interrupt woke it.
+// APIC, waits with `pause` instead. On Xen, waits for an event or the time
+// through xen::halt_until. Returns whether an interrupt woke it.
 bool halt_for(std::int64_t ns);
 
 } // namespace morgana::pvh::interrupts

@@ -201,10 +201,7 @@ void yield(std::int64_t deadline_ns) {
   if (pvh::devices::work_pending()) return;
   if (pvh::devices::needs_polling() && deadline_ns - now > pvh::devices::poll_interval_ns)
     deadline_ns = now + pvh::devices::poll_interval_ns;
-  if (pvh::xen::present())
-    pvh::xen::halt_until(pvh::clock::xen_system_time(deadline_ns));
-  else
-    pvh::interrupts::halt_for(deadline_ns - now);
+  pvh::interrupts::halt_for(deadline_ns - now);
 }
 
 std::span<const std::string_view> boot_arguments() { return {pvh::g_boot.arguments, pvh::g_boot.argument_count}; }
@@ -218,7 +215,7 @@ Result<void> start_devices() {
   const auto& calibration = g_boot.calibration;
   pvh::log_hypervisor();
   if (pvh::xen::present())
-    pvh::pvh_log.info("TSC {}.{} MHz (from {}), timer: Xen's single-shot timer, heap {} KiB, entropy {}",
+    pvh::pvh_log.info("TSC {}.{} MHz (from {}), waits: SCHEDOP_poll, heap {} KiB, entropy {}",
                       calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.source,
                       (heap.total - heap.in_use) / 1024, pvh::entropy::source_name());
   else

@@ -17,14 +17,12 @@ namespace {
 
 // Hypercall numbers and sub-operations (xen/include/public/xen.h, memory.h,
 // event_channel.h, sched.h, hvm/hvm_op.h).
-constexpr unsigned hypercall_memory_op = 12, hypercall_vcpu_op = 24, hypercall_sched_op = 29,
-                   hypercall_event_channel_op = 32, hypercall_hvm_op = 34;
+constexpr unsigned hypercall_memory_op = 12, hypercall_sched_op = 29, hypercall_event_channel_op = 32,
+                   hypercall_hvm_op = 34;
 constexpr unsigned xenmem_add_to_physmap = 7;
 constexpr unsigned xenmapspace_shared_info = 0, xenmapspace_grant_table = 1;
-constexpr unsigned evtchnop_bind_virq = 1, evtchnop_send = 4, evtchnop_alloc_unbound = 6, evtchnop_unmask = 9;
-constexpr std::uint32_t virq_timer = 0;
-constexpr unsigned vcpuop_set_singleshot_timer = 6;
-constexpr unsigned schedop_shutdown = 2;
+constexpr unsigned evtchnop_send = 4, evtchnop_alloc_unbound = 6, evtchnop_unmask = 9;
+constexpr unsigned schedop_shutdown = 2, schedop_poll = 3;
 constexpr unsigned hvmop_set_param = 0, hvmop_get_param = 1;
 constexpr std::uint16_t domid_self = 0x7ff0;
 constexpr std::uint64_t callback_type_vector = std::uint64_t{2} << 56; // HVM_PARAM_CALLBACK_TYPE_VECTOR
@@ -50,14 +48,10 @@ struct EvtchnAllocUnbound {
   std::uint16_t remote_dom;
   std::uint32_t port;
 };
-struct EvtchnBindVirq {
-  std::uint32_t virq;
-  std::uint32_t vcpu;
-  std::uint32_t port;
-};
-struct VcpuSingleshotTimer {
-  std::uint64_t timeout_abs_ns;
-  std::uint32_t flags;
+struct SchedPoll {
+  std::uint32_t* ports;
+  std::uint32_t nr_ports;
+  std::uint64_t timeout; // Xen system time; 0: none
 };
 struct EvtchnPort {
   std::uint32_t port;
@@ -99,12 +93,16 @@ struct SharedInfo {
 };
 static_assert(offsetof(SharedInfo, evtchn_pending) == 2048 && offsetof(SharedInfo, wc_version) == 3072);
 
+constexpr std::size_t max_listened_ports = 32;
+
 struct State {
   bool present = false;
   std::uint32_t cpuid_base = 0;
   Version version{};
   SharedInfo* shared = nullptr;
-  std::uint32_t timer_port = 0;
+  // The ports someone unmasked (wants events from): what a halt waits on.
+  std::uint32_t listened[max_listened_ports] = {};
+  std::size_t listened_count = 0;
 };
 constinit State g_state{};
 
@@ -126,12 +124,6 @@ long hypercall(unsigned op, std::uint64_t a1, std::uint64_t a2 = 0, std::uint64_
 template <class T>
 long hypercall(unsigned op, unsigned sub, T& argument) {
   return hypercall(op, sub, reinterpret_cast<std::uint64_t>(&argument));
-}
-
-constexpr std::uint32_t vcpu_0 = 0;
-template <class T>
-long vcpu_op(unsigned sub, T& argument) {
-  return hypercall(hypercall_vcpu_op, sub, vcpu_0, reinterpret_cast<std::uint64_t>(&argument));
 }
 
 // Xen answers with a negative errno; the common ones by name.
@@ -178,18 +170,23 @@ Result<void> set_callback_vector(std::uint8_t vector) {
   return check(hypercall(hypercall_hvm_op, hvmop_set_param, param), "HVMOP_set_param(CALLBACK_IRQ)");
 }
 
-// VIRQ_TIMER: vCPU 0's single-shot timer, delivered as an event like any other.
-Result<void> bind_timer() {
-  EvtchnBindVirq bind{virq_timer, vcpu_0, 0};
-  TRY(check(hypercall(hypercall_event_channel_op, evtchnop_bind_virq, bind), "EVTCHNOP_bind_virq(VIRQ_TIMER)"));
-  g_state.timer_port = bind.port;
-  unmask(bind.port);
-  return {};
+bool is_pending(std::uint32_t port) {
+  return __atomic_load_n(&g_state.shared->evtchn_pending[port / 64], __ATOMIC_ACQUIRE) &
+         (std::uint64_t{1} << (port % 64));
 }
 
-Result<void> start_events(std::uint8_t callback_vector) {
-  TRY(set_callback_vector(callback_vector));
-  return bind_timer();
+void listen(std::uint32_t port) {
+  for (std::size_t i = 0; i < g_state.listened_count; ++i)
+    if (g_state.listened[i] == port) return;
+  if (g_state.listened_count < max_listened_ports) g_state.listened[g_state.listened_count++] = port;
+}
+
+void stop_listening(std::uint32_t port) {
+  for (std::size_t i = 0; i < g_state.listened_count; ++i)
+    if (g_state.listened[i] == port) {
+      g_state.listened[i] = g_state.listened[--g_state.listened_count];
+      return;
+    }
 }
 
 } // namespace
@@ -209,7 +206,7 @@ Result<Version> detect(std::uint8_t callback_vector) {
     g_state.present = false;
     return std::unexpected(mapped.error());
   }
-  auto started = start_events(callback_vector);
+  auto started = set_callback_vector(callback_vector);
   if (!started) {
     g_state.present = false;
     return std::unexpected(started.error());
@@ -239,6 +236,7 @@ Result<std::uint32_t> alloc_unbound(std::uint16_t remote_domain) {
 void unmask(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return;
   auto bit = std::uint64_t{1} << (port % 64);
+  listen(port);
   __atomic_fetch_and(&g_state.shared->evtchn_mask[port / 64], ~bit, __ATOMIC_SEQ_CST);
   // An event that arrived while masked raised no callback: Xen's unmask re-raises it.
   if (__atomic_load_n(&g_state.shared->evtchn_pending[port / 64], __ATOMIC_ACQUIRE) & bit) {
@@ -256,6 +254,7 @@ bool take_pending(std::uint32_t port) {
 void mask(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return;
   __atomic_fetch_or(&g_state.shared->evtchn_mask[port / 64], std::uint64_t{1} << (port % 64), __ATOMIC_SEQ_CST);
+  stop_listening(port);
 }
 
 Result<void> grant_table_map(std::uint64_t gfn_first, std::size_t frames) {
@@ -309,16 +308,22 @@ std::optional<std::int64_t> wall_ns() {
 }
 
 bool halt_until(std::uint64_t deadline_system_ns) {
-  // A deadline already past fires at once (no VCPU_SSHOTTMR_future flag).
-  VcpuSingleshotTimer timer{deadline_system_ns, 0};
-  if (vcpu_op(vcpuop_set_singleshot_timer, timer) != 0) {
-    x86::pause();
-    return false;
-  }
+  // SCHEDOP_poll, not hlt: under Xen 4.17 a vCPU halted in `sti; hlt` was not
+  // woken by the event callback (measured: the domain stayed blocked with its
+  // timer's event pending), while poll wakes on a listed port's event
+  // whatever the interrupt state. A port already pending is left out: its
+  // owner saw no work in it (devices::work_pending), and it must not turn
+  // the wait into a spin.
+  std::uint32_t ports[max_listened_ports];
+  std::uint32_t count = 0;
+  for (std::size_t i = 0; i < g_state.listened_count; ++i)
+    if (!is_pending(g_state.listened[i])) ports[count++] = g_state.listened[i];
+  SchedPoll poll{ports, count, deadline_system_ns == 0 ? 1 : deadline_system_ns};
+  if (hypercall(hypercall_sched_op, schedop_poll, poll) != 0) x86::pause();
+  // Events arrive through the callback vector: let it run (it clears
+  // evtchn_upcall_pending, so later events raise it again).
   pvh_interrupt_seen = 0;
-  x86::halt_until_interrupt();
-  // Cleared, or its next event would raise no callback (its pending bit still set).
-  take_pending(g_state.timer_port);
+  asm volatile("sti; nop; cli" ::: "memory");
   return pvh_interrupt_seen != 0;
 }
 

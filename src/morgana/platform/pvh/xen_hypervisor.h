@@ -22,8 +22,7 @@ struct Version {
 
 // At boot: finds Xen's CPUID leaves, has Xen fill the hypercall page, maps
 // shared_info into the image, asks for event channel callbacks on
-// `callback_vector` (HVM_PARAM_CALLBACK_IRQ, type vector) and binds the
-// timer's event (VIRQ_TIMER). Errc::not_found
+// `callback_vector` (HVM_PARAM_CALLBACK_IRQ, type vector). Errc::not_found
 // on another hypervisor or none; any other error leaves present() false too.
 Result<Version> detect(std::uint8_t callback_vector);
 
@@ -40,7 +39,8 @@ Result<void> notify(std::uint32_t port);
 // EVTCHNOP_alloc_unbound: a fresh port of ours that remote_domain may bind to.
 Result<std::uint32_t> alloc_unbound(std::uint16_t remote_domain);
 
-// Clears the port's mask bit in shared_info so its events reach the callback vector.
+// Clears the port's mask bit in shared_info so its events reach the callback
+// vector, and adds it to the ports halt_until waits on.
 void unmask(std::uint32_t port);
 
 // Tests and clears the port's pending bit in shared_info: whether an event arrived.
@@ -67,9 +67,9 @@ std::uint64_t system_time_ns();
 // Wall time now from shared_info's wall clock; nothing when Xen left it unset.
 std::optional<std::int64_t> wall_ns();
 
-// Halts until an event arrives or Xen's system time reaches the deadline
-// (VCPUOP_set_singleshot_timer, VIRQ_TIMER). Returns whether an event or the
-// timer woke it.
+// Blocks until an event arrives on a port someone unmasked, or Xen's system
+// time reaches the deadline (SCHEDOP_poll). Returns whether the event
+// callback ran after it.
 bool halt_until(std::uint64_t deadline_system_ns);
 
 // SCHEDOP_shutdown reasons (sched.h); xl acts on them through on_poweroff,
