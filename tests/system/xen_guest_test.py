@@ -53,6 +53,11 @@ def check_crash(t, where, output):
             f"{where}: the backtrace names the faulting function (write_through_null)", output[-1500:])
 
 
+def check_shutdown(t, result, name, expected, what):
+    """How xl says guest NAME ended, e.g. ("poweroff", 0)."""
+    t.check(result.shutdown(name) == expected, what, f"{result.shutdown(name)}: {result.xl_log(name)[-400:]}")
+
+
 def part_xen(t, hello, crash):
     guests = [xen_support.Guest("hello", hello, extra="--logs=*:info"),
               xen_support.Guest("crash", crash, extra="--crash=null"),
@@ -67,21 +72,18 @@ def part_xen(t, hello, crash):
     check_hello(t, "Xen", console)
     t.check("morgana: Xen shutdown: poweroff (exit status 0)" in console,
             "Xen: hello says how it ends before it asks Xen to", console[-400:])
-    t.check(result.shutdown("hello") == ("poweroff", 0), "Xen: xl reports hello's poweroff (reason 0)",
-            f"{result.shutdown('hello')}: {result.xl_log('hello')[-400:]}")
+    check_shutdown(t, result, "hello", ("poweroff", 0), "Xen: xl reports hello's poweroff (reason 0)")
 
     console = result.guest_console("crash").replace("\r", "")
     check_crash(t, "Xen", console)
     t.check("morgana: stopping after a CPU exception, exit status 126" in console,
             "Xen: crash flushes its last line to the PV console before shutting down", console[-600:])
-    t.check(result.shutdown("crash") == ("crash", 3), "Xen: xl reports crash's crash (reason 3)",
-            f"{result.shutdown('crash')}: {result.xl_log('crash')[-400:]}")
+    check_shutdown(t, result, "crash", ("crash", 3), "Xen: xl reports crash's crash (reason 3)")
 
     console = result.guest_console("badarg").replace("\r", "")
     t.check("unknown argument '--frobnicate'" in console and "Xen shutdown: crash (exit status 2)" in console,
             "Xen: an unknown argument in extra = stops the image through the boot argument parser", console[-600:])
-    t.check(result.shutdown("badarg") == ("crash", 3), "Xen: a nonzero exit status ends the domain as a crash",
-            f"{result.shutdown('badarg')}")
+    check_shutdown(t, result, "badarg", ("crash", 3), "Xen: a nonzero exit status ends the domain as a crash")
 
 
 def part_qemu(t, hello, crash):
