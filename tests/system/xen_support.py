@@ -17,7 +17,8 @@ One call boots Xen, runs a dom0 shell script and returns what came back:
 In the script (run by dom0's /bin/sh in /xen, `set -e` not implied), the
 functions of tools/xen/dom0-lib.sh: guest_start NAME CONFIG [SECONDS],
 guest_wait NAME [SECONDS], guest_console NAME ERE [SECONDS], guest_address NAME;
-busybox (ping, ip, nc, wget), socat, curl, openssl, xl, xenstore-*. Files a test
+busybox (ping, ip, nc, wget), socat, curl, openssl, xl, xenstore-*, and
+/usr/bin/date (coreutils: +%s%N for timings; busybox's date has no %N). Files a test
 wants back go to /results (dom0's /results/* and /var/log/xen/** come back in
 result.files). The guests' network: bridge xenbr0, dom0 at 10.0.0.1/24, dnsmasq
 leasing 10.0.0.2-99. A boot takes one to two minutes under TCG on a loaded host.

@@ -51,7 +51,8 @@ guest_console() {
 # guest_address NAME [SECONDS]: prints the IPv4 address dnsmasq leased to the guest's
 # first vif.
 guest_address() {
-  mac=$(xl network-list "$1" 2>/dev/null | awk 'NR == 2 {print $3}')
+  domid=$(xl domid "$1") || return 1
+  mac=$(xenstore-read "/local/domain/0/backend/vif/$domid/0/mac") || return 1
   waited=0
   until address=$(awk -v mac="$mac" '$2 == mac {print $3}' /var/lib/misc/dnsmasq.leases 2>/dev/null) && [ -n "$address" ]; do
     [ "$waited" -lt "${2:-120}" ] || { echo "guest_address: no lease for $1 ($mac) after $waited s" >&2; return 1; }
