@@ -20,7 +20,6 @@ import re
 import harness
 import xen_support
 import xenharness
-from harness import ROOT
 
 MARKER = r"linux-guest: serving echo on port 7 \((10\.0\.0\.\d+)/24\)"
 
@@ -37,28 +36,17 @@ def check_report_parser(test):
             test.check(True, f"the report parser refuses {what}")
 
 
-def deployed_hello():
-    """examples/hello for pvh and the .xl ./morgana deploy --format xen writes for it."""
-    image = harness.build_app("examples/hello", "pvh")
-    result = harness.run([str(ROOT / "morgana"), "deploy", "examples/hello", "--format", "xen"], timeout=900)
-    config_path = result.stdout.strip().splitlines()[-1]
-    with open(config_path) as config:
-        return image, config.read()
-
-
 def test(t):
     check_report_parser(t)
     network = xen_support.linux_guest("network")
     crash = xen_support.linux_guest("crash", "linux-guest.crash")
-    image, config = deployed_hello()
-    hello = xen_support.Guest("hello", image, config=config)
-    t.check(str(xen_support.kernel_path(config)) == str(image), "deploy's .xl names the image by its host path",
-            config)
+    hello = xen_support.deployed_guest("examples/hello")
 
     result = xen_support.run_xen(t, guests=[network, crash, hello], script=f"""
 guest_start network {network.config_path}
-address=$(guest_address network 600)
-echo "network guest at $address"
+guest_console network "linux-guest: serving" 900
+address=$(guest_address network 60)
+echo "$address" >/results/address
 ping -c 3 -W 10 "$address" >/results/ping 2>&1
 ping -c 3 -W 10 -s 4000 "$address" >/results/ping-fragmented 2>&1
 echo "across the bridge" | nc -w 10 "$address" 7 >/results/echo 2>&1
@@ -75,8 +63,11 @@ xl destroy hello && guest_wait hello 120
     t.check(result.status == 0, "the dom0 script ran to its end", f"status {result.status}")
 
     console = result.guest_console("network")
-    t.check(re.search(MARKER, console), "the Linux guest's marker comes back from its PV console",
-            console[-500:])
+    marker = re.search(MARKER, console)
+    t.check(marker, "the Linux guest's marker comes back from its PV console", console[-500:])
+    leased = result.text("/results/address").strip()
+    t.check(marker and marker.group(1) == leased, "guest_address finds the address the guest took by DHCP",
+            f"leased {leased!r}")
 
     ping, fragmented = result.text("/results/ping"), result.text("/results/ping-fragmented")
     t.check("3 packets received" in ping, "dom0 pings the guest across xenbr0", ping)

@@ -5,7 +5,7 @@ failure, QEMU killed by PID when the test dies).
 
 One call boots Xen, runs a dom0 shell script and returns what came back:
 
-    guest = xen_support.Guest("hello", image, extra="--ipv4=10.0.0.2/24")
+    guest = xen_support.deployed_guest("examples/hello")    # or Guest(NAME, KERNEL, extra=...)
     result = xen_support.run_xen(test, guests=[guest], script=f'''
         guest_start hello {guest.config_path}
         guest_wait hello 300
@@ -83,6 +83,19 @@ def linux_guest(name, extra="", **options):
     kernel = Path((LINUX_GUEST_DIR / "kernel").read_text().strip())
     return Guest(name, kernel, extra=f"console=hvc0 quiet {extra}".strip(), ramdisk=LINUX_GUEST_DIR / "initramfs.cpio.gz",
                  memory=128, **options)
+
+
+def deployed_guest(app_dir, *configure_options, boot_arguments=()):
+    """APP_DIR's pvh image (configured with `configure_options`, e.g. --crunch NAME=DIR or -- BAKED-ARGUMENTS)
+    as a Guest created from the .xl `./morgana deploy APP_DIR --format xen -- BOOT_ARGUMENTS` writes,
+    unchanged: its kernel goes to the host path the .xl names."""
+    image = harness.build_app(app_dir, "pvh", *configure_options)
+    command = [str(harness.ROOT / "morgana"), "deploy", str(harness.ROOT / app_dir), "--format", "xen"]
+    result = harness.run(command + (["--", *boot_arguments] if boot_arguments else []), timeout=900)
+    config = Path(result.stdout.strip().splitlines()[-1]).read_text()
+    if kernel_path(config) != image:
+        raise harness.TestFailure(f"deploy's .xl names {kernel_path(config)}, not the image {image}")
+    return Guest(image.stem, image, config=config)
 
 
 def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen"):
