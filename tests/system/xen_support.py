@@ -5,7 +5,7 @@ failure, QEMU killed by PID when the test dies).
 
 One call boots Xen, runs a dom0 shell script and returns what came back:
 
-    guest = xen_support.Guest("hello", image, extra="--ipv4=10.0.0.2/24")
+    guest = xen_support.deployed_guest("examples/hello")    # or Guest(NAME, KERNEL, extra=...)
     result = xen_support.run_xen(test, guests=[guest], script=f'''
         guest_start hello {guest.config_path}
         guest_wait hello 300
@@ -17,7 +17,8 @@ One call boots Xen, runs a dom0 shell script and returns what came back:
 In the script (run by dom0's /bin/sh in /xen, `set -e` not implied), the
 functions of tools/xen/dom0-lib.sh: guest_start NAME CONFIG [SECONDS],
 guest_wait NAME [SECONDS], guest_console NAME ERE [SECONDS], guest_address NAME;
-busybox (ping, ip, nc, wget), socat, curl, openssl, xl, xenstore-*. Files a test
+busybox (ping, ip, nc, wget), socat, curl, openssl, xl, xenstore-*, and
+/usr/bin/date (coreutils: +%s%N for timings; busybox's date has no %N). Files a test
 wants back go to /results (dom0's /results/* and /var/log/xen/** come back in
 result.files). The guests' network: bridge xenbr0, dom0 at 10.0.0.1/24, dnsmasq
 leasing 10.0.0.2-99. A boot takes one to two minutes under TCG on a loaded host.
@@ -76,11 +77,25 @@ def kernel_path(config):
 
 def linux_guest(name, extra="", **options):
     """Debian's kernel with bench/linux-guest's initramfs (DHCP, TCP echo on port 7; extra may add
-    linux-guest.poweroff or linux-guest.crash), as a Xen PVH guest."""
+    linux-guest.crash), as a Xen PVH guest. `quiet`: its boot takes minutes nested under TCG, and every
+    console line costs dom0 time too."""
     harness.run([str(harness.ROOT / "bench" / "linux-guest" / "build.sh"), str(LINUX_GUEST_DIR)], timeout=300)
     kernel = Path((LINUX_GUEST_DIR / "kernel").read_text().strip())
-    return Guest(name, kernel, extra=f"console=hvc0 {extra}".strip(), ramdisk=LINUX_GUEST_DIR / "initramfs.cpio.gz",
+    return Guest(name, kernel, extra=f"console=hvc0 quiet {extra}".strip(), ramdisk=LINUX_GUEST_DIR / "initramfs.cpio.gz",
                  memory=128, **options)
+
+
+def deployed_guest(app_dir, *configure_options, boot_arguments=()):
+    """APP_DIR's pvh image (configured with `configure_options`, e.g. --crunch NAME=DIR or -- BAKED-ARGUMENTS)
+    as a Guest created from the .xl `./morgana deploy APP_DIR --format xen -- BOOT_ARGUMENTS` writes,
+    unchanged: its kernel goes to the host path the .xl names."""
+    image = harness.build_app(app_dir, "pvh", *configure_options)
+    command = [str(harness.ROOT / "morgana"), "deploy", str(harness.ROOT / app_dir), "--format", "xen"]
+    result = harness.run(command + (["--", *boot_arguments] if boot_arguments else []), timeout=900)
+    config = Path(result.stdout.strip().splitlines()[-1]).read_text()
+    if kernel_path(config) != image:
+        raise harness.TestFailure(f"deploy's .xl names {kernel_path(config)}, not the image {image}")
+    return Guest(image.stem, image, config=config)
 
 
 def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen"):

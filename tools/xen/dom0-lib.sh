@@ -49,12 +49,15 @@ guest_console() {
 }
 
 # guest_address NAME [SECONDS]: prints the IPv4 address dnsmasq leased to the guest's
-# first vif.
+# first vif (whose MAC xenstore has once libxl added the device, after the domain
+# exists).
 guest_address() {
-  mac=$(xl network-list "$1" 2>/dev/null | awk 'NR == 2 {print $3}')
   waited=0
-  until address=$(awk -v mac="$mac" '$2 == mac {print $3}' /var/lib/misc/dnsmasq.leases 2>/dev/null) && [ -n "$address" ]; do
-    [ "$waited" -lt "${2:-120}" ] || { echo "guest_address: no lease for $1 ($mac) after $waited s" >&2; return 1; }
+  until domid=$(xl domid "$1" 2>/dev/null) &&
+    mac=$(xenstore-read "/local/domain/0/backend/vif/$domid/0/mac" 2>/dev/null) &&
+    address=$(awk -v mac="$mac" '$2 == mac {print $3}' /var/lib/misc/dnsmasq.leases 2>/dev/null) &&
+    [ -n "$address" ]; do
+    [ "$waited" -lt "${2:-120}" ] || { echo "guest_address: no lease for $1 (MAC ${mac:-unknown}) after $waited s" >&2; return 1; }
     sleep 1
     waited=$((waited + 1))
   done

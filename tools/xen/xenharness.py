@@ -21,6 +21,7 @@ The recipe (package set, CPU flags, module order, daemons) is the one in
 """
 
 import base64
+import fcntl
 import gzip
 import hashlib
 import os
@@ -28,7 +29,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +51,9 @@ MODULES = ["xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "
            "xen-netback", "e1000"]
 XEN_TOOLS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "xenconsole"]
 XENSTORE_TOOLS = ["xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"]
-# From the host (same Debian release), with the libraries ldd names.
-HOST_TOOLS = ["socat", "curl", "openssl", "dnsmasq"]
+# From the host (same Debian release), with the libraries ldd names. date: coreutils' (at
+# /usr/bin/date; /bin/date is busybox's), whose %N gives benchmarks nanoseconds.
+HOST_TOOLS = ["socat", "curl", "openssl", "dnsmasq", "date"]
 HOST_FILES = ["/etc/ssl/openssl.cnf", "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"]  # xl's threads need libgcc_s
 
 QEMU_MEMORY_MB = 1536
@@ -119,12 +120,6 @@ class Archive:
             self.add_directory(path.rpartition("/")[0])
         self.entries[path] = (0o100000 | mode, data)
 
-    def add_symlink(self, path, target):
-        path = path.strip("/")
-        if "/" in path:
-            self.add_directory(path.rpartition("/")[0])
-        self.entries[path] = (0o120777, target.encode())
-
     def add_host_file(self, host_path, path=None):
         """A host file at `path` (default: the same path), symlinks resolved, mode kept."""
         real = Path(host_path).resolve()
@@ -187,7 +182,15 @@ def dom0_inputs():
 
 
 def build_dom0(log=print):
-    """The Xen binary, dom0's kernel and its initramfs, rebuilt when their inputs change."""
+    """The Xen binary, dom0's kernel and its initramfs, rebuilt when their inputs change. One build at a
+    time: a test and a benchmark may start together."""
+    XEN_DIR.mkdir(parents=True, exist_ok=True)
+    with open(XEN_DIR / "dom0-initramfs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_dom0_locked(log)
+
+
+def build_dom0_locked(log):
     kernel, version = host_kernel()
     stamp = XEN_DIR / "dom0-initramfs.inputs"
     digest = dom0_inputs()
@@ -376,17 +379,15 @@ def run(directory, script, files=None, timeout=600, forwards=(), console_path=No
 
 
 def person_script(name, config_path, ports, address=None):
-    """dom0's script for `./morgana run --xen`: creates guest NAME, relays each dom0 port in `ports` to the
-    same port of the guest (at `address`, else the address dnsmasq leased it), shows the guest's console
-    until it ends, and says how it ended."""
-    target = f'"{address}"' if address else f'"$(guest_address {name} 120)"'
-    relays = "".join(f'socat TCP-LISTEN:{port},fork,reuseaddr SYSTEM:"socat - TCP:{target}:{port}" &\n'
+    """dom0's script for `./morgana run --xen`: creates guest NAME (guest_start shows its console on COM1),
+    relays each dom0 port in `ports` to the same port of the guest (at `address`, else the address dnsmasq
+    leased it), waits until the guest ends and says how it ended."""
+    lookup = f"address={address}" if address else f"address=$(guest_address {name} 600)"
+    # Each relay starts once the guest's address is known, in the background: the console shows meanwhile.
+    relays = "".join(f'({lookup} && exec socat TCP-LISTEN:{port},fork,reuseaddr "TCP:$address:{port}") &\n'
                      for port in ports)
     return f"""guest_start {name} {config_path} || exit 1
-{relays}tail -n +1 -f /var/log/xen/console/guest-{name}.log &
-guest_wait {name} 2000000000
-sleep 1
-kill $!
+{relays}guest_wait {name} 2000000000
 grep -h "has shut down" /results/xl-{name}.log
 """
 
