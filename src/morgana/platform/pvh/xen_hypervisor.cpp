@@ -102,6 +102,9 @@ struct State {
   SharedInfo* shared = nullptr;
   // The ports someone unmasked (wants events from): what a halt waits on.
   std::uint32_t listened[max_listened_ports] = {};
+  // Pending when the last halt ended and not taken since: nobody consumes
+  // its events, so a halt must not wait on it (it would return at once, for good).
+  bool unclaimed[max_listened_ports] = {};
   std::size_t listened_count = 0;
 };
 constinit State g_state{};
@@ -175,18 +178,25 @@ bool is_pending(std::uint32_t port) {
          (std::uint64_t{1} << (port % 64));
 }
 
-void listen(std::uint32_t port) {
+// The port's index among the listened ones, or max_listened_ports.
+std::size_t listened_index(std::uint32_t port) {
   for (std::size_t i = 0; i < g_state.listened_count; ++i)
-    if (g_state.listened[i] == port) return;
-  if (g_state.listened_count < max_listened_ports) g_state.listened[g_state.listened_count++] = port;
+    if (g_state.listened[i] == port) return i;
+  return max_listened_ports;
+}
+
+void listen(std::uint32_t port) {
+  if (listened_index(port) != max_listened_ports || g_state.listened_count == max_listened_ports) return;
+  g_state.unclaimed[g_state.listened_count] = false;
+  g_state.listened[g_state.listened_count++] = port;
 }
 
 void stop_listening(std::uint32_t port) {
-  for (std::size_t i = 0; i < g_state.listened_count; ++i)
-    if (g_state.listened[i] == port) {
-      g_state.listened[i] = g_state.listened[--g_state.listened_count];
-      return;
-    }
+  auto i = listened_index(port);
+  if (i == max_listened_ports) return;
+  --g_state.listened_count;
+  g_state.listened[i] = g_state.listened[g_state.listened_count];
+  g_state.unclaimed[i] = g_state.unclaimed[g_state.listened_count];
 }
 
 } // namespace
@@ -247,6 +257,8 @@ void unmask(std::uint32_t port) {
 
 bool take_pending(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return false;
+  // Its owner looks at it: halts wait on it again.
+  if (auto i = listened_index(port); i != max_listened_ports) g_state.unclaimed[i] = false;
   auto bit = std::uint64_t{1} << (port % 64);
   return __atomic_fetch_and(&g_state.shared->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit;
 }
@@ -311,15 +323,16 @@ bool halt_until(std::uint64_t deadline_system_ns) {
   // SCHEDOP_poll, not hlt: under Xen 4.17 a vCPU halted in `sti; hlt` was not
   // woken by the event callback (measured: the domain stayed blocked with its
   // timer's event pending), while poll wakes on a listed port's event
-  // whatever the interrupt state. A port already pending is left out: its
-  // owner saw no work in it (devices::work_pending), and it must not turn
-  // the wait into a spin.
+  // whatever the interrupt state, and returns at once when one is pending
+  // already (so an event after the caller's last look is not lost). Ports
+  // whose events nobody takes are left out, or every wait would be a spin.
   std::uint32_t ports[max_listened_ports];
   std::uint32_t count = 0;
   for (std::size_t i = 0; i < g_state.listened_count; ++i)
-    if (!is_pending(g_state.listened[i])) ports[count++] = g_state.listened[i];
+    if (!g_state.unclaimed[i]) ports[count++] = g_state.listened[i];
   SchedPoll poll{ports, count, deadline_system_ns == 0 ? 1 : deadline_system_ns};
   if (hypercall(hypercall_sched_op, schedop_poll, poll) != 0) x86::pause();
+  for (std::size_t i = 0; i < g_state.listened_count; ++i) g_state.unclaimed[i] = is_pending(g_state.listened[i]);
   // Events arrive through the callback vector: let it run (it clears
   // evtchn_upcall_pending, so later events raise it again).
   pvh_interrupt_seen = 0;
