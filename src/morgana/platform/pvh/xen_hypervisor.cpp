@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "morgana/platform/pvh/x86.h"
+#include "morgana/platform/pvh/xen_poll_set.h"
 
 extern "C" {
 extern char pvh_xen_hypercall_page[];
@@ -93,19 +94,12 @@ struct SharedInfo {
 };
 static_assert(offsetof(SharedInfo, evtchn_pending) == 2048 && offsetof(SharedInfo, wc_version) == 3072);
 
-constexpr std::size_t max_listened_ports = 32;
-
 struct State {
   bool present = false;
   std::uint32_t cpuid_base = 0;
   Version version{};
   SharedInfo* shared = nullptr;
-  // The ports someone unmasked (wants events from): what a halt waits on.
-  std::uint32_t listened[max_listened_ports] = {};
-  // Pending when the last halt ended and not taken since: nobody consumes
-  // its events, so a halt must not wait on it (it would return at once, for good).
-  bool unclaimed[max_listened_ports] = {};
-  std::size_t listened_count = 0;
+  PollSet waited_on; // the ports someone unmasked: what a halt waits on
 };
 constinit State g_state{};
 
@@ -178,27 +172,6 @@ bool is_pending(std::uint32_t port) {
          (std::uint64_t{1} << (port % 64));
 }
 
-// The port's index among the listened ones, or max_listened_ports.
-std::size_t listened_index(std::uint32_t port) {
-  for (std::size_t i = 0; i < g_state.listened_count; ++i)
-    if (g_state.listened[i] == port) return i;
-  return max_listened_ports;
-}
-
-void listen(std::uint32_t port) {
-  if (listened_index(port) != max_listened_ports || g_state.listened_count == max_listened_ports) return;
-  g_state.unclaimed[g_state.listened_count] = false;
-  g_state.listened[g_state.listened_count++] = port;
-}
-
-void stop_listening(std::uint32_t port) {
-  auto i = listened_index(port);
-  if (i == max_listened_ports) return;
-  --g_state.listened_count;
-  g_state.listened[i] = g_state.listened[g_state.listened_count];
-  g_state.unclaimed[i] = g_state.unclaimed[g_state.listened_count];
-}
-
 } // namespace
 
 Result<Version> detect(std::uint8_t callback_vector) {
@@ -246,7 +219,7 @@ Result<std::uint32_t> alloc_unbound(std::uint16_t remote_domain) {
 void unmask(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return;
   auto bit = std::uint64_t{1} << (port % 64);
-  listen(port);
+  g_state.waited_on.add(port);
   __atomic_fetch_and(&g_state.shared->evtchn_mask[port / 64], ~bit, __ATOMIC_SEQ_CST);
   // An event that arrived while masked raised no callback: Xen's unmask re-raises it.
   if (__atomic_load_n(&g_state.shared->evtchn_pending[port / 64], __ATOMIC_ACQUIRE) & bit) {
@@ -258,7 +231,7 @@ void unmask(std::uint32_t port) {
 bool take_pending(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return false;
   // Its owner looks at it: halts wait on it again.
-  if (auto i = listened_index(port); i != max_listened_ports) g_state.unclaimed[i] = false;
+  g_state.waited_on.taken(port);
   auto bit = std::uint64_t{1} << (port % 64);
   return __atomic_fetch_and(&g_state.shared->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit;
 }
@@ -266,7 +239,7 @@ bool take_pending(std::uint32_t port) {
 void mask(std::uint32_t port) {
   if (!g_state.present || port >= event_channel_count_hint()) return;
   __atomic_fetch_or(&g_state.shared->evtchn_mask[port / 64], std::uint64_t{1} << (port % 64), __ATOMIC_SEQ_CST);
-  stop_listening(port);
+  g_state.waited_on.remove(port);
 }
 
 Result<void> grant_table_map(std::uint64_t gfn_first, std::size_t frames) {
@@ -326,13 +299,11 @@ bool halt_until(std::uint64_t deadline_system_ns) {
   // whatever the interrupt state, and returns at once when one is pending
   // already (so an event after the caller's last look is not lost). Ports
   // whose events nobody takes are left out, or every wait would be a spin.
-  std::uint32_t ports[max_listened_ports];
-  std::uint32_t count = 0;
-  for (std::size_t i = 0; i < g_state.listened_count; ++i)
-    if (!g_state.unclaimed[i]) ports[count++] = g_state.listened[i];
+  std::uint32_t ports[PollSet::capacity];
+  auto count = static_cast<std::uint32_t>(g_state.waited_on.ports_to_wait_on(ports));
   SchedPoll poll{ports, count, deadline_system_ns == 0 ? 1 : deadline_system_ns};
   if (hypercall(hypercall_sched_op, schedop_poll, poll) != 0) x86::pause();
-  for (std::size_t i = 0; i < g_state.listened_count; ++i) g_state.unclaimed[i] = is_pending(g_state.listened[i]);
+  g_state.waited_on.after_wait(is_pending);
   // Events arrive through the callback vector: let it run (it clears
   // evtchn_upcall_pending, so later events raise it again).
   pvh_interrupt_seen = 0;
