@@ -147,6 +147,8 @@ def test_refusals(t):
         (("deploy", "examples/echo", "--target", "hosted", "--format", "xen"), "use --target pvh",
          "deploying a hosted build"),
         (("run", "examples/echo", "--forward", "80"), "expected HOSTPORT:GUESTPORT", "a malformed --forward"),
+        (("run", "examples/echo", "--target", "hosted", "--xen"), "--xen boots a PVH image",
+         "running a hosted build under Xen"),
         (("deploy", "examples/hello", "--format", "xen", "--memory", "0"), "expected a positive number of MiB",
          "no guest memory"),
         (("configure", "examples/echo"), "--target is required", "configure without a target"),

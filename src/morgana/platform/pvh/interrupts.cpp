@@ -1,6 +1,7 @@
 #include "morgana/platform/pvh/interrupts.h"
 
 #include "morgana/platform/pvh/x86.h"
+#include "morgana/platform/pvh/xen_hypervisor.h"
 
 extern "C" {
 // Read by the interrupt stubs in traps.S.
@@ -53,7 +54,8 @@ void mask_legacy_pics() {
 } // namespace
 
 bool init() {
-  mask_legacy_pics();
+  // A Xen PVH guest has no 8259s (writes to their ports would only cost exits).
+  if (!xen::present()) mask_legacy_pics();
   if (!(x86::cpuid(1).edx & cpuid_1_edx_apic)) return false;
   auto base = x86::rdmsr(x86::msr_apic_base);
   x86::wrmsr(x86::msr_apic_base, base | apic_base_enable);
@@ -85,6 +87,12 @@ void set_timer_frequency(std::uint64_t hz) {
 
 bool halt_for(std::int64_t ns) {
   if (ns <= 0) return false;
+  if (xen::present()) {
+    // "No deadline" arrives as the largest wait: it must not wrap into the past.
+    auto now = xen::system_time_ns();
+    auto room = ~std::uint64_t{0} - now;
+    return xen::halt_until(now + (static_cast<std::uint64_t>(ns) < room ? static_cast<std::uint64_t>(ns) : room));
+  }
   if (!g_state.lapic || !g_state.timer_hz) {
     x86::pause();
     return false;

@@ -14,6 +14,8 @@ inline constexpr std::uint8_t timer_vector = 0x40;
 // Every device interrupt (MSI-X messages, I/O APIC pins) arrives here: it only
 // wakes the halted CPU, which then polls the devices.
 inline constexpr std::uint8_t device_vector = 0x50;
+// Xen's event channel callback (on Xen only): it wakes the halted CPU too.
+inline constexpr std::uint8_t xen_callback_vector = 0x51;
 inline constexpr std::uint8_t spurious_vector = 0xff;
 
 // Masks the PICs and enables the local APIC when the CPU has one. Returns
@@ -30,7 +32,8 @@ void set_timer_frequency(std::uint64_t hz);
 
 // Arms a one-shot timer interrupt `ns` from now (clamped to what the counter
 // holds), halts until an interrupt arrives, and disarms the timer. Without an
-// APIC, waits with `pause` instead. Returns whether an interrupt woke it.
+// APIC, waits with `pause` instead. On Xen, waits for an event or the time
+// through xen::halt_until. Returns whether an interrupt woke it.
 bool halt_for(std::int64_t ns);
 
 } // namespace morgana::pvh::interrupts
