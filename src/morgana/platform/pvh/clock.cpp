@@ -6,6 +6,7 @@
 #include "morgana/platform/pvh/interrupts.h"
 #include "morgana/platform/pvh/rtc.h"
 #include "morgana/platform/pvh/x86.h"
+#include "morgana/platform/pvh/xen_hypervisor.h"
 
 namespace morgana::pvh::clock {
 namespace {
@@ -17,8 +18,12 @@ constexpr std::uint8_t pit_latch_channel_0 = 0x00;
 constexpr std::uint16_t calibration_ticks = 23864; // 20 ms of PIT
 // Polls before deciding that the PIT is not counting (absent or stuck).
 constexpr int pit_start_attempts = 100000;
+// Each read traps to Xen (under nesting, a long while): a window as long as the PIT's keeps the error small.
+constexpr std::uint64_t xen_calibration_ns = 20'000'000;
 
 struct State {
+  bool xen = false; // time from Xen's pvclock rather than the calibrated TSC
+  std::uint64_t xen_system_time_at_start = 0;
   std::uint64_t tsc_at_start = 0;
   std::uint64_t ns_per_tick_q32 = 0; // nanoseconds per TSC tick, 32.32 fixed point
   std::int64_t wall_ns_at_start = 0;
@@ -80,24 +85,52 @@ std::optional<Calibration> calibrate_with_cpuid() {
   return std::nullopt;
 }
 
+// On Xen: the TSC's rate is what pvclock's factor says; the (emulated) APIC
+// timer is measured against pvclock's system time.
+Calibration calibrate_with_xen() {
+  auto snapshot = xen::pvclock();
+  interrupts::start_free_running_timer();
+  auto start = xen::system_time_ns();
+  auto timer_start = interrupts::timer_count();
+  auto now = start;
+  auto timer_end = timer_start;
+  while (now - start < xen_calibration_ns) {
+    now = xen::system_time_ns();
+    timer_end = interrupts::timer_count();
+  }
+  return Calibration{xen::tsc_hz(snapshot.tsc_to_system_mul, snapshot.tsc_shift),
+                     std::uint64_t{timer_start - timer_end} * 1'000'000'000 / (now - start), "Xen pvclock"};
+}
+
 } // namespace
 
 Calibration calibrate() {
+  if (xen::present()) return calibrate_with_xen();
   if (auto measured = calibrate_with_pit()) return *measured;
   if (auto reported = calibrate_with_cpuid()) return *reported;
   platform::abort("no PIT and no CPUID frequency leaf: cannot measure the TSC");
 }
 
 void start(const Calibration& calibration) {
+  interrupts::set_timer_frequency(calibration.timer_hz);
+  if (xen::present()) {
+    // No CMOS under Xen PVH: the wall clock is Xen's.
+    g_state.xen = true;
+    g_state.xen_system_time_at_start = xen::system_time_ns();
+    auto wall = xen::wall_ns();
+    g_state.wall_ns_at_start = wall.value_or(0);
+    g_state.has_wall_clock = wall.has_value();
+    return;
+  }
   auto seconds = rtc::read_epoch_seconds();
   g_state.ns_per_tick_q32 = (std::uint64_t{1'000'000'000} << 32) / calibration.tsc_hz;
   g_state.wall_ns_at_start = seconds ? *seconds * 1'000'000'000 : 0;
   g_state.has_wall_clock = seconds.has_value();
   g_state.tsc_at_start = x86::rdtsc();
-  interrupts::set_timer_frequency(calibration.timer_hz);
 }
 
 std::int64_t monotonic_ns() {
+  if (g_state.xen) return static_cast<std::int64_t>(xen::system_time_ns() - g_state.xen_system_time_at_start);
   if (!g_state.ns_per_tick_q32) return 0;
   auto ticks = x86::rdtsc() - g_state.tsc_at_start;
   return static_cast<std::int64_t>((static_cast<unsigned __int128>(ticks) * g_state.ns_per_tick_q32) >> 32);

@@ -2,7 +2,8 @@
 
 // Time on pvh: the monotonic clock counts TSC ticks since boot, converted at
 // a frequency measured against the 8254 PIT (1.193182 MHz); the wall clock is
-// the CMOS RTC's reading at boot plus monotonic time since.
+// the CMOS RTC's reading at boot plus monotonic time since. On Xen (no PIT, no
+// CMOS) both come from Xen's pvclock and wall clock in shared_info instead.
 
 #include <cstdint>
 #include <string_view>
@@ -17,6 +18,7 @@ struct Calibration {
 
 // Measures the TSC and the APIC timer against the PIT (about 20 ms); without a
 // PIT, takes CPUID's frequency leaves; stops the image when neither exists.
+// On Xen, measures the APIC timer against pvclock (20 ms).
 Calibration calibrate();
 
 // Starts both clocks. Before this, monotonic_ns() and wall_ns() return 0.

@@ -6,6 +6,7 @@ extern "C" {
 extern const char pvh_trap_stubs[];
 void pvh_interrupt_lapic();
 void pvh_interrupt_ignore();
+void pvh_interrupt_xen();
 }
 
 namespace morgana::pvh::descriptor_tables {
@@ -89,7 +90,9 @@ void build_idt() {
   for (std::size_t vector = exception_count; vector < 256; ++vector) {
     bool legacy = vector >= interrupts::legacy_pic_base && vector < interrupts::legacy_pic_base + 16u;
     bool ignore = legacy || vector == interrupts::spurious_vector;
-    auto handler = ignore ? &pvh_interrupt_ignore : &pvh_interrupt_lapic;
+    auto handler = ignore                                      ? &pvh_interrupt_ignore
+                   : vector == interrupts::xen_callback_vector ? &pvh_interrupt_xen
+                                                               : &pvh_interrupt_lapic;
     g_idt[vector] = make_gate(reinterpret_cast<std::uintptr_t>(handler), 0);
   }
 }

@@ -9,6 +9,7 @@
 #include "morgana/platform/pvh/interrupts.h"
 #include "morgana/platform/pvh/ioapic.h"
 #include "morgana/platform/pvh/virtio.h"
+#include "morgana/platform/pvh/xen_hypervisor.h"
 
 namespace morgana::pvh::devices {
 namespace {
@@ -25,6 +26,12 @@ constinit State g_state{};
 } // namespace
 
 void start(std::span<const std::string_view> mmio_arguments, std::uint64_t rsdp_address) {
+  // A Xen PVH guest has no PCI bus, no I/O APIC and no virtio-mmio slots:
+  // probing them would only read all ones, one trapped access at a time.
+  if (xen::present()) {
+    devices_log.info("on Xen: no PCI or virtio probing");
+    return;
+  }
   acpi::init(rsdp_address);
   ioapic::init();
   auto apic_id = interrupts::local_apic_id();

@@ -1,6 +1,7 @@
 #include "morgana/platform/pvh/interrupts.h"
 
 #include "morgana/platform/pvh/x86.h"
+#include "morgana/platform/pvh/xen_hypervisor.h"
 
 extern "C" {
 // Read by the interrupt stubs in traps.S.
@@ -53,7 +54,8 @@ void mask_legacy_pics() {
 } // namespace
 
 bool init() {
-  mask_legacy_pics();
+  // A Xen PVH guest has no 8259s (writes to their ports would only cost exits).
+  if (!xen::present()) mask_legacy_pics();
   if (!(x86::cpuid(1).edx & cpuid_1_edx_apic)) return false;
   auto base = x86::rdmsr(x86::msr_apic_base);
   x86::wrmsr(x86::msr_apic_base, base | apic_base_enable);

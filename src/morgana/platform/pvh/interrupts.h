@@ -14,6 +14,8 @@ inline constexpr std::uint8_t timer_vector = 0x40;
 // Every device interrupt (MSI-X messages, I/O APIC pins) arrives here: it only
 // wakes the halted CPU, which then polls the devices.
 inline constexpr std::uint8_t device_vector = 0x50;
+// Xen's event channel callback (on Xen only): it wakes the halted CPU too.
+inline constexpr std::uint8_t xen_callback_vector = 0x51;
 inline constexpr std::uint8_t spurious_vector = 0xff;
 
 // Masks the PICs and enables the local APIC when the CPU has one. Returns

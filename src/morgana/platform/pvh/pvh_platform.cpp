@@ -1,6 +1,9 @@
 // The pvh target: Morgana on an x86-64 virtual machine started by a PVH loader
-// (QEMU -kernel on microvm and pc, later Xen and Firecracker). pvh_main brings
-// the machine up in order, then runs the application through boot::run.
+// (QEMU -kernel on microvm and pc, Xen, later Firecracker). pvh_main brings
+// the machine up in order, then runs the application through boot::run. The
+// same image finds out at boot whether it runs on Xen (CPUID) and then takes
+// time, console and shutdown from Xen instead of PIT, CMOS, UART and
+// isa-debug-exit, which a Xen PVH guest does not have.
 
 #include <cstdint>
 
@@ -21,6 +24,8 @@
 #include "morgana/platform/pvh/stop.h"
 #include "morgana/platform/pvh/traps.h"
 #include "morgana/platform/pvh/x86.h"
+#include "morgana/platform/pvh/xen_console.h"
+#include "morgana/platform/pvh/xen_hypervisor.h"
 
 extern "C" {
 // The block %fs points at (boot.S loads its address into the FS base): the
@@ -50,6 +55,8 @@ struct BootState {
   std::uint64_t rsdp_address = 0;
   clock::Calibration calibration;
   bool has_timer = false;
+  Error xen_error{Errc::not_found}; // why the image is not using Xen (not_found: no Xen)
+  Error xen_console_error{Errc::not_found};
 };
 constinit BootState g_boot{};
 
@@ -87,6 +94,40 @@ void add_heap_regions(std::span<const MemoryRegion> memory_map, std::uintptr_t f
   if (heap().stats().total == 0) platform::abort("no RAM above the image for the heap");
 }
 
+// Xen before anything prints: on Xen the console is Xen's, and the UART's
+// ports lead nowhere.
+void detect_xen() {
+  auto found = xen::detect(interrupts::xen_callback_vector);
+  if (!found) {
+    g_boot.xen_error = found.error();
+    return;
+  }
+  if (auto console = xen::console::init(); !console) g_boot.xen_console_error = console.error();
+}
+
+void log_hypervisor() {
+  if (xen::present()) {
+    auto version = xen::version();
+    if (xen::console::ready())
+      pvh_log.info("hypervisor: Xen {}.{} (PVH guest; PV console)", version.major, version.minor);
+    else
+      pvh_log.warn("hypervisor: Xen {}.{} (PVH guest; no PV console: {})", version.major, version.minor,
+                   g_boot.xen_console_error);
+    return;
+  }
+  if (!x86::under_hypervisor()) {
+    pvh_log.info("hypervisor: none named in CPUID");
+    return;
+  }
+  auto signature = x86::hypervisor_signature(x86::cpuid(x86::hypervisor_leaf));
+  for (auto& c : signature)
+    if (c != '\0' && (c < ' ' || c > '~')) c = '?';
+  std::string_view name(signature.data(), signature.size());
+  name = name.substr(0, name.find('\0'));
+  if (g_boot.xen_error == Errc::not_found) pvh_log.info("hypervisor: \"{}\" (CPUID 0x40000000)", name);
+  else pvh_log.error("hypervisor: Xen found but not usable ({}); using the PC devices", g_boot.xen_error);
+}
+
 void run_constructors() {
   for (auto* constructor = pvh_init_array_start; constructor != pvh_init_array_end; ++constructor) (*constructor)();
 }
@@ -107,6 +148,13 @@ std::uint64_t make_canary() {
 } // namespace
 
 void stop(int status) {
+  if (xen::present()) {
+    xen::console::flush();
+    // Xen has no exit status: 0 is a poweroff, anything else a crash, so that
+    // xl (on_crash, `xl list`) sees the failure; the number is on the console.
+    xen::shutdown(status == 0 ? xen::ShutdownReason::poweroff : xen::ShutdownReason::crash);
+    x86::halt_forever();
+  }
   // Each port write ends QEMU when the device sits there; otherwise it goes nowhere.
   for (auto port : debug_exit_ports) x86::outb(port, static_cast<std::uint8_t>(status));
   serial::write("morgana: no isa-debug-exit device; resetting the machine\n");
@@ -128,7 +176,10 @@ MemoryStats memory_stats() {
   return {stats.total, stats.total - stats.in_use};
 }
 
-void console_write(std::string_view text) { pvh::serial::write(text); }
+void console_write(std::string_view text) {
+  if (pvh::xen::console::ready()) pvh::xen::console::write(text);
+  else pvh::serial::write(text);
+}
 
 std::int64_t monotonic_ns() { return pvh::clock::monotonic_ns(); }
 std::int64_t wall_ns() { return pvh::clock::wall_ns(); }
@@ -158,13 +209,16 @@ Result<void> start_devices() {
   using pvh::g_boot;
   auto heap = pvh::heap().stats();
   const auto& calibration = g_boot.calibration;
+  pvh::log_hypervisor();
   pvh::pvh_log.info("TSC {}.{} MHz, APIC timer {}.{} MHz (measured with {}), heap {} KiB, entropy {}",
                     calibration.tsc_hz / 1'000'000, calibration.tsc_hz / 100'000 % 10, calibration.timer_hz / 1'000'000,
                     calibration.timer_hz / 100'000 % 10, calibration.source, (heap.total - heap.in_use) / 1024,
                     pvh::entropy::source_name());
   pvh::devices::start({g_boot.mmio_arguments, g_boot.mmio_argument_count}, g_boot.rsdp_address);
   if (!g_boot.has_timer) pvh::pvh_log.warn("no local APIC: waiting spins instead of halting");
-  if (!pvh::clock::has_wall_clock()) pvh::pvh_log.warn("no CMOS RTC: the wall clock starts at the epoch");
+  if (!pvh::clock::has_wall_clock())
+    pvh::pvh_log.warn("{}: the wall clock starts at the epoch",
+                      pvh::xen::present() ? "Xen left its wall clock unset" : "no CMOS RTC");
   if (!pvh::entropy::available() && pvh::devices::rng())
     pvh::pvh_log.info("no RDSEED or RDRAND: entropy from virtio-rng, the stack canary from the TSC");
   else if (!pvh::entropy::available())
@@ -214,8 +268,9 @@ void abort(std::string_view why) {
 extern "C" [[noreturn]] __attribute__((no_stack_protector)) void pvh_main(std::uint64_t start_info_address) {
   using namespace morgana::pvh;
   pvh_thread_block[0] = reinterpret_cast<std::uint64_t>(pvh_thread_block);
-  serial::init();
   descriptor_tables::init();
+  detect_xen();
+  if (!xen::present()) serial::init();
   auto start_info = read_start_info(start_info_address);
   split_command_line(start_info.command_line);
   g_boot.rsdp_address = start_info.rsdp_address;

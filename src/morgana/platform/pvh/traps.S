@@ -71,6 +71,25 @@ pvh_interrupt_lapic:
   pop %rax
   iretq
 
+/* Xen's event channel callback (HVM_PARAM_CALLBACK_IRQ, type vector): not
+ * through the local APIC, so no EOI. Xen raises it again as long as vCPU 0's
+ * evtchn_upcall_pending is set, and sets that only when a port's bit in
+ * evtchn_pending_sel was clear: clear both, in that order, so that the next
+ * event raises it again. The ports' own pending bits stay for the devices. */
+  .p2align 4
+  .globl pvh_interrupt_xen
+pvh_interrupt_xen:
+  push %rax
+  movb $1, pvh_interrupt_seen(%rip)
+  mov pvh_xen_vcpu_info(%rip), %rax
+  test %rax, %rax
+  jz 1f
+  movb $0, (%rax)
+  lock andq $0, 8(%rax)
+1:
+  pop %rax
+  iretq
+
 /* Spurious and masked legacy vectors: nothing to acknowledge. */
   .p2align 4
   .globl pvh_interrupt_ignore
@@ -81,6 +100,9 @@ pvh_interrupt_ignore:
   .p2align 3
   .globl pvh_lapic_eoi
 pvh_lapic_eoi:
+  .skip 8
+  .globl pvh_xen_vcpu_info
+pvh_xen_vcpu_info:
   .skip 8
   .globl pvh_interrupt_seen
 pvh_interrupt_seen:

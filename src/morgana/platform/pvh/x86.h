@@ -3,7 +3,9 @@
 // x86-64 instructions the platform needs, as inline functions: port I/O, MSRs,
 // CPUID, the time-stamp counter and control registers.
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace morgana::pvh::x86 {
 
@@ -49,6 +51,19 @@ inline CpuidResult cpuid(std::uint32_t leaf, std::uint32_t subleaf = 0) {
   return r;
 }
 inline bool has_leaf(std::uint32_t leaf) { return cpuid(leaf & 0x80000000).eax >= leaf; }
+
+// CPUID.1:ECX bit 31: set by hypervisors, which then describe themselves at
+// leaf 0x40000000 (and, when they offer several interfaces, 0x40000100, ...).
+inline bool under_hypervisor() { return cpuid(1).ecx & (1u << 31); }
+inline constexpr std::uint32_t hypervisor_leaf = 0x40000000;
+// The 12-byte vendor signature in a hypervisor leaf's EBX, ECX, EDX ("XenVMMXenVMM").
+inline std::array<char, 12> hypervisor_signature(const CpuidResult& leaf) {
+  std::array<char, 12> signature;
+  std::memcpy(signature.data(), &leaf.ebx, 4);
+  std::memcpy(signature.data() + 4, &leaf.ecx, 4);
+  std::memcpy(signature.data() + 8, &leaf.edx, 4);
+  return signature;
+}
 
 inline std::uint64_t rdtsc() {
   std::uint32_t low, high;
