@@ -6,8 +6,7 @@
 // pages (one per receive ring slot) go back on the ring as soon as their
 // frame is copied out, and transmit frames are copied into one of the
 // pre-granted transmit slots (two per page), so frames move without
-// allocation or grant operations. The device has the interface of
-// VirtioNet: read, write, input_pending, mac, mtu.
+// allocation or grant operations.
 //
 // The back end is another domain: a response id out of range or not
 // outstanding, a length past the page, a negative status, a frame split
@@ -23,6 +22,7 @@
 #include "morgana/core/mac_address.h"
 #include "morgana/core/memory.h"
 #include "morgana/core/result.h"
+#include "morgana/platform/pvh/net_device.h"
 #include "morgana/platform/pvh/virtqueue.h"
 #include "morgana/platform/pvh/xen_grant_table.h"
 #include "morgana/platform/pvh/xen_netif.h"
@@ -32,7 +32,7 @@
 
 namespace morgana::pvh::xen {
 
-class Netfront {
+class Netfront final : public NetDevice {
 public:
   static constexpr std::uint32_t receive_slots = FrontRing<netif::RxWire>::capacity();
   static constexpr std::uint32_t transmit_slots = FrontRing<netif::TxWire>::capacity();
@@ -52,22 +52,19 @@ public:
   [[nodiscard]] static Result<std::unique_ptr<Netfront>> create(Store& store, GrantTable& grants, Services& services,
                                                                 std::string_view device, std::int64_t deadline_ns);
 
-  [[nodiscard]] MacAddress mac() const { return m_mac; }
-  [[nodiscard]] std::uint16_t mtu() const { return mtu_value; }
+  [[nodiscard]] MacAddress mac() const override { return m_mac; }
+  [[nodiscard]] std::uint16_t mtu() const override { return mtu_value; }
+  // Through its event channel.
+  [[nodiscard]] bool interrupts() const override { return true; }
   [[nodiscard]] std::uint32_t event_channel() const { return m_port; }
 
-  // Copies one received frame into `frame`; 0 when none waits. A frame longer
-  // than `frame` is dropped with Errc::no_space.
-  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame);
-  // Queues one frame; Errc::would_block when every transmit slot is with the
-  // back end, Errc::no_space when it exceeds the MTU.
-  [[nodiscard]] Result<void> write(std::span<const std::byte> frame);
-  // Before the CPU halts: clears the event, publishes refilled receive
-  // buffers, and returns whether frames wait (then the CPU must not halt);
-  // if none do, asks the back end to notify at the next one.
-  [[nodiscard]] bool input_pending();
+  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame) override;
+  [[nodiscard]] Result<void> write(std::span<const std::byte> frame) override;
+  // Clears the event, publishes refilled receive buffers, and if no frame
+  // waits asks the back end to notify at the next one.
+  [[nodiscard]] bool input_pending() override;
 
-  void format(FormatSink& sink) const;
+  void format(FormatSink& sink) const override;
 
 private:
   struct Memory {
