@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py, bench/pvh_http.py):
-# Debian's kernel from /boot with a busybox initramfs whose /init loads virtio-net,
+# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py, bench/pvh_http.py)
+# and of the Xen harness's tests (tests/system/xen_harness_test.py): Debian's kernel
+# from /boot with a busybox initramfs whose /init loads virtio-net and xen-netfront,
 # takes an address by DHCP (like examples/echo) and serves TCP echo on port 7, or,
-# with --nginx, the host's nginx on ports 80 and 443 instead.
+# with --nginx, the host's nginx on ports 80 and 443 instead. The same files boot
+# in QEMU and as a Xen PVH guest (extra = "console=hvc0").
 #
 #   bench/linux-guest/build.sh [OUT_DIR]     # default build/bench/linux-guest
 #   bench/linux-guest/build.sh OUT_DIR --nginx NGINX_CONF SITE_DIR TLS_DIR
 #
 # Writes OUT_DIR/initramfs.cpio.gz and OUT_DIR/kernel (the path of the vmlinuz it
 # belongs to). Needs linux-image-amd64, busybox-static and cpio (scripts/setup).
-# Debian builds virtio_net, virtio_mmio and virtio_pci as modules, so they and
+# Debian builds virtio_net, virtio_mmio, virtio_pci and xen-netfront as modules, so they and
 # their dependencies (from modinfo) go into the initramfs. No root needed.
 #
 # --nginx copies /usr/sbin/nginx with the shared libraries ldd names (at the same
@@ -39,8 +41,8 @@ grep -q "not a dynamic executable" <<<"$(LC_ALL=C ldd "$busybox" 2>&1)" ||
   { echo "linux-guest: $busybox is not static (install busybox-static)" >&2; exit 1; }
 command -v cpio >/dev/null || { echo "linux-guest: no cpio (install cpio)" >&2; exit 1; }
 
-# The drivers for both transports; each is preceded by what it depends on.
-wanted=(virtio_mmio virtio_pci virtio_net)
+# The drivers for both virtio transports and Xen's; each is preceded by what it depends on.
+wanted=(virtio_mmio virtio_pci virtio_net xen-netfront)
 ordered=()
 add_module() {
   local name=$1 dependency m
