@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
 #include <vector>
 
 #include "counters.h"
@@ -95,11 +97,31 @@ TEST_F(NetfrontTest, TheHandshakePublishesRingsAndChannelAndWaitsForTheBackend) 
   EXPECT_EQ(netback.posted(), Netfront::receive_slots);
 }
 
-TEST_F(NetfrontTest, ABackendThatNeverConnectsTimesOut) {
+TEST_F(NetfrontTest, ABackendThatNeverConnectsTimesOutAndEveryGrantIsTakenBack) {
+  auto free_before = grants->free_count();
   netback.willing = false;
   auto net = connect();
   ASSERT_FALSE(net);
   EXPECT_EQ(net.error(), Errc::timed_out);
+  EXPECT_EQ(grants->free_count(), free_before);
+}
+
+TEST_F(NetfrontTest, ClosingTakesBackEveryGrantUnlessTheBackendStillMapsAPage) {
+  auto free_before = grants->free_count();
+  auto net = connected();
+  ASSERT_TRUE(net);
+  EXPECT_EQ(grants->free_count(), free_before - 2 - Netfront::receive_slots - Netfront::transmit_slots / 2);
+  net.reset();
+  EXPECT_EQ(grants->free_count(), free_before);
+
+  net = connected();
+  ASSERT_TRUE(net);
+  // The back end keeps the receive ring's page mapped: that grant stays, and the pages with it.
+  auto rx_ref = static_cast<GrantRef>(std::stoul(key("rx-ring-ref")));
+  std::atomic_ref(*reinterpret_cast<std::uint16_t*>(grant_frames.data() + std::size_t{rx_ref} * 8))
+      .fetch_or(GrantTable::writing);
+  net.reset();
+  EXPECT_EQ(grants->free_count(), free_before - 1);
 }
 
 TEST_F(NetfrontTest, ABackendThatClosesFailsTheHandshake) {

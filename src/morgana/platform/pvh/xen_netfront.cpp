@@ -48,9 +48,28 @@ Result<void> write_key(Store& store, Store::Transaction tx, std::string_view bas
 
 } // namespace
 
-Netfront::Netfront(Services& services, Memory memory)
-    : m_services(services), m_memory(std::move(memory)), m_transmit(std::span(m_memory.rings.data(), page_size)),
+Netfront::Netfront(Services& services, GrantTable& grants, Memory memory)
+    : m_services(services), m_grants(grants), m_memory(std::move(memory)),
+      m_transmit(std::span(m_memory.rings.data(), page_size)),
       m_receive(std::span(m_memory.rings.data() + page_size, page_size)) {}
+
+Netfront::~Netfront() {
+  bool all_ended = true;
+  auto end = [&](GrantRef& ref) {
+    if (ref != 0 && !m_grants.end_access(ref)) all_ended = false;
+    ref = 0;
+  };
+  for (auto& ref : m_ring_refs) end(ref);
+  for (auto& ref : m_receive_refs) end(ref);
+  for (auto& ref : m_transmit_refs) end(ref);
+  if (!all_ended) {
+    netfront_log.warn("the back end still maps pages of ours: {} KiB left allocated",
+                      (m_memory.rings.size() + m_memory.receive_pages.size() + m_memory.transmit_pages.size()) / 1024);
+    m_memory.rings.abandon();
+    m_memory.receive_pages.abandon();
+    m_memory.transmit_pages.abandon();
+  }
+}
 
 Result<std::unique_ptr<Netfront>> Netfront::create(Store& store, GrantTable& grants, Services& services,
                                                    std::string_view device, std::int64_t deadline_ns) {
@@ -77,11 +96,11 @@ Result<std::unique_ptr<Netfront>> Netfront::create(Store& store, GrantTable& gra
       TRY(virtio::DmaMemory::allocate(receive_slots * page_size, page_size)),
       TRY(virtio::DmaMemory::allocate(transmit_slots / 2 * page_size, page_size)),
   };
-  auto device_state = TRY(try_make_unique<Netfront>("netfront", services, std::move(memory)));
+  auto device_state = TRY(try_make_unique<Netfront>("netfront", services, grants, std::move(memory)));
   auto& net = *device_state;
   net.m_backend = backend_domain;
   net.m_mac = mac;
-  TRY(net.grant_all(grants, backend_domain));
+  TRY(net.grant_all(backend_domain));
   net.m_port = TRY(services.alloc_unbound(backend_domain));
   for (std::uint16_t id = 0; id < transmit_slots; ++id) net.m_free_transmit[net.m_free_transmit_count++] = id;
   for (std::uint16_t id = 0; id < receive_slots; ++id) net.post_receive(id);
@@ -105,14 +124,14 @@ Result<std::unique_ptr<Netfront>> Netfront::create(Store& store, GrantTable& gra
   return device_state;
 }
 
-Result<void> Netfront::grant_all(GrantTable& grants, std::uint16_t backend) {
-  m_ring_refs[0] = TRY(grants.grant_access(backend, m_services.gfn(m_memory.rings.data()), false));
-  m_ring_refs[1] = TRY(grants.grant_access(backend, m_services.gfn(m_memory.rings.data() + page_size), false));
+Result<void> Netfront::grant_all(std::uint16_t backend) {
+  m_ring_refs[0] = TRY(m_grants.grant_access(backend, m_services.gfn(m_memory.rings.data()), false));
+  m_ring_refs[1] = TRY(m_grants.grant_access(backend, m_services.gfn(m_memory.rings.data() + page_size), false));
   for (std::uint16_t id = 0; id < receive_slots; ++id)
-    m_receive_refs[id] = TRY(grants.grant_access(backend, m_services.gfn(receive_page(id)), false));
+    m_receive_refs[id] = TRY(m_grants.grant_access(backend, m_services.gfn(receive_page(id)), false));
   for (std::size_t page = 0; page < transmit_slots / 2; ++page)
     m_transmit_refs[page] =
-        TRY(grants.grant_access(backend, m_services.gfn(m_memory.transmit_pages.data() + page * page_size), true));
+        TRY(m_grants.grant_access(backend, m_services.gfn(m_memory.transmit_pages.data() + page * page_size), true));
   return {};
 }
 

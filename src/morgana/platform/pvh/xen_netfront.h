@@ -49,6 +49,10 @@ public:
   // Connects to the back end of `device` ("device/vif/0"): reads its path,
   // domain and MAC from xenstore, grants the rings and buffers, publishes
   // them with an event channel, and waits until the back end is connected.
+  // Takes back every grant; the pages are freed only if the back end let go
+  // of all of them, else they stay allocated for good.
+  ~Netfront() override;
+
   [[nodiscard]] static Result<std::unique_ptr<Netfront>> create(Store& store, GrantTable& grants, Services& services,
                                                                 std::string_view device, std::int64_t deadline_ns);
 
@@ -72,10 +76,10 @@ private:
     virtio::DmaMemory receive_pages;  // one per receive slot
     virtio::DmaMemory transmit_pages; // two transmit slots each
   };
-  Netfront(Services& services, Memory memory);
+  Netfront(Services& services, GrantTable& grants, Memory memory);
   friend struct morgana::NothrowNew;
 
-  [[nodiscard]] Result<void> grant_all(GrantTable& grants, std::uint16_t backend);
+  [[nodiscard]] Result<void> grant_all(std::uint16_t backend);
   [[nodiscard]] Result<void> publish(Store& store, std::string_view device, std::int64_t deadline_ns);
   void post_receive(std::uint16_t id);
   void push_receive();
@@ -85,12 +89,14 @@ private:
   }
 
   Services& m_services;
+  GrantTable& m_grants;
   Memory m_memory;
   FrontRing<netif::TxWire> m_transmit;
   FrontRing<netif::RxWire> m_receive;
   std::uint16_t m_backend = 0;
   std::uint32_t m_port = 0;
   MacAddress m_mac;
+  // 0 (one of Xen's reserved references): not granted.
   GrantRef m_ring_refs[2] = {};
   GrantRef m_receive_refs[receive_slots] = {};
   GrantRef m_transmit_refs[transmit_slots / 2] = {};
