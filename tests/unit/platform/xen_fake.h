@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/platform/pvh/xen_ring.h"
 #include "morgana/platform/pvh/xen_services.h"
 
 namespace morgana::pvh::xen::test {
@@ -42,15 +43,14 @@ private:
   std::size_t m_count;
 };
 
+// Fields in the guest's byte order.
 template <class T>
 T load(const std::byte* at) {
-  T value;
-  std::memcpy(&value, at, sizeof value);
-  return value;
+  return load_field<T>(at);
 }
 template <class T>
 void store(std::byte* at, T value) {
-  std::memcpy(at, &value, sizeof value);
+  store_field(at, value);
 }
 
 class FakeXen final : public Services {

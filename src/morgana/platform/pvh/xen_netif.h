@@ -7,9 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "morgana/platform/pvh/xen_grant_table.h"
+#include "morgana/platform/pvh/xen_ring.h"
 
 namespace morgana::pvh::xen::netif {
 
@@ -17,17 +17,6 @@ namespace morgana::pvh::xen::netif {
 inline constexpr std::uint16_t rx_more_data = 1 << 2, rx_extra_info = 1 << 3;
 // NETIF_RSP_*: a transmit status, or for a receive response a negative error.
 inline constexpr std::int16_t response_dropped = -2, response_error = -1, response_okay = 0, response_null = 1;
-
-template <class T>
-T load(const std::byte* at) {
-  T value;
-  std::memcpy(&value, at, sizeof value);
-  return value;
-}
-template <class T>
-void store(std::byte* at, T value) {
-  std::memcpy(at, &value, sizeof value);
-}
 
 struct TxRequest {
   GrantRef gref;
@@ -57,14 +46,14 @@ struct TxWire {
   using Response = TxResponse;
   static constexpr std::size_t entry_size = 12;
   static void encode(const TxRequest& request, std::byte* entry) {
-    store(entry, request.gref);
-    store(entry + 4, request.offset);
-    store(entry + 6, request.flags);
-    store(entry + 8, request.id);
-    store(entry + 10, request.size);
+    store_field(entry, request.gref);
+    store_field(entry + 4, request.offset);
+    store_field(entry + 6, request.flags);
+    store_field(entry + 8, request.id);
+    store_field(entry + 10, request.size);
   }
   static TxResponse decode(const std::byte* entry) {
-    return {load<std::uint16_t>(entry), load<std::int16_t>(entry + 2)};
+    return {load_field<std::uint16_t>(entry), load_field<std::int16_t>(entry + 2)};
   }
 };
 
@@ -74,13 +63,13 @@ struct RxWire {
   using Response = RxResponse;
   static constexpr std::size_t entry_size = 8;
   static void encode(const RxRequest& request, std::byte* entry) {
-    store(entry, request.id);
-    store(entry + 2, std::uint16_t{0});
-    store(entry + 4, request.gref);
+    store_field(entry, request.id);
+    store_field(entry + 2, std::uint16_t{0});
+    store_field(entry + 4, request.gref);
   }
   static RxResponse decode(const std::byte* entry) {
-    return {load<std::uint16_t>(entry), load<std::uint16_t>(entry + 2), load<std::uint16_t>(entry + 4),
-            load<std::int16_t>(entry + 6)};
+    return {load_field<std::uint16_t>(entry), load_field<std::uint16_t>(entry + 2),
+            load_field<std::uint16_t>(entry + 4), load_field<std::int16_t>(entry + 6)};
   }
 };
 

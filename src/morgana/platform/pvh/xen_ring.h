@@ -36,6 +36,19 @@ void store_shared(std::byte* field, T value, std::memory_order order = std::memo
 }
 inline void full_barrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
+// A field of a structure Xen defines, in the guest's byte order (x86:
+// little-endian), from or into a copy that no other domain writes.
+template <class T>
+[[nodiscard]] T load_field(const std::byte* at) {
+  T value;
+  std::memcpy(&value, at, sizeof value);
+  return value;
+}
+template <class T>
+void store_field(std::byte* at, T value) {
+  std::memcpy(at, &value, sizeof value);
+}
+
 // The index arithmetic of a front ring, independent of what its entries hold.
 class FrontRingIndices {
 public:

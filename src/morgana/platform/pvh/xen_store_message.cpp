@@ -1,20 +1,12 @@
 #include "morgana/platform/pvh/xen_store_message.h"
 
+#include "morgana/platform/pvh/xen_ring.h"
+
 #include <array>
-#include <cstring>
 #include <utility>
 
 namespace morgana::pvh::xen::store {
 namespace {
-
-// xsd_sockmsg is in the guest's byte order: little-endian on x86.
-std::uint32_t load_le32(const std::byte* p) {
-  std::uint32_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-void store_le32(std::byte* p, std::uint32_t value) { std::memcpy(p, &value, sizeof value); }
 
 // xsd_errors[] of xs_wire.h, those a client can act on; the rest are Errc::io_error.
 constexpr std::array<std::pair<std::string_view, Errc>, 11> known_errors{{
@@ -78,17 +70,17 @@ Result<void> check_transaction_id(Bytes payload) {
 
 Result<Header> parse_header(Bytes bytes) {
   if (bytes.size() < header_size) return fail(Errc::truncated, "xenstore header");
-  Header header{load_le32(bytes.data()), load_le32(bytes.data() + 4), load_le32(bytes.data() + 8),
-                load_le32(bytes.data() + 12)};
+  Header header{load_field<std::uint32_t>(bytes.data()), load_field<std::uint32_t>(bytes.data() + 4),
+                load_field<std::uint32_t>(bytes.data() + 8), load_field<std::uint32_t>(bytes.data() + 12)};
   if (header.length > payload_max) return fail(Errc::malformed, "xenstore: payload longer than 4096 bytes");
   return header;
 }
 
 void write_header(const Header& header, std::byte* out) {
-  store_le32(out, header.type);
-  store_le32(out + 4, header.request_id);
-  store_le32(out + 8, header.transaction_id);
-  store_le32(out + 12, header.length);
+  store_field<std::uint32_t>(out, header.type);
+  store_field<std::uint32_t>(out + 4, header.request_id);
+  store_field<std::uint32_t>(out + 8, header.transaction_id);
+  store_field<std::uint32_t>(out + 12, header.length);
 }
 
 Result<Bytes> check_reply(Type request, const Header& header, Bytes payload) {
