@@ -9,19 +9,12 @@
 
 #include "morgana/core/counter.h"
 #include "morgana/platform/pvh/heap.h"
+#include "pvh_heap.h"
 
 namespace morgana::pvh::virtio {
 namespace {
 
-// Queues take their memory from pvh::heap(), which in the test binary is
-// given a buffer of its own once. Its addresses stand for physical ones.
-void give_the_heap_memory() {
-  static bool given = false;
-  if (given) return;
-  given = true;
-  static std::vector<std::uint64_t> memory(512 * 1024); // 4 MiB
-  heap().add_region(reinterpret_cast<std::uintptr_t>(memory.data()), memory.size() * sizeof(std::uint64_t));
-}
+using morgana::test_support::give_the_heap_memory;
 
 template <class T>
 T load(std::uint64_t address) {

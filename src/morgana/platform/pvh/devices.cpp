@@ -9,6 +9,7 @@
 #include "morgana/platform/pvh/interrupts.h"
 #include "morgana/platform/pvh/ioapic.h"
 #include "morgana/platform/pvh/virtio.h"
+#include "morgana/platform/pvh/xen_devices.h"
 #include "morgana/platform/pvh/xen_hypervisor.h"
 
 namespace morgana::pvh::devices {
@@ -17,7 +18,7 @@ namespace {
 log::Source devices_log{"devices"};
 
 struct State {
-  std::vector<std::unique_ptr<VirtioNet>> nets;
+  std::vector<std::unique_ptr<NetDevice>> nets;
   std::unique_ptr<VirtioRng> rng;
   bool polling = false;
 };
@@ -27,9 +28,11 @@ constinit State g_state{};
 
 void start(std::span<const std::string_view> mmio_arguments, std::uint64_t rsdp_address) {
   // A Xen PVH guest has no PCI bus, no I/O APIC and no virtio-mmio slots:
-  // probing them would only read all ones, one trapped access at a time.
+  // probing them would only read all ones, one trapped access at a time. Its
+  // devices are Xen's own.
   if (xen::present()) {
     devices_log.info("on Xen: no PCI or virtio probing");
+    g_state.nets = xen::start_net_devices();
     return;
   }
   acpi::init(rsdp_address);
@@ -70,7 +73,7 @@ void start(std::span<const std::string_view> mmio_arguments, std::uint64_t rsdp_
 
 std::size_t net_count() { return g_state.nets.size(); }
 
-VirtioNet& net(std::size_t index) {
+NetDevice& net(std::size_t index) {
   if (index >= g_state.nets.size()) platform::abort("no such network device");
   return *g_state.nets[index];
 }

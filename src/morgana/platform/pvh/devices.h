@@ -1,7 +1,7 @@
 #pragma once
 
 // The devices a pvh image drives: virtio network (and entropy) devices on PCI
-// and MMIO, found once at start. Their interrupts all arrive on one vector
+// and MMIO, or on Xen its netfronts, found once at start. Their interrupts all arrive on one vector
 // whose only job is to wake the halted CPU; platform::yield asks here before
 // halting whether a device already has work, and how long it may halt.
 
@@ -20,7 +20,7 @@ namespace morgana::pvh::devices {
 void start(std::span<const std::string_view> mmio_arguments, std::uint64_t rsdp_address);
 
 [[nodiscard]] std::size_t net_count();
-[[nodiscard]] VirtioNet& net(std::size_t index);
+[[nodiscard]] NetDevice& net(std::size_t index);
 // The first entropy device, or null.
 [[nodiscard]] VirtioRng* rng();
 

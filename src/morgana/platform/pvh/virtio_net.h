@@ -16,38 +16,30 @@
 #include "morgana/core/mac_address.h"
 #include "morgana/core/memory.h"
 #include "morgana/core/result.h"
+#include "morgana/platform/pvh/net_device.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
 
 namespace morgana::pvh {
 
-class VirtioNet {
+class VirtioNet final : public NetDevice {
 public:
   // Initialises the device (3.1.1, 5.1.5) with interrupts to `vector` on local
   // APIC `apic_id` when the transport can route them, else for polling.
   [[nodiscard]] static Result<std::unique_ptr<VirtioNet>> create(std::unique_ptr<virtio::Transport> transport,
                                                                  std::uint8_t vector, std::uint8_t apic_id);
 
-  [[nodiscard]] MacAddress mac() const { return m_mac; }
-  // The IP MTU (without the Ethernet header): the device's if it gives one
-  // (VIRTIO_NET_F_MTU), else 1500.
-  [[nodiscard]] std::uint16_t mtu() const { return m_mtu; }
-  // Whether the device interrupts; otherwise it must be polled.
-  [[nodiscard]] bool interrupts() const { return m_interrupts; }
+  [[nodiscard]] MacAddress mac() const override { return m_mac; }
+  // The device's MTU if it gives one (VIRTIO_NET_F_MTU), else 1500.
+  [[nodiscard]] std::uint16_t mtu() const override { return m_mtu; }
+  [[nodiscard]] bool interrupts() const override { return m_interrupts; }
 
-  // Copies one received frame into `frame`; 0 when none waits. A frame longer
-  // than `frame` is dropped with Errc::no_space.
-  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame);
-  // Queues one frame for transmission; Errc::would_block when every transmit
-  // buffer is still with the device, Errc::no_space when it exceeds the MTU.
-  [[nodiscard]] Result<void> write(std::span<const std::byte> frame);
+  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame) override;
+  [[nodiscard]] Result<void> write(std::span<const std::byte> frame) override;
+  // Clears the interrupt status and notifies the receive queue of refilled buffers.
+  [[nodiscard]] bool input_pending() override;
 
-  // Before the CPU halts: clears the interrupt status, gives the device the
-  // receive buffers refilled since the last notification, and returns whether
-  // frames wait (then the CPU must not halt).
-  [[nodiscard]] bool input_pending();
-
-  void format(FormatSink& sink) const;
+  void format(FormatSink& sink) const override;
 
 private:
   VirtioNet(std::unique_ptr<virtio::Transport> transport, bool interrupts);

@@ -34,6 +34,12 @@ public:
     return reinterpret_cast<std::uintptr_t>(m_data) + offset;
   }
   [[nodiscard]] std::size_t size() const { return m_size; }
+  // Gives the memory up without freeing it: for pages another domain may
+  // still write (a grant it did not let go of).
+  void abandon() {
+    m_data = nullptr;
+    m_size = 0;
+  }
 
 private:
   std::byte* m_data = nullptr;

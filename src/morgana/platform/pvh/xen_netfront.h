@@ -1,0 +1,115 @@
+#pragma once
+
+// netfront: a Xen paravirtual network device (xen/include/public/io/netif.h)
+// with one queue pair, copying receive (request-rx-copy) and no offloads.
+// Every buffer is a page granted to the back end once, at start: receive
+// pages (one per receive ring slot) go back on the ring as soon as their
+// frame is copied out, and transmit frames are copied into one of the
+// pre-granted transmit slots (two per page), so frames move without
+// allocation or grant operations.
+//
+// The back end is another domain: a response id out of range or not
+// outstanding, a length past the page, a negative status, a frame split
+// over several buffers, are each counted and dropped.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "morgana/core/format.h"
+#include "morgana/core/mac_address.h"
+#include "morgana/core/memory.h"
+#include "morgana/core/result.h"
+#include "morgana/platform/pvh/net_device.h"
+#include "morgana/platform/pvh/virtqueue.h"
+#include "morgana/platform/pvh/xen_grant_table.h"
+#include "morgana/platform/pvh/xen_netif.h"
+#include "morgana/platform/pvh/xen_ring.h"
+#include "morgana/platform/pvh/xen_services.h"
+#include "morgana/platform/pvh/xen_store.h"
+
+namespace morgana::pvh::xen {
+
+class Netfront final : public NetDevice {
+public:
+  static constexpr std::uint32_t receive_slots = FrontRing<netif::RxWire>::capacity();
+  static constexpr std::uint32_t transmit_slots = FrontRing<netif::TxWire>::capacity();
+  static constexpr std::size_t transmit_slot_size = page_size / 2;
+  static constexpr std::uint16_t mtu_value = 1500;
+  // An Ethernet header and one 802.1Q tag around the IP packet.
+  static constexpr std::size_t max_frame = 14 + 4 + mtu_value;
+  static constexpr std::int64_t poll_interval_ns = 10'000'000;
+
+  // XenbusState values (xen/include/public/io/xenbus.h).
+  static constexpr int state_initialising = 1, state_init_wait = 2, state_initialised = 3, state_connected = 4,
+                       state_closing = 5, state_closed = 6;
+
+  // Connects to the back end of `device` ("device/vif/0"): reads its path,
+  // domain and MAC from xenstore, grants the rings and buffers, publishes
+  // them with an event channel, and waits until the back end is connected.
+  // Takes back every grant; the pages are freed only if the back end let go
+  // of all of them, else they stay allocated for good.
+  ~Netfront() override;
+
+  [[nodiscard]] static Result<std::unique_ptr<Netfront>> create(Store& store, GrantTable& grants, Services& services,
+                                                                std::string_view device, std::int64_t deadline_ns);
+
+  [[nodiscard]] MacAddress mac() const override { return m_mac; }
+  [[nodiscard]] std::uint16_t mtu() const override { return mtu_value; }
+  // Through its event channel.
+  [[nodiscard]] bool interrupts() const override { return true; }
+  [[nodiscard]] std::uint32_t event_channel() const { return m_port; }
+
+  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame) override;
+  [[nodiscard]] Result<void> write(std::span<const std::byte> frame) override;
+  // Clears the event, publishes refilled receive buffers, and if no frame
+  // waits asks the back end to notify at the next one.
+  [[nodiscard]] bool input_pending() override;
+
+  void format(FormatSink& sink) const override;
+
+private:
+  struct Memory {
+    virtio::DmaMemory rings;          // the transmit ring's page, then the receive ring's
+    virtio::DmaMemory receive_pages;  // one per receive slot
+    virtio::DmaMemory transmit_pages; // two transmit slots each
+  };
+  Netfront(Services& services, GrantTable& grants, Memory memory);
+  friend struct morgana::NothrowNew;
+
+  [[nodiscard]] Result<void> grant_all(std::uint16_t backend);
+  [[nodiscard]] Result<void> publish(Store& store, std::string_view device, std::int64_t deadline_ns);
+  void post_receive(std::uint16_t id);
+  void push_receive();
+  void reclaim_transmit();
+  [[nodiscard]] std::byte* receive_page(std::uint16_t id) const {
+    return m_memory.receive_pages.data() + std::size_t{id} * page_size;
+  }
+
+  Services& m_services;
+  GrantTable& m_grants;
+  Memory m_memory;
+  FrontRing<netif::TxWire> m_transmit;
+  FrontRing<netif::RxWire> m_receive;
+  std::uint16_t m_backend = 0;
+  std::uint32_t m_port = 0;
+  MacAddress m_mac;
+  // 0 (one of Xen's reserved references): not granted.
+  GrantRef m_ring_refs[2] = {};
+  GrantRef m_receive_refs[receive_slots] = {};
+  GrantRef m_transmit_refs[transmit_slots / 2] = {};
+  // Receive buffer i is always the request at ring slot i: the ring is kept
+  // full and answered in order, so each response returns the buffer of its
+  // own slot (as in Linux's netfront), whatever id the back end wrote.
+  std::uint32_t m_receive_consumed = 0;
+  bool m_transmit_in_flight[transmit_slots] = {}; // with the back end
+  std::uint16_t m_free_transmit[transmit_slots] = {};
+  std::size_t m_free_transmit_count = 0;
+  std::size_t m_receive_unpushed = 0; // receive requests put since the last push
+  bool m_skip_extra = false;          // the next receive slot is a netif_extra_info, not a response
+  bool m_dropping_more = false;       // inside a frame split over buffers (NETRXF_more_data)
+};
+
+} // namespace morgana::pvh::xen
