@@ -382,10 +382,7 @@ def person_script(name, config_path, ports, address=None):
     """dom0's script for `./morgana run --xen`: creates guest NAME (guest_start shows its console on COM1),
     relays each dom0 port in `ports` to the same port of the guest (at `address`, else the address dnsmasq
     leased it), waits until the guest ends and says how it ended."""
-    lookup = f"address={address}" if address else f"address=$(guest_address {name} 600)"
-    # Each relay starts once the guest's address is known, in the background: the console shows meanwhile.
-    relays = "".join(f'({lookup} && exec socat TCP-LISTEN:{port},fork,reuseaddr "TCP:$address:{port}") &\n'
-                     for port in ports)
+    relays = "".join(f"guest_forward {name} {port}{' ' + address if address else ''}\n" for port in ports)
     return f"""guest_start {name} {config_path} || exit 1
 {relays}guest_wait {name} 2000000000
 grep -h "has shut down" /results/xl-{name}.log
