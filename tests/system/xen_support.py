@@ -111,7 +111,7 @@ def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen
     test.show_log_on_failure(console, f"{label}: Xen and dom0 console")
     try:
         result = xenharness.run(directory, script, everything, timeout=timeout, forwards=forwards, console_path=console,
-                                preexec_fn=harness._die_with_parent, log=lambda line: print("  " + line, flush=True))
+                                log=lambda line: print("  " + line, flush=True))
     except xenharness.HarnessError as error:
         raise harness.TestFailure(f"{label}: {error}") from None
     for path, data in result.files.items():
