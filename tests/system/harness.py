@@ -237,6 +237,13 @@ def wait_until(condition, timeout, interval=0.05):
     return True
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def run(command, check=True, timeout=60):
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:

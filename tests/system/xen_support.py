@@ -98,9 +98,11 @@ def deployed_guest(app_dir, *configure_options, boot_arguments=()):
     return Guest(image.stem, image, config=config)
 
 
-def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen"):
+def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen", forwards=()):
     """Boots Xen in QEMU, runs `script` in dom0 with the guests' files in place; returns
-    xenharness.Result. Fails the test (TestFailure) when the harness cannot build, boot or report."""
+    xenharness.Result. Fails the test (TestFailure) when the harness cannot build, boot or report.
+    `forwards` [(host port, dom0 port)]: QEMU forwards 127.0.0.1's ports to dom0 (guest_forward relays
+    them on to a guest); the test talks to them from another thread while this call waits."""
     directory = test.log_dir / label
     everything = dict(files or {})
     for guest in guests:
@@ -108,8 +110,8 @@ def run_xen(test, script, guests=(), files=None, timeout=RUN_TIMEOUT, label="xen
     console = directory / "console.log"
     test.show_log_on_failure(console, f"{label}: Xen and dom0 console")
     try:
-        result = xenharness.run(directory, script, everything, timeout=timeout, console_path=console,
-                                preexec_fn=harness._die_with_parent, log=lambda line: print("  " + line, flush=True))
+        result = xenharness.run(directory, script, everything, timeout=timeout, forwards=forwards, console_path=console,
+                                log=lambda line: print("  " + line, flush=True))
     except xenharness.HarnessError as error:
         raise harness.TestFailure(f"{label}: {error}") from None
     for path, data in result.files.items():

@@ -63,3 +63,14 @@ guest_address() {
   done
   echo "$address"
 }
+
+# guest_forward NAME PORT [ADDRESS]: relays dom0's TCP PORT (where QEMU forwards a host
+# port when the run has forwards) to the same port of the guest, at ADDRESS or the
+# address it leased, in the background once the address is known. socat logs each
+# connection to /results/forward-NAME-PORT.log ("exiting with status 0" when one ends).
+guest_forward() {
+  (
+    address=${3:-$(guest_address "$1" 600)} || exit 1
+    exec socat -d -d TCP-LISTEN:"$2",fork,reuseaddr "TCP:$address:$2"
+  ) 2>"/results/forward-$1-$2.log" &
+}

@@ -21,12 +21,14 @@ The recipe (package set, CPU flags, module order, daemons) is the one in
 """
 
 import base64
+import ctypes
 import fcntl
 import gzip
 import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +61,7 @@ HOST_FILES = ["/etc/ssl/openssl.cnf", "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"]
 QEMU_MEMORY_MB = 1536
 XEN_COMMAND_LINE = "console=com1 com1=115200,8n1 dom0_mem=768M loglvl=all guest_loglvl=all"
 DOM0_COMMAND_LINE = "console=hvc0 loglevel=4"
+PR_SET_PDEATHSIG = 1
 SHUTDOWN_REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog", 5: "soft_reset"}
 
 
@@ -342,7 +345,12 @@ class Result:
         return SHUTDOWN_REASONS.get(code, f"reason {code}"), code
 
 
-def start_qemu(directory, script, files, console, forwards, preexec_fn, log):
+def die_with_parent():
+    """In QEMU's process before exec: SIGKILL when the process that started it dies, even by SIGKILL."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def start_qemu(directory, script, files, console, forwards, log):
     """Starts QEMU on a prepared run; returns (process, results path). `console`: a QEMU character device."""
     directory = Path(directory)
     xen, kernel, initrd = prepare_run(directory, script, files or {}, log)
@@ -353,16 +361,16 @@ def start_qemu(directory, script, files, console, forwards, preexec_fn, log):
     interactive = console == "stdio"
     qemu = subprocess.Popen(command, stdin=None if interactive else subprocess.DEVNULL,
                             stdout=None if interactive else subprocess.PIPE,
-                            stderr=None if interactive else subprocess.STDOUT, preexec_fn=preexec_fn)
+                            stderr=None if interactive else subprocess.STDOUT, preexec_fn=die_with_parent)
     return qemu, results
 
 
-def run(directory, script, files=None, timeout=600, forwards=(), console_path=None, preexec_fn=None, log=print):
+def run(directory, script, files=None, timeout=600, forwards=(), console_path=None, log=print):
     """Boots Xen with dom0 running `script`; returns a Result. QEMU is killed (by PID) when the
     run takes longer than `timeout` seconds or this function is interrupted."""
     console = Path(console_path or Path(directory) / "console.log")
     console.unlink(missing_ok=True)
-    qemu, results = start_qemu(directory, script, files, f"file:{console}", forwards, preexec_fn, log)
+    qemu, results = start_qemu(directory, script, files, f"file:{console}", forwards, log)
     try:
         output, _ = qemu.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -382,10 +390,7 @@ def person_script(name, config_path, ports, address=None):
     """dom0's script for `./morgana run --xen`: creates guest NAME (guest_start shows its console on COM1),
     relays each dom0 port in `ports` to the same port of the guest (at `address`, else the address dnsmasq
     leased it), waits until the guest ends and says how it ended."""
-    lookup = f"address={address}" if address else f"address=$(guest_address {name} 600)"
-    # Each relay starts once the guest's address is known, in the background: the console shows meanwhile.
-    relays = "".join(f'({lookup} && exec socat TCP-LISTEN:{port},fork,reuseaddr "TCP:$address:{port}") &\n'
-                     for port in ports)
+    relays = "".join(f"guest_forward {name} {port}{' ' + address if address else ''}\n" for port in ports)
     return f"""guest_start {name} {config_path} || exit 1
 {relays}guest_wait {name} 2000000000
 grep -h "has shut down" /results/xl-{name}.log
@@ -400,7 +405,12 @@ def run_for_person(directory, name, config, kernel, forwards, address=None):
     files = {config_path: config.encode(), str(kernel): Path(kernel)}
     script = person_script(name, config_path, [g for _, g in forwards], address)
     # Host port -> dom0's same-numbered port as the guest's (QEMU), dom0 -> guest (socat).
-    qemu, results = start_qemu(directory, script, files, "stdio", forwards, None, print)
+    qemu, results = start_qemu(directory, script, files, "stdio", forwards, print)
+
+    def interrupted(_number, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # QEMU must not outlive a `kill` of morgana
     try:
         qemu.wait()
     except KeyboardInterrupt:
