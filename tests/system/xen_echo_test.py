@@ -18,7 +18,8 @@ MEGABYTES = 10
 def test(t):
     image = harness.build_app("examples/echo", "pvh")
     echo = xen_support.Guest("echo", image, extra=f"--ipv4={ADDRESS}/24")
-    result = xen_support.run_xen(t, guests=[echo], script=f"""
+    dhcp = xen_support.Guest("dhcp", image)
+    result = xen_support.run_xen(t, guests=[echo, dhcp], script=f"""
 guest_start echo {echo.config_path}
 guest_console echo 'serving on' 600 || echo "echo never served"
 ping -c 3 -W 10 {ADDRESS} >/results/ping 2>&1
@@ -30,6 +31,13 @@ echo $(($(date +%s) - start)) >/results/echo-seconds
 wc -c </tmp/echoed >/results/echoed-bytes
 if cmp /tmp/sent /tmp/echoed >/results/cmp 2>&1; then echo same >/results/cmp; fi
 xl destroy echo && guest_wait echo 120
+
+guest_start dhcp {dhcp.config_path}
+address=$(guest_address dhcp 300)
+echo "$address" >/results/dhcp-address
+ping -c 3 -W 10 "$address" >/results/dhcp-ping 2>&1
+echo "over a leased address" | nc -w 20 "$address" 7 >/results/dhcp-echo 2>&1
+xl destroy dhcp && guest_wait dhcp 120
 """)
     console = result.guest_console("echo")
     t.check(re.search(r"net0: netfront device/vif/0", console), "netfront connects to dom0's netback",
@@ -44,6 +52,16 @@ xl destroy echo && guest_wait echo 120
     t.check(result.text("/results/cmp").strip() == "same",
             f"{MEGABYTES} MB come back byte-exact from the TCP echo service",
             f"{echoed} bytes echoed; {result.text('/results/cmp')} {result.text('/results/socat.log')}")
+
+
+    address = result.text("/results/dhcp-address").strip()
+    console = result.guest_console("dhcp")
+    t.check(re.fullmatch(r"10\.0\.0\.\d+", address) and f"serving on {address}" in console,
+            "the second guest serves on the address dnsmasq leased it", f"lease {address!r}; {console[-1500:]}")
+    ping = result.text("/results/dhcp-ping")
+    t.check("3 packets received" in ping, "dom0 pings the guest at its leased address", ping)
+    echoed = result.text("/results/dhcp-echo")
+    t.check(echoed == "over a leased address\n", "the leased guest echoes a line over TCP", repr(echoed))
 
 
 if __name__ == "__main__":

@@ -266,7 +266,7 @@ def run_archive(script, files):
 def qemu_command(xen, kernel, initrd, console, results, forwards=()):
     """QEMU booting Xen with dom0; `console` and `results` are QEMU character devices (e.g.
     file:PATH, stdio) for COM1 and COM2; `forwards` [(host port, dom0 port)] on 127.0.0.1."""
-    command = ["qemu-system-x86_64", "-M", "pc", "-cpu", "qemu64,+svm,+npt", "-m", str(QEMU_MEMORY_MB),
+    command = ["qemu-system-x86_64", "-M", "pc", "-cpu", "qemu64,+svm,+npt,+rdrand", "-m", str(QEMU_MEMORY_MB),
                "-display", "none", "-nodefaults", "-no-reboot", "-serial", console, "-serial", results,
                "-kernel", str(xen), "-append", XEN_COMMAND_LINE,
                "-initrd", f"{kernel} {DOM0_COMMAND_LINE},{initrd}"]
