@@ -53,7 +53,6 @@ xl destroy dhcp && guest_wait dhcp 120
             f"{MEGABYTES} MB come back byte-exact from the TCP echo service",
             f"{echoed} bytes echoed; {result.text('/results/cmp')} {result.text('/results/socat.log')}")
 
-
     address = result.text("/results/dhcp-address").strip()
     console = result.guest_console("dhcp")
     t.check(re.fullmatch(r"10\.0\.0\.\d+", address) and f"serving on {address}" in console,
