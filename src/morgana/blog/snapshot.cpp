@@ -7,7 +7,7 @@
 #include <array>
 #include <set>
 #include <span>
-#include <tuple>
+#include <type_traits>
 
 #include "morgana/blog/atom.h"
 #include "morgana/blog/config.h"
@@ -24,7 +24,7 @@ constexpr std::string_view html_type = "text/html; charset=utf-8";
 constexpr std::size_t feed_entries = 10;
 
 using Sha256 = std::array<unsigned char, br_sha256_SIZE>;
-static_assert(std::tuple_size_v<Sha256> == std::tuple_size_v<decltype(Snapshot::ListItem::sha256)>);
+static_assert(std::is_same_v<Sha256, decltype(Snapshot::ListItem::sha256)>, "a list item holds a SHA-256");
 
 Sha256 sha256(std::string_view bytes) {
   br_sha256_context context;
