@@ -8,9 +8,9 @@ QEMU whose dom0 creates, with xl,
     guest; then `xl shutdown`, and xl reports a poweroff;
   - the same guest panicking: xl reports "crash", and on_crash = "preserve" keeps it;
   - examples/hello's PVH image from the .xl that `./morgana deploy --format xen`
-    writes, unchanged: the domain is created, then destroyed. What hello prints under
-    Xen, and how it ends, is the platform's test (tests/system/xen_platform_test.py
-    once Xen support lands); this one proves the .xl and its kernel path boot here.
+    writes, unchanged: the domain runs and powers off (what hello prints under Xen is
+    tests/system/xen_guest_test.py's); this one proves the .xl and its kernel path
+    boot here.
 
 Plus the report parser on a cut-short stream (no Xen needed). Runs as any user; the
 run takes about ten minutes under TCG. Logs: build/system-tests/xen_harness_test/xen/.
@@ -103,9 +103,7 @@ guest_start crash {crash.config_path} && guest_wait crash 600
 xl list crash >/results/crash-list 2>&1
 xl destroy crash
 
-guest_start hello {hello.config_path}
-xl list hello >/results/hello-list 2>&1
-xl destroy hello && guest_wait hello 120
+guest_start hello {hello.config_path} && guest_wait hello 300
 """)
     t.check(result.status == 0, "the dom0 script ran to its end", f"status {result.status}")
 
@@ -134,11 +132,9 @@ xl destroy hello && guest_wait hello 120
     t.check(re.search(r"^crash\s+\d+.*c", crash_list, re.MULTILINE),
             "on_crash = \"preserve\" keeps the crashed domain", crash_list)
 
-    hello_list = result.text("/results/hello-list")
-    t.check(re.search(r"^hello\s+\d+\s+64\s+1\s", hello_list, re.MULTILINE),
-            "deploy's .xl creates examples/hello's domain (64 MiB, 1 vCPU)", hello_list)
-    t.check(result.shutdown("hello") is None and "has been destroyed" in result.xl_log("hello"),
-            "the hello domain is destroyed by xl destroy", result.xl_log("hello"))
+    t.check(result.shutdown("hello") == ("poweroff", 0),
+            "deploy's .xl boots examples/hello unchanged: it runs and xl reports a poweroff (0)",
+            f"{result.shutdown('hello')}: {result.xl_log('hello')}")
 
 
 if __name__ == "__main__":
