@@ -16,7 +16,8 @@ One call boots Xen, runs a dom0 shell script and returns what came back:
 
 In the script (run by dom0's /bin/sh in /xen, `set -e` not implied), the
 functions of tools/xen/dom0-lib.sh: guest_start NAME CONFIG [SECONDS],
-guest_wait NAME [SECONDS], guest_console NAME ERE [SECONDS], guest_address NAME;
+guest_wait NAME [SECONDS], guest_console NAME ERE [SECONDS], guest_address NAME,
+guest_forward NAME PORT [ADDRESS] (with run_xen's forwards: a host port reaches the guest);
 busybox (ping, ip, nc, wget), socat, curl, openssl, xl, xenstore-*, and
 /usr/bin/date (coreutils: +%s%N for timings; busybox's date has no %N). Files a test
 wants back go to /results (dom0's /results/* and /var/log/xen/** come back in
