@@ -43,8 +43,9 @@ TRANSFER_TIMEOUT = 300  # s of silence after which a transfer gives up
 TRANSFERS = {"echo": 7, "discard": 9}
 MEMORY = 128  # MiB, each guest: what xen_support.linux_guest gives the Linux guest
 
-# Dom0's functions. boot NAME CONFIG ADDRESS REPETITION appends "NAME REPETITION NANOSECONDS BUILT" to
-# /results/boot (to the first answer, "none" when no probe was answered; to xl's saying it started the domain); transfer NAME ADDRESS KIND PORT REPETITION appends
+# Dom0's functions. boot NAME CONFIG ADDRESS REPETITION appends "NAME REPETITION ANSWERED STARTED" to
+# /results/boot: nanoseconds from `xl create` to the first answer ("none" when no probe was answered) and to
+# xl's saying it started the domain. transfer NAME ADDRESS KIND PORT REPETITION appends
 # "NAME KIND REPETITION NANOSECONDS BYTES-BACK SAME" to /results/transfer.
 DOM0_FUNCTIONS = r"""
 now() { /usr/bin/date +%s%N; }
