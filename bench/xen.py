@@ -3,7 +3,7 @@
 kernel with bench/linux-guest's busybox initramfs) on the same Xen, in one run: time from
 `xl create` to the first answered TCP request, and TCP throughput over netfront.
 
-    python3 bench/xen.py                    # about 12 minutes with the default 3 repetitions
+    python3 bench/xen.py                    # about 11 minutes with the default 3 repetitions, 18 with 5
 
 One Xen boot (Xen 4.17 nested in QEMU under TCG, tests/system/xen_support.py). Dom0's script
 runs, for each repetition, each guest in turn (interleaved), alone on the machine:
