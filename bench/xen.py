@@ -52,7 +52,7 @@ now() { /usr/bin/date +%s%N; }
 
 boot() {
   rm -f /tmp/answered
-  ip neigh flush to "$3" dev xenbr0 2>/dev/null
+  ip neigh flush to "$3" dev xenbr0 >/dev/null 2>&1 # "Nothing to flush" on the first boot
   start=$(now)
   xl create -F "$2" >"/results/xl-$1-$4.log" 2>&1 &
   echo $! >"/tmp/xl-$1.pid"
