@@ -10,9 +10,9 @@ runs, for each repetition, each guest in turn (interleaved), alone on the machin
   boot     `date +%s%N` just before `xl create`, then a probe every 0.25 s (socat, 2 s
            timeouts) that sends a line to TCP echo (port 7); the time its line comes
            back, first of all probes, is the boot's end.
-  echo     N MB from dom0 through the guest's TCP echo and back (both directions at
+  echo     N MiB from dom0 through the guest's TCP echo and back (both directions at
            once), checked byte for byte; time until the guest closed.
-  discard  N MB from dom0 into the guest's TCP discard (port 9); time until the guest
+  discard  N MiB from dom0 into the guest's TCP discard (port 9); time until the guest
            closed, which it does once it read everything.
 Both guests get the same memory, a fixed MAC and a static address (Morgana: --ipv4=; Linux:
 linux-guest.ipv4=, instead of its DHCP), and dom0 forgets the address's neighbour entry
@@ -24,7 +24,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import bench_support
 from bench_support import OUT_DIR, ROOT, Failure
