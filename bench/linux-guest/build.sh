@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py, bench/pvh_http.py)
-# and of the Xen harness's tests (tests/system/xen_harness_test.py): Debian's kernel
-# from /boot with a busybox initramfs whose /init loads virtio-net and xen-netfront,
-# takes an address by DHCP (like examples/echo) and serves TCP echo on port 7, or,
-# with --nginx, the host's nginx on ports 80 and 443 instead. The same files boot
-# in QEMU and as a Xen PVH guest (extra = "console=hvc0").
+# Builds the Linux peer of the PVH benchmarks (bench/pvh_guest.py, bench/pvh_http.py,
+# bench/xen.py) and of the Xen harness's tests (tests/system/xen_harness_test.py):
+# Debian's kernel from /boot with a busybox initramfs whose /init loads virtio-net and
+# xen-netfront, takes an address by DHCP (like examples/echo; linux-guest.ipv4=A/P on
+# the command line sets one instead) and serves TCP echo on port 7 and discard on
+# port 9, or, with --nginx, the host's nginx on ports 80 and 443 instead. The same
+# files boot in QEMU and as a Xen PVH guest (extra = "console=hvc0").
 #
 #   bench/linux-guest/build.sh [OUT_DIR]     # default build/bench/linux-guest
 #   bench/linux-guest/build.sh OUT_DIR --nginx NGINX_CONF SITE_DIR TLS_DIR
