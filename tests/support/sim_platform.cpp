@@ -112,7 +112,8 @@ bool host_sockets() { return false; }
 std::size_t net_device_count() { return state().devices.size(); }
 NetDeviceInfo net_device_info(std::size_t device) { return state().devices.at(device).info; }
 
-Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, FrameOffload& offload) {
+  offload = {};
   auto& queue = state().devices.at(device).received;
   if (queue.empty()) return 0;
   auto frame = std::move(queue.front());
@@ -122,7 +123,7 @@ Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
   return frame.size();
 }
 
-Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
   state().devices.at(device).sent.emplace_back(frame.begin(), frame.end());
   return {};
 }

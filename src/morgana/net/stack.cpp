@@ -151,7 +151,8 @@ Task<void> Stack::receive_loop() {
         receive_no_memory.increment();
         break;
       }
-      auto length = platform::net_read(m_stack_config.device, frame->data());
+      FrameOffload offload;
+      auto length = platform::net_read(m_stack_config.device, frame->data(), offload);
       if (!length) {
         if (length.error() == Errc::no_space) oversized_frames.increment();
         else device_errors.increment();

@@ -11,6 +11,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/core/net_offload.h"
 #include "morgana/core/result.h"
 
 namespace morgana::platform {
@@ -55,14 +56,22 @@ MemoryStats memory_stats();
 struct NetDeviceInfo {
   MacAddress mac;
   std::uint16_t mtu; // IP MTU, without the Ethernet header
+  // What the device does for the stack: those of its features that
+  // allowed_net_offloads() permits, and nothing else.
+  NetOffloads offloads;
 };
 
 std::size_t net_device_count();
 NetDeviceInfo net_device_info(std::size_t device);
-// Reads one frame into buffer; 0 when none is waiting. Frames longer than the
-// buffer are dropped and reported as Errc::no_space.
-[[nodiscard]] Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer);
-[[nodiscard]] Result<void> net_write(std::size_t device, std::span<const std::byte> frame);
+// Reads one frame into buffer and what the device says about it into
+// `offload`; 0 when none is waiting. Frames longer than the buffer are dropped
+// and reported as Errc::no_space. With gro4 a frame may be max_offload_frame
+// bytes long; otherwise at most the MTU plus the Ethernet header.
+[[nodiscard]] Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, FrameOffload& offload);
+// Writes one frame; `offload` may ask only for what net_device_info's
+// offloads include. Errc::would_block when the device has no room now.
+[[nodiscard]] Result<void> net_write(std::size_t device, std::span<const std::byte> frame,
+                                     const FrameOffload& offload = {});
 
 // Whether the image was asked to use the host's own sockets instead of a
 // network device (hosted --net=socket); always false on a hypervisor.

@@ -13,6 +13,9 @@
 namespace morgana::pvh::xen {
 namespace {
 
+// What netfront says about a received frame: it offloads nothing yet.
+FrameOffload received_offload;
+
 using morgana::test_support::CounterWatch;
 using test::FakeNetback;
 using test::FakeXen;
@@ -56,7 +59,7 @@ protected:
     std::vector<std::vector<std::byte>> frames;
     std::byte buffer[2048];
     while (true) {
-      auto length = net.read(buffer);
+      auto length = net.read(buffer, received_offload);
       EXPECT_TRUE(length);
       if (!length || *length == 0) return frames;
       frames.emplace_back(buffer, buffer + *length);
@@ -158,30 +161,30 @@ TEST_F(NetfrontTest, FramesGoOutByteExactAcrossRingWrapAround) {
   ASSERT_TRUE(net);
   for (unsigned i = 0; i < 1000; ++i) {
     auto frame = frame_of(60 + i % 1455, i);
-    ASSERT_TRUE(net->write(frame)) << i;
+    ASSERT_TRUE(net->write(frame, {})) << i;
     ASSERT_EQ(netback.sent.size(), i + 1);
     ASSERT_EQ(netback.sent.back(), frame) << i;
   }
   auto too_long = frame_of(Netfront::max_frame + 1, 0);
   CounterWatch dropped("netfront.tx_too_long");
-  EXPECT_EQ(net->write(too_long).error(), Errc::no_space);
+  EXPECT_EQ(net->write(too_long, {}).error(), Errc::no_space);
   EXPECT_EQ(dropped.delta(), 1u);
-  EXPECT_TRUE(net->write(frame_of(Netfront::max_frame, 0)));
+  EXPECT_TRUE(net->write(frame_of(Netfront::max_frame, 0), {}));
 }
 
 TEST_F(NetfrontTest, AFullTransmitRingWouldBlockUntilTheBackendAnswers) {
   auto net = connected();
   ASSERT_TRUE(net);
   netback.take_transmits = false;
-  for (unsigned i = 0; i < Netfront::transmit_slots; ++i) ASSERT_TRUE(net->write(frame_of(100, i))) << i;
+  for (unsigned i = 0; i < Netfront::transmit_slots; ++i) ASSERT_TRUE(net->write(frame_of(100, i), {})) << i;
   CounterWatch full("netfront.tx_ring_full");
-  EXPECT_EQ(net->write(frame_of(100, 0)).error(), Errc::would_block);
+  EXPECT_EQ(net->write(frame_of(100, 0), {}).error(), Errc::would_block);
   EXPECT_EQ(full.delta(), 1u);
   netback.take_transmits = true;
   netback.step();
   ASSERT_EQ(netback.sent.size(), Netfront::transmit_slots);
   for (unsigned i = 0; i < Netfront::transmit_slots; ++i) EXPECT_EQ(netback.sent[i], frame_of(100, i)) << i;
-  EXPECT_TRUE(net->write(frame_of(100, 999)));
+  EXPECT_TRUE(net->write(frame_of(100, 999), {}));
   EXPECT_EQ(netback.sent.back(), frame_of(100, 999));
 }
 
@@ -189,14 +192,14 @@ TEST_F(NetfrontTest, TransmitNotifiesOnlyWhenTheBackendAsks) {
   auto net = connected();
   ASSERT_TRUE(net);
   auto port = net->event_channel();
-  ASSERT_TRUE(net->write(frame_of(100, 1)));
+  ASSERT_TRUE(net->write(frame_of(100, 1), {}));
   EXPECT_EQ(xen.notifications[port], 1);
   // A back end that polls leaves req_event behind: no more events.
   netback.rearm_requests = false;
-  ASSERT_TRUE(net->write(frame_of(100, 2)));
+  ASSERT_TRUE(net->write(frame_of(100, 2), {}));
   EXPECT_EQ(xen.notifications[port], 2);
-  ASSERT_TRUE(net->write(frame_of(100, 3)));
-  ASSERT_TRUE(net->write(frame_of(100, 4)));
+  ASSERT_TRUE(net->write(frame_of(100, 3), {}));
+  ASSERT_TRUE(net->write(frame_of(100, 4), {}));
   EXPECT_EQ(xen.notifications[port], 2);
   EXPECT_EQ(netback.sent.size(), 2u); // the last two wait for the back end to poll
   netback.step();
@@ -208,13 +211,13 @@ TEST_F(NetfrontTest, BadTransmitResponsesAreCountedAndIgnored) {
   ASSERT_TRUE(net);
   CounterWatch bad_id("netfront.tx_bad_id"), error("netfront.tx_error");
   netback.transmit_status = -1;
-  ASSERT_TRUE(net->write(frame_of(100, 1)));
-  ASSERT_TRUE(net->write(frame_of(100, 2))); // reclaims the first
+  ASSERT_TRUE(net->write(frame_of(100, 1), {}));
+  ASSERT_TRUE(net->write(frame_of(100, 2), {})); // reclaims the first
   EXPECT_EQ(error.delta(), 1u);
   netback.transmit_status = 0;
   netback.transmit_response_id = 9999;
-  ASSERT_TRUE(net->write(frame_of(100, 3)));
-  ASSERT_TRUE(net->write(frame_of(100, 4)));
+  ASSERT_TRUE(net->write(frame_of(100, 3), {}));
+  ASSERT_TRUE(net->write(frame_of(100, 4), {}));
   EXPECT_EQ(bad_id.delta(), 1u);
 }
 
@@ -222,15 +225,15 @@ TEST_F(NetfrontTest, FramesComeInByteExactAndBuffersAreRepostedAcrossWrapAround)
   auto net = connected();
   ASSERT_TRUE(net);
   std::byte buffer[2048];
-  EXPECT_EQ(*net->read(buffer), 0u);
+  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
   for (unsigned i = 0; i < 1000; ++i) {
     auto frame = frame_of(60 + i % 1455, i);
     ASSERT_TRUE(netback.deliver(frame)) << i;
-    auto length = net->read(buffer);
+    auto length = net->read(buffer, received_offload);
     ASSERT_TRUE(length);
     ASSERT_EQ(std::vector<std::byte>(buffer, buffer + *length), frame) << i;
   }
-  EXPECT_EQ(*net->read(buffer), 0u);
+  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
   EXPECT_EQ(netback.posted(), Netfront::receive_slots);
 }
 
@@ -277,9 +280,9 @@ TEST_F(NetfrontTest, AFrameLongerThanTheReadersBufferIsDropped) {
   ASSERT_TRUE(netback.deliver(frame_of(50, 2)));
   CounterWatch too_long("netfront.rx_too_long");
   std::byte small[500];
-  EXPECT_EQ(net->read(small).error(), Errc::no_space);
+  EXPECT_EQ(net->read(small, received_offload).error(), Errc::no_space);
   EXPECT_EQ(too_long.delta(), 1u);
-  auto length = net->read(small);
+  auto length = net->read(small, received_offload);
   ASSERT_TRUE(length);
   EXPECT_EQ(std::vector<std::byte>(small, small + *length), frame_of(50, 2));
 }

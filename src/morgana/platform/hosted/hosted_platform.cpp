@@ -211,7 +211,8 @@ bool host_sockets() { return net_arg.value() == "socket"; }
 std::size_t net_device_count() { return g_devices.size(); }
 NetDeviceInfo net_device_info(std::size_t device) { return g_devices.at(device).info; }
 
-Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, FrameOffload& offload) {
+  offload = {};
   auto n = ::read(g_devices.at(device).fd, buffer.data(), buffer.size());
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return 0;
@@ -220,7 +221,7 @@ Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
   return static_cast<std::size_t>(n);
 }
 
-Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
   auto n = ::write(g_devices.at(device).fd, frame.data(), frame.size());
   if (n < 0) return fail(errno == EAGAIN ? Errc::would_block : Errc::io_error, "tap write");
   return {};

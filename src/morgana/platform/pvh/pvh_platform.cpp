@@ -220,17 +220,18 @@ NetDeviceInfo net_device_info(std::size_t device) {
   NetDeviceInfo info{};
   info.mac = net.mac();
   info.mtu = net.mtu();
+  info.offloads = net.offloads() & allowed_net_offloads();
   return info;
 }
 
-Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer) {
+Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, FrameOffload& offload) {
   if (device >= pvh::devices::net_count()) return fail(Errc::not_found, "no such network device");
-  return pvh::devices::net(device).read(buffer);
+  return pvh::devices::net(device).read(buffer, offload);
 }
 
-Result<void> net_write(std::size_t device, std::span<const std::byte> frame) {
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& offload) {
   if (device >= pvh::devices::net_count()) return fail(Errc::not_found, "no such network device");
-  return pvh::devices::net(device).write(frame);
+  return pvh::devices::net(device).write(frame, offload);
 }
 
 void exit(int status) { pvh::stop(status >= 0 && status <= 127 ? status : pvh::exit_status_out_of_range); }

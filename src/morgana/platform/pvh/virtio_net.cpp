@@ -141,7 +141,8 @@ void VirtioNet::refill(std::uint16_t id) {
   }
 }
 
-Result<std::size_t> VirtioNet::read(std::span<std::byte> frame) {
+Result<std::size_t> VirtioNet::read(std::span<std::byte> frame, FrameOffload& offload) {
+  offload = {};
   while (auto used = m_receive_queue->take_used()) {
     // 5.1.6.4: the length covers the header and the frame.
     if (used->length < m_header_size || used->length > m_buffer_size) {
@@ -166,7 +167,7 @@ Result<std::size_t> VirtioNet::read(std::span<std::byte> frame) {
   return 0;
 }
 
-Result<void> VirtioNet::write(std::span<const std::byte> frame) {
+Result<void> VirtioNet::write(std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
   while (auto used = m_transmit_queue->take_used()) m_free_transmit[m_free_transmit_count++] = used->id;
   if (frame.size() > m_buffer_size - m_header_size) {
     transmit_too_long.increment();

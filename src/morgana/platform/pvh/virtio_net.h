@@ -34,8 +34,10 @@ public:
   [[nodiscard]] std::uint16_t mtu() const override { return m_mtu; }
   [[nodiscard]] bool interrupts() const override { return m_interrupts; }
 
-  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame) override;
-  [[nodiscard]] Result<void> write(std::span<const std::byte> frame) override;
+  // No offloads yet: frames are plain.
+  [[nodiscard]] NetOffloads offloads() const override { return {}; }
+  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) override;
+  [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) override;
   // Clears the interrupt status and notifies the receive queue of refilled buffers.
   [[nodiscard]] bool input_pending() override;
 

@@ -174,7 +174,8 @@ void Netfront::push_receive() {
   if (m_receive.push_requests()) (void)m_services.notify(m_port);
 }
 
-Result<std::size_t> Netfront::read(std::span<std::byte> frame) {
+Result<std::size_t> Netfront::read(std::span<std::byte> frame, FrameOffload& offload) {
+  offload = {};
   while (true) {
     while (auto response = m_receive.take_response()) {
       auto id = static_cast<std::uint16_t>(m_receive_consumed++ % receive_slots);
@@ -239,7 +240,7 @@ void Netfront::reclaim_transmit() {
   }
 }
 
-Result<void> Netfront::write(std::span<const std::byte> frame) {
+Result<void> Netfront::write(std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
   reclaim_transmit();
   if (frame.size() > max_frame) {
     transmit_too_long.increment();

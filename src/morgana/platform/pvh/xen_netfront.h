@@ -62,8 +62,10 @@ public:
   [[nodiscard]] bool interrupts() const override { return true; }
   [[nodiscard]] std::uint32_t event_channel() const { return m_port; }
 
-  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame) override;
-  [[nodiscard]] Result<void> write(std::span<const std::byte> frame) override;
+  // No offloads yet: frames are plain.
+  [[nodiscard]] NetOffloads offloads() const override { return {}; }
+  [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) override;
+  [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) override;
   // Clears the event, publishes refilled receive buffers, and if no frame
   // waits asks the back end to notify at the next one.
   [[nodiscard]] bool input_pending() override;
