@@ -102,8 +102,7 @@ def part_bad_values(t, binary, site, scratch):
 
 
 def test(t):
-    if not (CERTS / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
+    harness.test_certs()
     binary = build_static_site()
     t.require(binary.is_file(), f"static-site built without TLS keys: {binary}")
     with tempfile.TemporaryDirectory(prefix="directory_store_test-") as scratch:

@@ -543,7 +543,7 @@ def https_git_server(base):
 def part_https_remote(t):
     """--remote=https://: cloned through the TLS client, verified against the ca store; a remote signed by
     another CA is refused, and the site stays 503."""
-    make_certs()
+    harness.test_certs()
     binary = hosted_binary()
     repo = Repository(t, t.log_dir / "https")
     trusted, other = t.log_dir / "ca-trusted", t.log_dir / "ca-other"
@@ -566,11 +566,6 @@ def part_https_remote(t):
                 t.check(curl("/index.html")[0] == 503,
                         "an https remote whose certificate the ca store does not trust: pull refused, still 503")
             app.stop_with_counters()
-
-
-def make_certs():
-    if not (CERTS / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
 
 
 def pvh_image(certs):
@@ -600,7 +595,7 @@ def stop_pvh(t, guest):
 
 
 def part_pvh(t):
-    make_certs()
+    harness.test_certs()
     certs = CERTS
     image = pvh_image(certs)
     work = t.log_dir / "pvh"

@@ -274,6 +274,17 @@ def locked(path):
         yield
 
 
+def test_certs(name="test-certs", *names):
+    """build/NAME made by scripts/make-test-certs (a test CA and a certificate for localhost, 127.0.0.1 and
+    NAMES), once: kept afterwards, because images crunch it in and a new certificate would rebuild them. Tests
+    running in parallel take turns, so none reads a half-written directory."""
+    directory = ROOT / "build" / name
+    with locked(directory.with_name(name + ".lock")):
+        if not (directory / "tls" / "server.key").is_file():
+            run([str(ROOT / "scripts" / "make-test-certs"), str(directory), *names])
+    return directory
+
+
 class Echo:
     """Morgana's examples/echo (or another application given as `binary`),
     running inside a namespace on its tap0."""

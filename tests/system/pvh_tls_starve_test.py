@@ -211,8 +211,7 @@ def part_starve(t):
 
 
 def test(t):
-    if not (CERTS / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
+    harness.test_certs()
     part_starve(t)
 
 

@@ -359,8 +359,7 @@ def part_help(t, binary):
 
 
 def test(t):
-    if not (CERTS / "tls" / "server.key").is_file():
-        harness.run([str(ROOT / "scripts" / "make-test-certs"), str(CERTS)])
+    harness.test_certs()
     t.run_part(part_pvh)
     binary = build_static_site(t)
     t.check(binary.is_file(), f"static-site built with the test keys: {binary}")

@@ -39,14 +39,6 @@ QEMU_HOST = "10.0.2.2"  # the host as dom0 sees it on QEMU's user networking
 GUEST_TIMEOUT = 900  # s: a boot, and the blog's clone and render, nested under TCG on a loaded host
 
 
-def make_certs(directory, *names):
-    """make-test-certs DIRECTORY NAMES..., unless it has been made (kept: the images crunch it in, and a new
-    certificate would rebuild them)."""
-    with harness.locked(directory.with_name(directory.name + ".lock")):
-        if not (directory / "tls" / "server.key").is_file():
-            harness.run([str(ROOT / "scripts" / "make-test-certs"), str(directory), *names])
-
-
 class Fetched:
     """Responses dom0's curl wrote (curl -D - -o -), looked up by path like git_site_test.Curl's calls, so that
     blog_test's checks read them; a path dom0 was not asked to fetch fails the test."""
@@ -158,8 +150,8 @@ def check_blog(t, result, sample, articles, paths):
 
 
 def test(t):
-    make_certs(CERTS)
-    make_certs(BLOG_CERTS, BLOG_HOST)
+    harness.test_certs(CERTS.name)
+    harness.test_certs(BLOG_CERTS.name, BLOG_HOST)
     # static_site_test.py's pvh configuration, so that the two tests (in different lanes of scripts/test) build
     # the same image; the address is the .xl's, a boot argument that overrides the baked one.
     static_site = xen_support.deployed_guest("examples/static-site", "--crunch", f"tls={CERTS / 'tls'}", "--",
