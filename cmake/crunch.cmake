@@ -24,9 +24,11 @@ add_custom_command(
   OUTPUT ${morgana_crunch_tool}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/crunch-tool
   COMMAND ${CMAKE_CXX_COMPILER} ${morgana_crunch_tool_flags} -I${morgana_crunch_root}/src
-          ${morgana_crunch_root}/tools/crunch/crunch.cpp ${morgana_crunch_root}/src/morgana/kv/mime.cpp -lz
+          ${morgana_crunch_root}/tools/crunch/crunch.cpp ${morgana_crunch_root}/src/morgana/kv/mime.cpp
+          ${morgana_crunch_root}/src/morgana/kv/gzip.cpp -lz
           -l:libbearssl.a -o ${morgana_crunch_tool}
   DEPENDS ${morgana_crunch_root}/tools/crunch/crunch.cpp ${morgana_crunch_root}/src/morgana/kv/mime.cpp
+          ${morgana_crunch_root}/src/morgana/kv/gzip.cpp ${morgana_crunch_root}/src/morgana/kv/gzip.h
           ${morgana_crunch_root}/src/morgana/kv/mime.h ${morgana_crunch_root}/src/morgana/core/ascii.h
           ${morgana_crunch_root}/src/morgana/kv/hosted/directory_walk.h
   COMMENT "crunch: building the host tool"

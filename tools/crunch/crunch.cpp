@@ -13,8 +13,6 @@
 // File contents reach the image through the assembler's .incbin, never through
 // the C++ compiler, so large sites build quickly.
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/kv/gzip.h"
 #include "morgana/kv/hosted/directory_walk.h"
 #include "morgana/kv/mime.h"
 
@@ -92,22 +91,11 @@ void write_if_changed(const fs::path& path, std::string_view content) {
   if (error) die("cannot rename " + temporary.string() + ": " + error.message());
 }
 
-// A gzip member (RFC 1952) with modification time 0, so that output depends
-// on content only.
+// The smallest gzip member of `content` (kv/gzip.h); stops the build when zlib fails.
 std::string gzip(std::string_view content) {
-  z_stream stream{};
-  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) die("zlib: deflateInit2 failed");
-  std::string output(deflateBound(&stream, content.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
-  stream.avail_in = static_cast<uInt>(content.size());
-  stream.next_out = reinterpret_cast<Bytef*>(output.data());
-  stream.avail_out = static_cast<uInt>(output.size());
-  int status = deflate(&stream, Z_FINISH);
-  output.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END) die("zlib: deflate failed");
-  return output;
+  auto compressed = morgana::kv::gzip(content, morgana::kv::GzipLevel::smallest);
+  if (!compressed) die("zlib: deflate failed");
+  return std::move(*compressed);
 }
 
 // Escapes for a C++ string literal and for an assembler string: quotes and

@@ -1,7 +1,6 @@
 #include "morgana/blog/snapshot.h"
 
 #include <bearssl.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +13,7 @@
 #include "morgana/blog/pages.h"
 #include "morgana/core/memory.h"
 #include "morgana/http/date.h"
+#include "morgana/kv/gzip.h"
 #include "morgana/kv/mime.h"
 #include "morgana/markdown/markdown.h"
 
@@ -66,24 +66,12 @@ std::string list_page_digest(std::string_view page, std::size_t items_at,
   return hex(digest);
 }
 
-// A gzip member (RFC 1952) of `content` with modification time 0, as
-// tools/crunch writes them, but at zlib's default level: this runs on every
-// refresh, where level 9 costs much more CPU for a few bytes less. nullopt
+// A gzip variant at the fast level (this runs on every refresh); nullopt
 // when zlib fails or it saves nothing.
 std::optional<std::string> gzip(std::string_view content) {
-  z_stream stream{};
-  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
-  std::string output(deflateBound(&stream, content.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
-  stream.avail_in = static_cast<uInt>(content.size());
-  stream.next_out = reinterpret_cast<Bytef*>(output.data());
-  stream.avail_out = static_cast<uInt>(output.size());
-  int status = deflate(&stream, Z_FINISH);
-  output.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END || output.size() >= content.size()) return std::nullopt;
-  return output;
+  auto compressed = kv::gzip(content, kv::GzipLevel::fast);
+  if (!compressed || compressed->size() >= content.size()) return std::nullopt;
+  return compressed;
 }
 
 // Worth a gzip variant: text, and the few binary types that are not compressed already.
