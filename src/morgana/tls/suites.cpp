@@ -59,9 +59,11 @@ void configure_engine(br_ssl_engine_context& engine) {
   br_ssl_engine_set_ec(&engine, &fast_ec());
   br_ssl_engine_set_default_aes_gcm(&engine);
   br_ssl_engine_set_default_chapol(&engine);
-  // The peer's ServerKeyExchange signature (client side).
+  // The peer's ServerKeyExchange signature (client side). Not
+  // br_ssl_engine_set_default_ecdsa(), which also puts br_ec_all_m31 back as
+  // the engine's EC code (ssl_engine_default_ecdsa.c).
   br_ssl_engine_set_default_rsavrfy(&engine);
-  br_ssl_engine_set_default_ecdsa(&engine);
+  br_ssl_engine_set_ecdsa(&engine, br_ecdsa_vrfy_asn1_get_default());
 }
 
 } // namespace morgana::tls

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "morgana/tls/suites.h"
+
 namespace morgana::tls {
 namespace {
 
@@ -71,6 +73,15 @@ TEST(TlsFastEc, DescribesTheSameCurvesAsM31) {
     EXPECT_EQ(fast.xoff(curve, &a), m31.xoff(curve, &b));
     EXPECT_EQ(a, b);
   }
+}
+
+// Both sides' engines do ECDHE with fast_ec and verify ECDSA with BearSSL's
+// default verifier (br_ssl_engine_set_default_ecdsa would put m31 back).
+TEST(TlsFastEc, EnginesUseIt) {
+  br_ssl_engine_context engine{};
+  configure_engine(engine);
+  EXPECT_EQ(br_ssl_engine_get_ec(&engine), &fast_ec());
+  EXPECT_EQ(br_ssl_engine_get_ecdsa(&engine), br_ecdsa_vrfy_asn1_get_default());
 }
 
 // RFC 7748 §5.2 (one iteration of each function) and §6.1 (Alice and Bob).
