@@ -74,10 +74,16 @@ find_library(MORGANA_BEARSSL NAMES libbearssl.a REQUIRED)
 find_library(MORGANA_ZLIB NAMES libz.a REQUIRED)
 find_library(MORGANA_CMARK_GFM NAMES libcmark-gfm.a REQUIRED)
 find_library(MORGANA_CMARK_GFM_EXTENSIONS NAMES libcmark-gfm-extensions.a REQUIRED)
+# nettle/hogweed on GMP's mpn layer: the x86_64 P-256 and X25519 code behind
+# BearSSL's EC hooks (src/morgana/tls/fast_ec.h). Its members that TLS pulls in
+# call malloc, free and abort only (GMP's allocator; no mpz_t, no stdio).
+find_library(MORGANA_HOGWEED NAMES libhogweed.a REQUIRED)
+find_library(MORGANA_NETTLE NAMES libnettle.a REQUIRED)
+find_library(MORGANA_GMP NAMES libgmp.a REQUIRED)
 find_path(MORGANA_BEARSSL_INCLUDE bearssl.h PATH_SUFFIXES bearssl REQUIRED)
 target_include_directories(morgana SYSTEM PUBLIC ${MORGANA_BEARSSL_INCLUDE})
 target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGANA_CMARK_GFM_EXTENSIONS}
-                                     ${MORGANA_CMARK_GFM})
+                                     ${MORGANA_CMARK_GFM} ${MORGANA_HOGWEED} ${MORGANA_NETTLE} ${MORGANA_GMP})
 
 # The platform: an object library, so that the boot code and the ELF note are
 # linked into every image whether or not anything refers to them.

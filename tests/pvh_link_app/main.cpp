@@ -1,5 +1,6 @@
 // The link test application: calls into the Debian C libraries that images
-// link (BearSSL, zlib, cmark-gfm through morgana::markdown) and into the
+// link (BearSSL, zlib, cmark-gfm through morgana::markdown, nettle and GMP
+// through morgana::tls's fast_ec) and into the
 // platform's C library, and
 // prints each result on a line starting "link: ". tests/system/pvh_link_test.sh
 // boots it and checks every line against the same computation on the host.
@@ -20,6 +21,7 @@
 
 #include "morgana/core/format.h"
 #include "morgana/markdown/markdown.h"
+#include "morgana/tls/fast_ec.h"
 #include "morgana_app.h"
 
 using namespace morgana;
@@ -159,6 +161,51 @@ void sorting(const log::Source& log) {
   log.info("link: qsort {}", text.view());
 }
 
+// nettle's P-256 and X25519 behind BearSSL's hooks: RFC 7748 §6.1's shared
+// secret, NIST CAVS ECC CDH P-256 COUNT = 0, and an ECDSA signature that
+// BearSSL's verifier accepts and its own signer matches.
+void elliptic_curves(const log::Source& log) {
+  const br_ec_impl& ec = tls::fast_ec();
+  unsigned char alice[32] = {0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d, 0x3c, 0x16, 0xc1,
+                             0x72, 0x51, 0xb2, 0x66, 0x45, 0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0,
+                             0x99, 0x2a, 0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a};
+  unsigned char bob[32] = {0x5d, 0xab, 0x08, 0x7e, 0x62, 0x4a, 0x8a, 0x4b, 0x79, 0xe1, 0x7f,
+                           0x8b, 0x83, 0x80, 0x0e, 0xe6, 0x6f, 0x3b, 0xb1, 0x29, 0x26, 0x18,
+                           0xb6, 0xfd, 0x1c, 0x2f, 0x8b, 0x27, 0xff, 0x88, 0xe0, 0xeb};
+  unsigned char shared[32];
+  ec.mulgen(shared, bob, sizeof bob, BR_EC_curve25519);
+  ec.mul(shared, sizeof shared, alice, sizeof alice, BR_EC_curve25519);
+  log.info("link: x25519 {}", HexBytes{shared, sizeof shared});
+
+  unsigned char d[32] = {0x7d, 0x7d, 0xc5, 0xf7, 0x1e, 0xb2, 0x9d, 0xda, 0xf8, 0x0d, 0x62,
+                         0x14, 0x63, 0x2e, 0xea, 0xe0, 0x3d, 0x90, 0x58, 0xaf, 0x1f, 0xb6,
+                         0xd2, 0x2e, 0xd8, 0x0b, 0xad, 0xb6, 0x2b, 0xc1, 0xa5, 0x34};
+  unsigned char peer[65] = {0x04, 0x70, 0x0c, 0x48, 0xf7, 0x7f, 0x56, 0x58, 0x4c, 0x5c, 0xc6, 0x32, 0xca,
+                            0x65, 0x64, 0x0d, 0xb9, 0x1b, 0x6b, 0xac, 0xce, 0x3a, 0x4d, 0xf6, 0xb4, 0x2c,
+                            0xe7, 0xcc, 0x83, 0x88, 0x33, 0xd2, 0x87, 0xdb, 0x71, 0xe5, 0x09, 0xe3, 0xfd,
+                            0x9b, 0x06, 0x0d, 0xdb, 0x20, 0xba, 0x5c, 0x51, 0xdc, 0xc5, 0x94, 0x8d, 0x46,
+                            0xfb, 0xf6, 0x40, 0xdf, 0xe0, 0x44, 0x17, 0x82, 0xca, 0xb8, 0x5f, 0xa4, 0xac};
+  bool ok = ec.mul(peer, sizeof peer, d, sizeof d, BR_EC_secp256r1) == 1;
+  log.info("link: p256-ecdh {}", ok ? HexBytes{peer + 1, 32} : HexBytes{peer, 0});
+
+  unsigned char digest[br_sha256_SIZE];
+  br_sha256_context context;
+  br_sha256_init(&context);
+  br_sha256_update(&context, sha256_input.data(), sha256_input.size());
+  br_sha256_out(&context, digest);
+  br_ec_private_key key{BR_EC_secp256r1, d, sizeof d};
+  unsigned char q[65];
+  br_ec_public_key public_key;
+  std::size_t q_length = br_ec_compute_pub(&br_ec_all_m31, &public_key, q, &key);
+  unsigned char ours[80], theirs[80];
+  std::size_t length = tls::fast_ecdsa_sign_asn1(&ec, &br_sha256_vtable, digest, &key, ours);
+  std::size_t expected = br_ecdsa_i31_sign_asn1(&br_ec_all_m31, &br_sha256_vtable, digest, &key, theirs);
+  bool verified = q_length == sizeof q && length != 0 &&
+                  br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, digest, sizeof digest, &public_key, ours, length);
+  bool same = length == expected && std::memcmp(ours, theirs, length) == 0;
+  log.info("link: ecdsa-p256 {} {}", verified ? "verified" : "rejected", same ? "same-as-i31" : "differs-from-i31");
+}
+
 } // namespace
 
 Task<Result<void>> app_main(app::Context& context) {
@@ -169,6 +216,7 @@ Task<Result<void>> app_main(app::Context& context) {
   strings(log);
   formatting(log);
   sorting(log);
+  elliptic_curves(log);
   log.info("link: done {}", ok ? "ok" : "failed");
   if (!ok) co_return fail(Errc::malformed, "a C library call failed or gave a wrong result");
   co_return Result<void>{};

@@ -6,6 +6,7 @@
 #include "morgana/core/memory.h"
 #include "morgana/core/random.h"
 #include "morgana/tls/errors.h"
+#include "morgana/tls/fast_ec.h"
 #include "morgana/tls/suites.h"
 
 namespace morgana::tls {
@@ -153,7 +154,7 @@ std::size_t ServerStream::do_sign(const br_ssl_server_policy_class** policy, uns
   if (key.type() == BR_KEYTYPE_EC) {
     // The largest DER-encoded ECDSA signature (P-521) is 139 bytes.
     if (length < 139) return 0;
-    return br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hash, hash_value, key.ec(), data);
+    return fast_ecdsa_sign_asn1(&fast_ec(), hash, hash_value, key.ec(), data);
   }
   std::size_t signature_length = (key.rsa()->n_bitlen + 7) / 8;
   if (length < signature_length) return 0;

@@ -8,8 +8,10 @@
 // keys, ECDHE_RSA for RSA keys. BearSSL picks its fastest safe
 // implementations at run time: AES-NI and PCLMULQDQ for AES-GCM where the CPU
 // has them (br_aes_x86ni_ctr_get_vtable, br_ghash_pclmul_get, else the
-// constant-time ct64 code), SSE2 ChaCha20 and the 64-bit Poly1305, and
-// br_ec_all_m31 for ECDHE (P-256, X25519) and ECDSA: details in suites.cpp.
+// constant-time ct64 code), SSE2 ChaCha20 and the 64-bit Poly1305. ECDHE
+// (X25519 preferred, then P-256) and the server's ECDSA P-256 signature go
+// through nettle's x86_64 code (fast_ec.h), the rest through BearSSL's m31
+// and i31: details in suites.cpp.
 
 #include <cstddef>
 #include <cstdint>

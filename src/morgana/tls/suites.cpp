@@ -1,5 +1,7 @@
 #include "morgana/tls/suites.h"
 
+#include "morgana/tls/fast_ec.h"
+
 namespace morgana::tls {
 namespace {
 
@@ -46,17 +48,22 @@ void configure_engine(br_ssl_engine_context& engine) {
   br_ssl_engine_set_prf_sha384(&engine, &br_tls12_sha384_prf);
   // Each default picks at run time (checked in BearSSL 0.6's ssl_engine_default_*.c
   // and Debian's libbearssl.a, which has the x86ni/pclmul/sse2/ctmulq objects):
-  // ECDHE: br_ec_all_m31 (its p256_m31 and c25519_m31 are the fastest EC code
-  // 0.6 has; br_ec_get_default() returns the same);
+  // ECDHE: fast_ec() (nettle's x86_64 code for P-256 and X25519, br_ec_all_m31
+  // for the rest; m31 is the fastest EC code Debian's libbearssl.a has). A
+  // server picks X25519 whenever the client offers it: BearSSL 0.6's server
+  // prefers Curve25519, then P-256, P-384, P-521 (ssl_hs_server.t0,
+  // write-ServerKeyExchange), whatever the client's order;
   // AES-GCM: br_aes_x86ni_ctr_get_vtable() and br_ghash_pclmul_get() when the
   // CPU has AES-NI/PCLMULQDQ, else br_aes_ct64_ctr_vtable and br_ghash_ctmul64;
   // ChaCha20-Poly1305: br_chacha20_sse2_get() and br_poly1305_ctmulq_get().
-  br_ssl_engine_set_default_ec(&engine);
+  br_ssl_engine_set_ec(&engine, &fast_ec());
   br_ssl_engine_set_default_aes_gcm(&engine);
   br_ssl_engine_set_default_chapol(&engine);
-  // The peer's ServerKeyExchange signature (client side).
+  // The peer's ServerKeyExchange signature (client side). Not
+  // br_ssl_engine_set_default_ecdsa(), which also puts br_ec_all_m31 back as
+  // the engine's EC code (ssl_engine_default_ecdsa.c).
   br_ssl_engine_set_default_rsavrfy(&engine);
-  br_ssl_engine_set_default_ecdsa(&engine);
+  br_ssl_engine_set_ecdsa(&engine, br_ecdsa_vrfy_asn1_get_default());
 }
 
 } // namespace morgana::tls
