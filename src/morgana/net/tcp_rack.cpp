@@ -137,7 +137,9 @@ Duration Rack::reordering_window(bool in_recovery, Duration srtt) const {
     if (sacked >= dup_thresh) return {};
   }
   if (m_min_rtt == Duration::max()) return {};
-  return std::min(m_reo_wnd_mult * m_min_rtt / 4, srtt);
+  Duration window = m_reo_wnd_mult * m_min_rtt / 4;
+  // Capped by SRTT, once there is one.
+  return srtt > Duration{} ? std::min(window, srtt) : window;
 }
 
 Rack::Verdict Rack::detect_loss(SequenceNumber snd_una, bool in_recovery, Duration srtt, Instant now) {
