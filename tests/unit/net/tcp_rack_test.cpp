@@ -306,5 +306,42 @@ TEST(TcpRack, DuplicatesAreReportedWithDsack) {
   EXPECT_EQ(peer.read_now(*stream), data);
 }
 
+// The records are by sequence range, not by MSS: a retransmission of part of a
+// large (TSO) segment splits its record, and only the part resent gets the new time.
+TEST(Rack, RetransmissionSplitsALargeSegmentsRecord) {
+  Rack rack;
+  ASSERT_TRUE(rack.allocate(8));
+  SequenceNumber base{0xFFFF'F000}; // the ranges wrap past 2^32
+  Instant start{};
+  rack.on_sent(base, base + 64'000, start);
+  rack.on_sent(base + 64'000, base + 65'000, start + milliseconds(10));
+  EXPECT_EQ(rack.records(), 2u);
+  rack.on_sent(base + 1000, base + 2000, start + milliseconds(30)); // resent from inside the first
+  EXPECT_EQ(rack.records(), 4u);
+  // The last segment is SACKed a round trip after it went: everything sent before it is lost but the resent part.
+  std::vector<SackBlock> sacked{{base + 64'000, base + 65'000}};
+  auto verdict = rack.on_ack(base, base + 65'000, sacked, false, false, milliseconds(20), start + milliseconds(31));
+  EXPECT_TRUE(verdict.new_losses);
+  EXPECT_EQ(verdict.lost_end, base + 64'000);
+  EXPECT_FALSE(verdict.lost_retransmission);
+}
+
+// When the records run out, RACK stops judging (DupThresh decides) until everything in flight is acknowledged.
+TEST(Rack, FullRecordsFallBackUntilTheFlightDrains) {
+  Rack rack;
+  ASSERT_TRUE(rack.allocate(2));
+  SequenceNumber base{1000};
+  Instant start{};
+  for (std::uint32_t i = 0; i < 3; ++i) rack.on_sent(base + i * 100, base + (i + 1) * 100, start);
+  EXPECT_FALSE(rack.tracking());
+  auto verdict = rack.on_ack(base + 100, base + 300, {}, false, false, milliseconds(20), start + milliseconds(20));
+  EXPECT_FALSE(verdict.lost_end);
+  verdict = rack.on_ack(base + 300, base + 300, {}, false, false, milliseconds(20), start + milliseconds(20));
+  EXPECT_TRUE(rack.tracking());
+  EXPECT_EQ(verdict.lost_end, base + 300);
+  rack.on_sent(base + 300, base + 400, start + milliseconds(21));
+  EXPECT_EQ(rack.records(), 1u);
+}
+
 } // namespace
 } // namespace morgana::net
