@@ -106,8 +106,9 @@ void NewReno::on_loss_repaired_by_probe() {
   m_bytes_acked = 0;
 }
 
-bool NewReno::undo_reduction() {
+bool NewReno::undo_reduction(SequenceNumber snd_una) {
   if (!m_prior) return false;
+  m_recover = snd_una - 1;
   // As Linux's tcp_undo_cwnd_reduction: never below what the window is now.
   m_cwnd = std::max(m_cwnd, m_prior->cwnd);
   m_ssthresh = std::max(m_ssthresh, m_prior->ssthresh);

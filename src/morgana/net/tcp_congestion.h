@@ -84,8 +84,10 @@ public:
   void on_loss_repaired_by_probe();
   // The last reduction (recovery or timeout) was spurious (RFC 2883 §6, RFC
   // 3522): cwnd and ssthresh go back to what they were before it, and
-  // recovery ends. Returns false when there is nothing to undo.
-  bool undo_reduction();
+  // recovery ends; a loss found from here on may start recovery again (as in
+  // Linux, unlike RFC 6582's wait for SND.UNA to pass recover). Returns false
+  // when there is nothing to undo.
+  bool undo_reduction(SequenceNumber snd_una);
   // The retransmission timer fired (RFC 5681 §3.1, RFC 6582 §3.2 step 4):
   // cwnd drops to the loss window (one SMSS) and slow start begins again.
   void on_retransmit_timeout(SequenceNumber snd_una, SequenceNumber snd_nxt);

@@ -114,7 +114,7 @@ void TcpConnection::on_dsack(SackBlock block) {
 void TcpConnection::undo_spurious_reduction() {
   if (!m_congestion || m_congestion->reductions() != m_undo.reduction) return;
   m_undo.active = false;
-  if (!m_congestion->undo_reduction()) return;
+  if (!m_congestion->undo_reduction(m_snd.una)) return;
   spurious_undone.increment();
   tcp_log.debug("{} -> {}: spurious recovery undone, cwnd {}", m_local, m_remote, m_congestion->cwnd());
 }
