@@ -100,6 +100,10 @@ void TcpConnection::output_in_sack_recovery() {
 }
 
 std::uint32_t TcpConnection::retransmit(SequenceNumber sequence, std::uint32_t limit) {
+  // Never past SND.MAX: bytes beyond it are unsent, and the peer's ACK for them
+  // would be taken for an ACK of data never sent (RFC 5961 §5.2) and dropped.
+  if (!(sequence < m_snd.max)) return 0;
+  limit = std::min(limit, static_cast<std::uint32_t>(m_snd.max - sequence));
   auto data_end = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
   auto data = sequence < data_end ? std::min(limit, static_cast<std::uint32_t>(data_end - sequence)) : 0u;
   bool fin = m_fin_sequence && sequence + data == *m_fin_sequence && *m_fin_sequence < m_snd.max && data < limit;
