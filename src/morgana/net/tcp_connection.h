@@ -171,6 +171,7 @@ private:
   void process_probe_ack(const TcpHeader& header, bool dsack, bool advanced);
   // Arms the PTO (RFC 8985 §7.2) when a probe may be sent; `restart` moves a running one.
   void schedule_loss_probe(bool restart);
+  [[nodiscard]] bool loss_probe_allowed() const;
   void on_loss_probe_timeout();
   void on_reorder_timeout();
   void reset_loss_detection_on_timeout();

@@ -136,12 +136,17 @@ void TcpConnection::process_probe_ack(const TcpHeader& header, bool dsack, bool 
   if (!advanced && header.sack().empty()) m_probe.end_seq.reset();
 }
 
-void TcpConnection::schedule_loss_probe(bool restart) {
+bool TcpConnection::loss_probe_allowed() const {
+  // RFC 8985 §7.2: with SACK, in the open state (no recovery, no go-back-N
+  // after a timeout), one probe at a time, and something in flight to probe for.
   bool sending_state = m_state == TcpState::established || m_state == TcpState::close_wait ||
                        m_state == TcpState::fin_wait_1 || m_state == TcpState::closing || m_state == TcpState::last_ack;
-  bool allowed = sending_state && m_rack.tracking() && m_congestion && !m_congestion->in_recovery() &&
-                 !m_probe.end_seq && bytes_in_flight() > 0 && m_snd.nxt == m_snd.max;
-  if (!allowed) {
+  return sending_state && m_rack.tracking() && m_congestion && !m_congestion->in_recovery() && !m_probe.end_seq &&
+         bytes_in_flight() > 0 && m_snd.nxt == m_snd.max;
+}
+
+void TcpConnection::schedule_loss_probe(bool restart) {
+  if (!loss_probe_allowed()) {
     m_deadlines.loss_probe = far_future;
     return;
   }
@@ -158,9 +163,7 @@ void TcpConnection::schedule_loss_probe(bool restart) {
 void TcpConnection::on_loss_probe_timeout() {
   m_deadlines.loss_probe = far_future;
   auto now = MonotonicClock::now();
-  bool allowed = m_rack.tracking() && m_congestion && !m_congestion->in_recovery() && !m_probe.end_seq &&
-                 bytes_in_flight() > 0 && m_snd.nxt == m_snd.max && !m_retransmit_timer.expired(now);
-  if (!allowed) return;
+  if (!loss_probe_allowed() || m_retransmit_timer.expired(now)) return;
   // RFC 8985 §7.3 prefers new data when the windows allow; resending the last
   // segment always works and is what an application-limited tail needs.
   auto start = m_snd.max - std::min(bytes_in_flight(), m_send_mss);
