@@ -306,6 +306,31 @@ TEST(TcpRack, DuplicatesAreReportedWithDsack) {
   EXPECT_EQ(peer.read_now(*stream), data);
 }
 
+// A retransmission never reaches past SND.MAX, even when less than an MSS is in
+// flight and more data waits: the peer's ACK for bytes never counted as sent
+// would be dropped as an ACK of data never sent, and the connection would stall.
+TEST(TcpRack, RetransmissionStopsAtSndMax) {
+  TcpPeer peer;
+  peer.window = 700;
+  auto stream = peer.establish(sack_options());
+  ASSERT_TRUE(stream);
+  stream->set_nodelay(true);
+  ASSERT_TRUE(peer.write(*stream, frames::pattern(500, 11)));
+  auto first = with_data(peer.take());
+  ASSERT_EQ(first.size(), 1u);
+  // 200 bytes of window left: sender SWS avoidance holds the next 1000.
+  ASSERT_TRUE(peer.write(*stream, frames::pattern(1000, 12)));
+  EXPECT_TRUE(with_data(peer.take()).empty());
+  peer.run_for(seconds(2)); // the RTO (no RTT sample yet: 1 s)
+  auto again = with_data(peer.take());
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].seq(), first[0].seq());
+  EXPECT_EQ(again[0].payload, first[0].payload);
+  peer.note(again[0]);
+  peer.send_now(tcp_flag::ack);
+  EXPECT_EQ(stream->stats().retransmits, again.size());
+}
+
 // The records are by sequence range, not by MSS: a retransmission of part of a
 // large (TSO) segment splits its record, and only the part resent gets the new time.
 TEST(Rack, RetransmissionSplitsALargeSegmentsRecord) {
