@@ -23,6 +23,17 @@ discard/source server (this script, --serve) in mgb<pid>-l2.
 
 Each repetition runs every configuration in turn (interleaved, so that load from
 other work on the machine falls on all of them alike); the table gives medians.
+
+With --reorder PCT the rows are instead Morgana's tap through tools/netimpair twice,
+once forwarding untouched and once reordering PCT% of the frames each way (held
+back until 3 later frames went out), and the ratio is reordered / untouched:
+
+    cmake --build build/hosted --target echo netimpair
+    sudo python3 bench/tcp_throughput.py --reorder 5
+
+    mgb<pid>-ROLE-img  tap0 <-fd- echo 10.0.0.2      mgb<pid>-ROLE  tap0 10.0.0.1/24 (peer)
+                        ^ AF_PACKET                                  ^ tap fd
+                        +---- netimpair --a=packet:tap0 --b=tap0 ----+
 """
 
 import argparse
@@ -44,6 +55,7 @@ import bench_support
 from bench_support import CLOCK_TICKS, OUT_DIR, ROOT, Failure
 
 ECHO = ROOT / "build" / "hosted" / "echo"
+NETIMPAIR = ROOT / "build" / "hosted" / "tools" / "netimpair"
 PREFIX = "mgb"
 CHUNK = 256 * 1024
 DISCARD_PORT = 9
@@ -197,7 +209,33 @@ class Bench(bench_support.NamespaceBench):
                         raise Failure(f"ethtool could not turn {feature} off on {device}")
         return f"{subnet}.2"
 
+    def impaired(self, role, impairments):
+        """An echo behind netimpair (see the module's docstring); returns (the peer's namespace, the echo)."""
+        image = self.namespace(f"{role}-img")
+        run(["ip", "-n", image, "tuntap", "add", "dev", "tap0", "mode", "tap"])
+        run(["ip", "-n", image, "link", "set", "tap0", "up"])
+        peer = self.tap_namespace(role, 1500)
+        # Linux's tap queue holds 1,000 frames by default: bursts through netimpair overflow it.
+        run(["ip", "-n", peer, "link", "set", "tap0", "txqueuelen", "10000"])
+        echo = self.spawn(image, [str(self.args.echo), "--net=tap0", "--ipv4=10.0.0.2/24"], f"echo-{role}",
+                          r"serving on")
+        self.spawn(peer, [str(self.args.netimpair), "--a=packet:tap0", f"--a-netns={image}", "--b=tap0",
+                          f"--b-netns={peer}", "--seed=1", *impairments], f"netimpair-{role}",
+                   r"netimpair: forwarding")
+        return peer, echo
+
+    def setup_reorder(self):
+        clean, clean_echo = self.impaired("clean", [])
+        reordered, reordered_echo = self.impaired("reorder", [f"--reorder={self.args.reorder:g}"])
+        self.configurations = [
+            ("morgana tap netimpair", clean, "10.0.0.2", clean_echo),
+            (f"morgana tap netimpair reorder {self.args.reorder:g}%", reordered, "10.0.0.2", reordered_echo),
+        ]
+
     def setup(self):
+        if self.args.reorder is not None:
+            self.setup_reorder()
+            return
         tap = self.tap_namespace("tap", 1500)
         jumbo = self.tap_namespace("jumbo", 9000)
         l1, l2 = self.namespace("l1"), self.namespace("l2")
@@ -311,6 +349,8 @@ class Bench(bench_support.NamespaceBench):
                     results[key].append(outcome)
                     print(f"  rep {repetition + 1}: {direction:6} {label:30} "
                           f"{outcome['bytes'] / outcome['seconds'] / MB:8.1f} MB/s", flush=True)
+        if self.args.reorder is not None:
+            return results, failures, {}, {}
         cross_check = {direction: self.iperf3(direction) for direction in directions}
         instructions = {}
         if self.args.callgrind_mb:
@@ -404,14 +444,19 @@ def report(args, results, failures, instructions, cross_check, started, load_bef
             f"{s['ksoftirqd']:.2f} | {s['total']:.2f} | {s['softirq']:.2f} | "
             f"{s['runs']}/{s['runs'] + failures[(label, direction)]} |")
     say("")
-    say("Ratios, Morgana / Linux: of the medians above, and in brackets the range of the ratios of "
-        "runs in the same repetition (throughput: higher is better, the goal is >= 0.50; "
-        "CPU per MB: lower is better):")
+    if args.reorder is not None:
+        say(f"Ratios, reordered / untouched: of the medians above, and in brackets the range of the ratios of "
+            f"runs in the same repetition (throughput: the goal is >= 0.50 with 5% reordering each way):")
+        pairs = [(f"morgana tap netimpair reorder {args.reorder:g}%", "morgana tap netimpair")]
+    else:
+        say("Ratios, Morgana / Linux: of the medians above, and in brackets the range of the ratios of "
+            "runs in the same repetition (throughput: higher is better, the goal is >= 0.50; "
+            "CPU per MB: lower is better):")
+        pairs = [("morgana tap", "linux veth"), ("morgana tap", "linux veth no-offload"),
+                 ("morgana tap mtu9000", "linux veth no-offload mtu9000")]
     say("")
-    say("| direction | Morgana row | Linux row | throughput | total CPU per MB | far-side CPU per MB |")
+    say("| direction | row | against row | throughput | total CPU per MB | far-side CPU per MB |")
     say("|---|---|---|---:|---:|---:|")
-    pairs = [("morgana tap", "linux veth"), ("morgana tap", "linux veth no-offload"),
-             ("morgana tap mtu9000", "linux veth no-offload mtu9000")]
 
     def rate(o):
         return o["bytes"] / o["seconds"]
@@ -435,8 +480,9 @@ def report(args, results, failures, instructions, cross_check, started, load_bef
             say(f"| {direction} | {ours} | {theirs} | " + " | ".join(cells) + " |")
     say("")
     checks = [f"{direction}: {rate:.0f} MB/s" for direction, rate in cross_check.items() if rate]
-    say(f"Cross-check, iperf3 over linux veth, one {max(1, round(args.seconds))} s run each (not in the ratios): "
-        + ("; ".join(checks) if checks else "failed"))
+    if args.reorder is None:
+        say(f"Cross-check, iperf3 over linux veth, one {max(1, round(args.seconds))} s run each (not in the "
+            "ratios): " + ("; ".join(checks) if checks else "failed"))
     if instructions:
         say("")
         for direction, (count, top) in instructions.items():
@@ -444,7 +490,8 @@ def report(args, results, failures, instructions, cross_check, started, load_bef
                 f"process (user space only; a {4 + args.callgrind_mb} MB transfer minus a 4 MB one); "
                 f"most of the {4 + args.callgrind_mb} MB run: " + ", ".join(top))
     raw = {f"{label} | {direction}": outcomes for (label, direction), outcomes in results.items()}
-    bench_support.write_report("tcp_throughput", "\n".join(lines), {"runs": raw, "instructions": instructions})
+    name = "tcp_throughput" if args.reorder is None else "tcp_throughput_reorder"
+    bench_support.write_report(name, "\n".join(lines), {"runs": raw, "instructions": instructions})
 
 
 def main():
@@ -454,6 +501,10 @@ def main():
     parser.add_argument("--callgrind-mb", type=int, default=20,
                         help="MB for the instruction count under callgrind; 0 skips it (default 20)")
     parser.add_argument("--echo", type=Path, default=ECHO, help=f"the echo binary (default {ECHO})")
+    parser.add_argument("--reorder", type=float, metavar="PCT",
+                        help="compare the tap through netimpair reordering PCT%% each way with it untouched")
+    parser.add_argument("--netimpair", type=Path, default=NETIMPAIR,
+                        help=f"netimpair, for --reorder (default {NETIMPAIR})")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peer-send", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--peer-receive", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
@@ -475,6 +526,10 @@ def main():
     if not args.echo.is_file():
         sys.exit(f"tcp_throughput: {args.echo} is missing; build it with: "
                  "cmake --preset hosted && cmake --build build/hosted --target echo")
+
+    if args.reorder is not None and not args.netimpair.is_file():
+        sys.exit(f"tcp_throughput: {args.netimpair} is missing; build it with: "
+                 "cmake --build build/hosted --target netimpair")
 
     bench_support.install_signal_handlers()
     bench_support.remove_stale_namespaces(PREFIX)

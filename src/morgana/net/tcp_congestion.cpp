@@ -83,6 +83,7 @@ CongestionAction NewReno::on_duplicate_ack(SequenceNumber snd_una, SequenceNumbe
     return CongestionAction::none;
   }
   if (m_duplicate_acks < dup_thresh) ++m_duplicate_acks;
+  if (m_rack) return CongestionAction::none;
   bool sack_says_lost = m_loss_recovery == LossRecovery::sack && first_unacked_lost;
   if (m_duplicate_acks < dup_thresh && !sack_says_lost) return CongestionAction::none;
   // RFC 6582 §3.2 step 2: duplicates of data sent before the last recovery or
@@ -92,8 +93,44 @@ CongestionAction NewReno::on_duplicate_ack(SequenceNumber snd_una, SequenceNumbe
   return CongestionAction::retransmit_first_unacked;
 }
 
+CongestionAction NewReno::on_loss_detected(SequenceNumber snd_una, SequenceNumber snd_nxt) {
+  if (m_in_recovery || !(snd_una > m_recover)) return CongestionAction::none;
+  enter_recovery(snd_una, snd_nxt);
+  return CongestionAction::retransmit_first_unacked;
+}
+
+void NewReno::on_loss_repaired_by_probe() {
+  save_prior();
+  m_ssthresh = std::max(m_cwnd / 2, 2 * m_smss);
+  m_cwnd = m_ssthresh;
+  m_bytes_acked = 0;
+}
+
+bool NewReno::undo_reduction(SequenceNumber snd_una) {
+  if (!m_prior) return false;
+  m_recover = snd_una - 1;
+  // As Linux's tcp_undo_cwnd_reduction: never below what the window is now.
+  m_cwnd = std::max(m_cwnd, m_prior->cwnd);
+  m_ssthresh = std::max(m_ssthresh, m_prior->ssthresh);
+  m_prior.reset();
+  m_in_recovery = false;
+  m_timed_out = false;
+  m_slow_start_after_timeout = false;
+  m_duplicate_acks = 0;
+  return true;
+}
+
+void NewReno::save_prior() {
+  // A timeout during recovery (or the reverse) is one episode: undo goes back
+  // to before the first reduction.
+  if (m_in_recovery || m_timed_out) return;
+  m_prior = Prior{m_cwnd, m_ssthresh};
+  ++m_reductions;
+}
+
 void NewReno::enter_recovery(SequenceNumber snd_una, SequenceNumber snd_nxt) {
   // RFC 5681 §3.2 steps 2-3; RFC 6675 §5 steps 4.1-4.2.
+  save_prior();
   m_ssthresh = reduced_ssthresh(snd_una, snd_nxt);
   m_cwnd = m_loss_recovery == LossRecovery::newreno ? grow(m_ssthresh, dup_thresh * m_smss) : m_ssthresh;
   m_recover = snd_nxt - 1;
@@ -110,6 +147,7 @@ void NewReno::exit_recovery(SequenceNumber snd_una, SequenceNumber snd_nxt) {
 }
 
 void NewReno::on_retransmit_timeout(SequenceNumber snd_una, SequenceNumber snd_nxt) {
+  save_prior();
   if (!m_timed_out) m_ssthresh = reduced_ssthresh(snd_una, snd_nxt);
   m_cwnd = m_smss; // the loss window (RFC 5681 §3.1)
   m_recover = snd_nxt - 1;

@@ -72,6 +72,22 @@ public:
   // blocks: recovery then starts before the third duplicate (RFC 6675 §5 step B).
   [[nodiscard]] CongestionAction on_duplicate_ack(SequenceNumber snd_una, SequenceNumber snd_nxt,
                                                   bool first_unacked_lost = false);
+  // RACK (RFC 8985 §6.2) marked data lost: recovery starts as on the third
+  // duplicate ACK (RFC 6675 §5 step 4), unless already in it or the loss is of
+  // data sent before the last recovery or timeout (RFC 6582 §3.2 step 2).
+  [[nodiscard]] CongestionAction on_loss_detected(SequenceNumber snd_una, SequenceNumber snd_nxt);
+  // While on, duplicate ACKs feed limited transmit but never start recovery:
+  // RACK decides what is lost and the caller calls on_loss_detected().
+  void set_rack(bool on) { m_rack = on; }
+  // A Tail Loss Probe repaired a loss (RFC 8985 §7.4): the reduction fast
+  // recovery would have made, without entering recovery.
+  void on_loss_repaired_by_probe();
+  // The last reduction (recovery or timeout) was spurious (RFC 2883 §6, RFC
+  // 3522): cwnd and ssthresh go back to what they were before it, and
+  // recovery ends; a loss found from here on may start recovery again (as in
+  // Linux, unlike RFC 6582's wait for SND.UNA to pass recover). Returns false
+  // when there is nothing to undo.
+  bool undo_reduction(SequenceNumber snd_una);
   // The retransmission timer fired (RFC 5681 §3.1, RFC 6582 §3.2 step 4):
   // cwnd drops to the loss window (one SMSS) and slow start begins again.
   void on_retransmit_timeout(SequenceNumber snd_una, SequenceNumber snd_nxt);
@@ -91,6 +107,9 @@ public:
   // RFC 6675's RecoveryPoint); recovery ends when an ACK covers it.
   [[nodiscard]] SequenceNumber recover() const { return m_recover; }
   [[nodiscard]] std::uint32_t duplicate_acks() const { return m_duplicate_acks; }
+  // How many reductions (recoveries, timeouts, probe-repaired losses) began
+  // from an unreduced window: undo_reduction() reverts the latest.
+  [[nodiscard]] std::uint32_t reductions() const { return m_reductions; }
   // The most bytes that may be outstanding now: cwnd, plus one SMSS for each
   // of the first two duplicate ACKs outside recovery (limited transmit,
   // RFC 3042 §2), to be used for new data only.
@@ -99,6 +118,7 @@ public:
 private:
   void enter_recovery(SequenceNumber snd_una, SequenceNumber snd_nxt);
   void exit_recovery(SequenceNumber snd_una, SequenceNumber snd_nxt);
+  void save_prior();
   void increase(std::uint32_t bytes_acked);
   [[nodiscard]] std::uint32_t reduced_ssthresh(SequenceNumber snd_una, SequenceNumber snd_nxt) const;
 
@@ -118,6 +138,14 @@ private:
   // Slow start after a timeout counts at most one SMSS per ACK (RFC 3465 §2.3).
   bool m_slow_start_after_timeout = false;
   std::optional<Instant> m_last_send;
+  bool m_rack = false;
+  // cwnd and ssthresh before the reduction undo_reduction() can revert.
+  struct Prior {
+    std::uint32_t cwnd;
+    std::uint32_t ssthresh;
+  };
+  std::optional<Prior> m_prior;
+  std::uint32_t m_reductions = 0;
 };
 
 } // namespace morgana::net

@@ -147,6 +147,12 @@ Result<void> TcpConnection::allocate_buffers() {
   m_options = size_for_memory(m_options, memory_stats()).value_or(smallest);
   if (!m_send_buffer.allocated()) TRY(m_send_buffer.allocate(m_options.send_buffer));
   if (!m_receive_buffer.allocated()) TRY(m_receive_buffer.allocate(m_options.receive_buffer));
+  if (m_sack_permitted && !m_rack.allocated()) {
+    // Room for every segment the send buffer can hold in flight, and for the
+    // splits retransmissions make; without it RACK is off (DupThresh decides).
+    auto records = 2 * (m_options.send_buffer / m_send_mss) + 16;
+    if (!m_rack.allocate(records)) tcp_log.debug("{} -> {}: no memory for RACK", m_local, m_remote);
+  }
   return {};
 }
 
@@ -156,6 +162,7 @@ void TcpConnection::free_finished_buffers() {
     // Writes fail from here on, and everything sent was acknowledged (or never will be).
     m_send_buffer = RingBuffer{};
     m_scoreboard.reset();
+    m_rack = Rack{};
   }
   // No more data comes after the peer's FIN; what is unread stays until read,
   // unless the application let go of a closed connection.
@@ -176,6 +183,7 @@ void TcpConnection::set_state(TcpState state) {
     config.loss_recovery = m_sack_permitted ? LossRecovery::sack : LossRecovery::newreno;
     m_congestion.emplace(config);
     if (m_sack_permitted) m_scoreboard.emplace(m_send_mss);
+    m_congestion->set_rack(m_rack.tracking());
     if (m_retries > 0) {
       m_rtt.on_handshake_retransmitted();
       m_congestion->on_handshake_retransmitted();

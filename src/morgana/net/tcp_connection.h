@@ -13,6 +13,7 @@
 #include "morgana/net/tcp_congestion.h"
 #include "morgana/net/tcp_header.h"
 #include "morgana/net/tcp_options.h"
+#include "morgana/net/tcp_rack.h"
 #include "morgana/net/tcp_receive_buffer.h"
 #include "morgana/net/tcp_rtt.h"
 #include "morgana/net/tcp_sack.h"
@@ -156,6 +157,29 @@ private:
   [[nodiscard]] std::uint16_t window_to_advertise();
   [[nodiscard]] std::uint32_t timestamp_now() const;
 
+  // Loss detection beyond duplicate ACKs (tcp_loss_detection.cpp): RACK-TLP
+  // (RFC 8985), D-SACK (RFC 2883) both ways, and undo of reductions that
+  // D-SACK or timestamps (RFC 3522) show were spurious.
+  // From send_segment: [sequence, sequence + length) of data or FIN went out.
+  void on_data_sent(SequenceNumber sequence, std::uint32_t length);
+  // From check_ack, once SND.UNA and the scoreboard took the ACK.
+  void detect_losses(const TcpHeader& header, bool advanced, bool was_in_recovery);
+  void apply_rack_verdict(const Rack::Verdict& verdict, Instant now);
+  void on_dsack(SackBlock block);
+  void note_retransmission(SequenceNumber begin, SequenceNumber end);
+  void undo_spurious_reduction();
+  void process_probe_ack(const TcpHeader& header, bool dsack, bool advanced);
+  // Arms the PTO (RFC 8985 §7.2) when a probe may be sent; `restart` moves a running one.
+  void schedule_loss_probe(bool restart);
+  [[nodiscard]] bool loss_probe_allowed() const;
+  void on_loss_probe_timeout();
+  void on_reorder_timeout();
+  void reset_loss_detection_on_timeout();
+  // Receiver side: a segment arrived whose data (partly) was already here.
+  void note_duplicate(SequenceNumber sequence, std::size_t length);
+  // The SACK blocks for an outgoing ACK: a pending D-SACK first (RFC 2883 §4).
+  std::size_t sack_blocks_to_send(SackBlock* out, std::size_t count);
+
   // State changes and timers.
   void set_state(TcpState state);
   void enter_time_wait();
@@ -228,8 +252,31 @@ private:
   RttEstimator m_rtt;
   RetransmissionTimer m_retransmit_timer;
   std::optional<NewReno> m_congestion;
-  std::optional<SackScoreboard> m_scoreboard;   // when SACK was negotiated (RFC 6675)
-  SequenceNumber m_high_rxt;                    // HighRxt during SACK recovery
+  std::optional<SackScoreboard> m_scoreboard; // when SACK was negotiated (RFC 6675)
+  SequenceNumber m_high_rxt;                  // HighRxt during SACK recovery
+  Rack m_rack;                                // when SACK was negotiated
+  // The Tail Loss Probe episode (RFC 8985 §7): TLP.end_seq while one is open,
+  // and the range the last probe resent (its D-SACK is not the recovery's).
+  struct LossProbe {
+    std::optional<SequenceNumber> end_seq;
+    SackBlock resent;
+    bool sending = false;
+  };
+  LossProbe m_probe;
+  // The retransmissions of the latest reduction, for undoing it: all of them
+  // reported duplicate by D-SACK, or (Eifel, RFC 3522) the ACK covering them
+  // echoes a timestamp older than the first.
+  struct UndoEpisode {
+    bool active = false;
+    std::uint32_t reduction = 0; // NewReno::reductions() it belongs to
+    SequenceNumber low;
+    SequenceNumber high;
+    std::uint32_t undsacked = 0; // retransmitted bytes not yet reported duplicate
+    std::uint32_t first_tsval = 0;
+    bool eifel_pending = false;
+  };
+  UndoEpisode m_undo;
+  std::optional<SackBlock> m_dsack_to_send;     // receiver side, on the next ACK
   std::optional<SequenceNumber> m_rtt_sequence; // timed segment (Karn) when timestamps are off
   Instant m_rtt_started;
   std::uint32_t m_retries = 0;
@@ -240,7 +287,9 @@ private:
     Instant delayed_ack = far_future;
     Instant persist = far_future;
     Instant keepalive = far_future;
-    Instant time_wait = far_future; // also an orphan's FIN-WAIT-2 timeout
+    Instant time_wait = far_future;  // also an orphan's FIN-WAIT-2 timeout
+    Instant reorder = far_future;    // RACK's reordering timer
+    Instant loss_probe = far_future; // TLP's PTO
   };
   TimerDeadlines m_deadlines;
   Instant m_armed_deadline = far_future;

@@ -64,6 +64,7 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   if (!acceptable(header, length)) {
     unacceptable.increment();
     if (!header.has(tcp_flag::rst)) {
+      note_duplicate(header.sequence, payload.size());
       schedule_ack(true);
       output();
     }
@@ -200,8 +201,10 @@ bool TcpConnection::check_ack(const TcpHeader& header, std::size_t length) {
     return false;
   }
   bool advanced = ack > m_snd.una;
+  bool was_in_recovery = m_congestion && m_congestion->in_recovery();
   if (advanced) on_new_ack(header);
   std::uint32_t newly_sacked = m_scoreboard ? m_scoreboard->update(m_snd.una, m_snd.max, header.sack()) : 0;
+  detect_losses(header, advanced, was_in_recovery);
   // A duplicate ACK: RFC 6675 §2 with SACK (it newly SACKs data), else RFC 5681 §2.
   bool duplicate =
       !advanced && ack == m_snd.una && bytes_in_flight() > 0 && m_congestion &&
@@ -291,6 +294,7 @@ void TcpConnection::process_text(const TcpHeader& header, Bytes payload) {
   }
   bool in_order = header.sequence == m_receive_buffer.next();
   bool had_gaps = m_receive_buffer.has_gaps();
+  note_duplicate(header.sequence, payload.size());
   auto advanced = m_receive_buffer.insert(header.sequence, payload);
   m_stats.bytes_received += advanced;
   if (advanced) m_readers.notify_all();

@@ -100,6 +100,10 @@ void TcpConnection::output_in_sack_recovery() {
 }
 
 std::uint32_t TcpConnection::retransmit(SequenceNumber sequence, std::uint32_t limit) {
+  // Never past SND.MAX: bytes beyond it are unsent, and the peer's ACK for them
+  // would be taken for an ACK of data never sent (RFC 5961 §5.2) and dropped.
+  if (!(sequence < m_snd.max)) return 0;
+  limit = std::min(limit, static_cast<std::uint32_t>(m_snd.max - sequence));
   auto data_end = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
   auto data = sequence < data_end ? std::min(limit, static_cast<std::uint32_t>(data_end - sequence)) : 0u;
   bool fin = m_fin_sequence && sequence + data == *m_fin_sequence && *m_fin_sequence < m_snd.max && data < limit;
@@ -139,14 +143,13 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   } else {
     header.window = window_to_advertise();
     if (m_timestamps) header.timestamps = TcpTimestamps{timestamp_now(), m_ts_recent};
-    if (m_sack_permitted && m_receive_buffer.has_gaps()) {
+    if (m_sack_permitted && (m_receive_buffer.has_gaps() || m_dsack_to_send)) {
       // RFC 9293 §3.7.1: options come out of the MSS. The send MSS already
       // excludes timestamps; SACK takes 4 + 8n bytes of what the data leaves.
       auto room = m_send_mss > data_length ? m_send_mss - data_length : 0;
       auto fit = room >= 12 ? (room - 4) / 8 : 0;
       auto blocks = std::min<std::size_t>(fit, m_timestamps ? 3 : TcpHeader::maximum_sack_blocks);
-      header.sack_block_count =
-          static_cast<std::uint8_t>(m_receive_buffer.sack_blocks(header.sack_blocks.data(), blocks));
+      header.sack_block_count = static_cast<std::uint8_t>(sack_blocks_to_send(header.sack_blocks.data(), blocks));
     }
   }
   auto header_length = header.header_length();
@@ -163,6 +166,8 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   m_tcp.transmit_packet(m_local, m_remote, std::move(*packet));
   ++m_stats.segments_sent;
   if (sequence < m_snd.max && (data_length || (flags & (tcp_flag::syn | tcp_flag::fin)))) ++m_stats.retransmits;
+  if (!syn && (data_length || (flags & tcp_flag::fin)))
+    on_data_sent(sequence, static_cast<std::uint32_t>(data_length) + ((flags & tcp_flag::fin) ? 1 : 0));
   if (header.flags & tcp_flag::ack) {
     m_last_ack_sent = header.acknowledgment;
     m_ack_now = false;

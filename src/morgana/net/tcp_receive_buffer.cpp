@@ -67,6 +67,18 @@ void TcpReceiveBuffer::add_range(SequenceNumber left, SequenceNumber right) {
 
 std::size_t TcpReceiveBuffer::read(MutableBytes out) { return m_ring.read(out); }
 
+std::optional<SackBlock> TcpReceiveBuffer::duplicate(SequenceNumber sequence, std::size_t length) const {
+  if (length == 0) return std::nullopt;
+  auto end = sequence + static_cast<std::uint32_t>(length);
+  if (sequence < m_next) return SackBlock{sequence, seq_min(end, m_next)};
+  for (const auto& range : m_ranges) {
+    if (range.right <= sequence) continue;
+    if (end <= range.left) break;
+    return SackBlock{seq_max(sequence, range.left), seq_min(end, range.right)};
+  }
+  return std::nullopt;
+}
+
 std::size_t TcpReceiveBuffer::sack_blocks(SackBlock* out, std::size_t count) const {
   std::size_t produced = 0;
   std::uint64_t below = ~std::uint64_t{0};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "morgana/core/ring_buffer.h"
@@ -42,6 +43,9 @@ public:
   // Advances RCV.NXT past a control bit (SYN or FIN) that occupies one number.
   void advance_for_control() { m_next += 1; }
 
+  // The first part of [sequence, sequence + length) already received (below
+  // RCV.NXT or in a held range): what a D-SACK block reports (RFC 2883 §4).
+  [[nodiscard]] std::optional<SackBlock> duplicate(SequenceNumber sequence, std::size_t length) const;
   // Up to `count` SACK blocks, the most recently changed range first.
   std::size_t sack_blocks(SackBlock* out, std::size_t count) const;
 

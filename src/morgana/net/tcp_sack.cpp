@@ -18,6 +18,15 @@ std::uint32_t offset_from(SequenceNumber base, SequenceNumber seq) {
 
 } // namespace
 
+std::optional<SackBlock> dsack_block(SequenceNumber ack, std::span<const SackBlock> blocks) {
+  if (blocks.empty()) return std::nullopt;
+  const SackBlock& first = blocks[0];
+  if (!(first.left < first.right)) return std::nullopt;
+  if (first.right <= ack) return first;
+  if (blocks.size() > 1 && blocks[1].left <= first.left && first.right <= blocks[1].right) return first;
+  return std::nullopt;
+}
+
 std::uint32_t SackScoreboard::update(SequenceNumber snd_una, SequenceNumber snd_nxt,
                                      std::span<const SackBlock> blocks) {
   trim(snd_una);
@@ -78,18 +87,33 @@ SackScoreboard::Spans SackScoreboard::relative_to(SequenceNumber snd_una) const 
     if (range.right <= snd_una) continue;
     result.spans[result.count++] = {offset_from(snd_una, range.left), offset_from(snd_una, range.right)};
   }
+  auto hole_begin = [&](std::size_t k) { return k == 0 ? 0 : result.spans[k - 1].end; };
+  result.lost_until[result.count] = hole_begin(result.count); // nothing SACKed above it
+  if (m_rack_lost_end) {
+    std::uint32_t lost_end = offset_from(snd_una, *m_rack_lost_end);
+    for (std::size_t k = 0; k <= result.count; ++k) {
+      std::uint32_t end = k < result.count ? result.spans[k].begin : std::max(lost_end, hole_begin(k));
+      result.lost_until[k] = std::clamp(lost_end, hole_begin(k), end);
+    }
+    return result;
+  }
   // Every byte of a hole has the same SACKed data above it, so IsLost holds
   // for all of the hole or none of it.
   std::uint32_t bytes_above = 0;
   for (std::size_t k = result.count; k-- > 0;) {
     bytes_above += result.spans[k].end - result.spans[k].begin;
-    std::size_t ranges_above = result.count - k;
-    result.hole_below_lost[k] = ranges_above >= dup_thresh || bytes_above > (dup_thresh - 1) * m_smss;
+    bool lost = dupthresh_lost(result.count - k, bytes_above);
+    result.lost_until[k] = lost ? result.spans[k].begin : hole_begin(k);
   }
   return result;
 }
 
+bool SackScoreboard::dupthresh_lost(std::size_t ranges_above, std::uint32_t bytes_above) const {
+  return ranges_above >= dup_thresh || bytes_above > (dup_thresh - 1) * m_smss;
+}
+
 bool SackScoreboard::is_lost(SequenceNumber seq) const {
+  if (m_rack_lost_end) return seq < *m_rack_lost_end && !is_sacked(seq);
   SequenceNumber above = seq + 1;
   std::size_t ranges_above = 0;
   std::uint32_t bytes_above = 0;
@@ -98,7 +122,7 @@ bool SackScoreboard::is_lost(SequenceNumber seq) const {
     ++ranges_above;
     bytes_above += offset_from(seq_max(range.left, above), range.right);
   }
-  return ranges_above >= dup_thresh || bytes_above > (dup_thresh - 1) * m_smss;
+  return dupthresh_lost(ranges_above, bytes_above);
 }
 
 bool SackScoreboard::is_sacked(SequenceNumber seq) const {
@@ -119,16 +143,18 @@ NextSegment SackScoreboard::next_seg(SequenceNumber snd_una, SequenceNumber high
     if (candidate < relative.spans[k].begin) break;
   }
   bool found = k < relative.count;
+  bool lost = found && candidate < relative.lost_until[k];
   NextSegment retransmit;
   if (found) {
-    retransmit = {NextSegment::Kind::retransmit, snd_una + candidate,
-                  std::min(m_smss, relative.spans[k].begin - candidate)};
+    std::uint32_t end = lost ? relative.lost_until[k] : relative.spans[k].begin;
+    retransmit = {NextSegment::Kind::retransmit, snd_una + candidate, std::min(m_smss, end - candidate)};
   }
-  // Rule 1 (1.c): IsLost. Holes further up have less SACKed above them, so if
-  // the lowest candidate is not lost, none is.
-  if (found && relative.hole_below_lost[k]) return retransmit;
+  // Rule 1 (1.c): IsLost. Holes further up have less SACKed above them (and
+  // RACK's lost bytes are a prefix), so if the lowest candidate is not lost,
+  // none is.
+  if (lost) return retransmit;
   if (new_data_allowed) return {NextSegment::Kind::new_data, {}, 0}; // rule 2
-  if (found) return retransmit;                                      // rule 3
+  if (found && !m_rack_lost_end) return retransmit;                  // rule 3
   return {};
 }
 
@@ -142,8 +168,7 @@ std::uint32_t SackScoreboard::pipe(SequenceNumber snd_una, SequenceNumber snd_nx
     std::uint32_t begin = std::min(k == 0 ? 0 : relative.spans[k - 1].end, flight_size);
     std::uint32_t end = std::min(k < relative.count ? relative.spans[k].begin : flight_size, flight_size);
     if (end <= begin) continue;
-    bool lost = k < relative.count && relative.hole_below_lost[k];
-    if (!lost) pipe += end - begin;                                                  // SetPipe (a)
+    pipe += end - std::clamp(relative.lost_until[k], begin, end);                    // SetPipe (a)
     if (retransmitted_end > begin) pipe += std::min(end, retransmitted_end) - begin; // SetPipe (b)
   }
   return pipe;

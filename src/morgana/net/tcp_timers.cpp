@@ -32,7 +32,7 @@ constexpr Duration max_persist_interval = std::chrono::seconds(60);
 
 Instant TcpConnection::next_deadline() const {
   return std::min({m_retransmit_timer.deadline(), m_deadlines.delayed_ack, m_deadlines.persist, m_deadlines.keepalive,
-                   m_deadlines.time_wait});
+                   m_deadlines.time_wait, m_deadlines.reorder, m_deadlines.loss_probe});
 }
 
 void TcpConnection::wake_timer() {
@@ -56,6 +56,8 @@ Task<void> TcpConnection::run_timers() {
       continue;
     }
     if (m_retransmit_timer.expired(now)) on_retransmit_timeout();
+    if (m_deadlines.reorder <= now) on_reorder_timeout();
+    if (m_deadlines.loss_probe <= now) on_loss_probe_timeout();
     if (m_deadlines.delayed_ack <= now) {
       m_deadlines.delayed_ack = far_future;
       if (m_state != TcpState::closed) send_ack();
@@ -112,6 +114,7 @@ void TcpConnection::on_retransmit_timeout() {
   // RFC 5681 §3.1 / RFC 6298 §5.4: collapse the window, go back to SND.UNA.
   if (m_congestion) m_congestion->on_retransmit_timeout(m_snd.una, m_snd.max);
   if (m_scoreboard) m_scoreboard->clear();
+  reset_loss_detection_on_timeout();
   m_snd.nxt = m_snd.una + retransmit(m_snd.una, m_send_mss);
 }
 

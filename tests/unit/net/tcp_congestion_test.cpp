@@ -321,5 +321,42 @@ TEST(NewReno, SequenceNumbersWrapAround) {
   EXPECT_EQ(cc.cwnd(), 2000U);
 }
 
+// With RACK, duplicate ACKs feed limited transmit only; RACK's loss starts recovery.
+TEST(NewReno, RackDecidesWhenRecoveryStarts) {
+  auto cc = make(LossRecovery::sack);
+  cc.set_rack(true);
+  SequenceNumber snd_nxt = first + 10'000;
+  for (int duplicate = 0; duplicate < 5; ++duplicate)
+    EXPECT_EQ(cc.on_duplicate_ack(first, snd_nxt, true), CongestionAction::none);
+  EXPECT_FALSE(cc.in_recovery());
+  EXPECT_EQ(cc.allowed_in_flight(), cc.cwnd());
+  EXPECT_EQ(cc.on_loss_detected(first, snd_nxt), CongestionAction::retransmit_first_unacked);
+  EXPECT_TRUE(cc.in_recovery());
+  EXPECT_EQ(cc.ssthresh(), 5000U);
+  EXPECT_EQ(cc.on_loss_detected(first, snd_nxt), CongestionAction::none); // already in recovery
+}
+
+// RFC 2883 §6 / RFC 3522: a spurious recovery or timeout is undone to the
+// window before it, once; a timeout during recovery is the same episode.
+TEST(NewReno, UndoRestoresTheWindowBeforeTheEpisode) {
+  auto cc = make(LossRecovery::sack);
+  EXPECT_FALSE(cc.undo_reduction(first));
+  auto before_cwnd = cc.cwnd();
+  auto before_ssthresh = cc.ssthresh();
+  enter_recovery(cc);
+  EXPECT_EQ(cc.reductions(), 1U);
+  cc.on_retransmit_timeout(first, first + 10'000);
+  EXPECT_EQ(cc.reductions(), 1U);
+  EXPECT_EQ(cc.cwnd(), smss);
+  EXPECT_TRUE(cc.undo_reduction(first));
+  EXPECT_EQ(cc.cwnd(), before_cwnd);
+  EXPECT_EQ(cc.ssthresh(), before_ssthresh);
+  EXPECT_FALSE(cc.in_recovery());
+  EXPECT_FALSE(cc.undo_reduction(first));
+  // A new loss in the same window may start recovery again.
+  EXPECT_EQ(cc.on_loss_detected(first, first + 10'000), CongestionAction::retransmit_first_unacked);
+  EXPECT_EQ(cc.reductions(), 2U);
+}
+
 } // namespace
 } // namespace morgana::net

@@ -375,3 +375,68 @@ TEST(SackScoreboard, LossRecoveryWalkthrough) {
 
 } // namespace
 } // namespace morgana::net
+
+namespace morgana::net {
+namespace {
+
+// RFC 2883 §4: the first block is a D-SACK when it lies at or below the
+// cumulative ACK, or inside the second block; otherwise the blocks are plain.
+TEST(DsackBlock, FirstBlockBelowTheAckOrInsideTheSecond) {
+  for (std::uint32_t b : bases) {
+    SCOPED_TRACE(b);
+    SequenceNumber base{b};
+    SequenceNumber ack = at(base, 4);
+    EXPECT_EQ(dsack_block(ack, {}), std::nullopt);
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 1, 2)}), segments(base, 1, 2));
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 3, 4), segments(base, 6, 7)}), segments(base, 3, 4));
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 6, 7), segments(base, 5, 8)}), segments(base, 6, 7));
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 5, 8), segments(base, 6, 7)}), std::nullopt);
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 6, 7)}), std::nullopt);
+    EXPECT_EQ(dsack_block(ack, std::vector{segments(base, 3, 5)}), std::nullopt); // straddles the ACK
+  }
+}
+
+// With RACK deciding (RFC 8985), holes below the lost end are lost however
+// little is SACKed above them; those above it are not, and NextSeg does not
+// retransmit them by rule 3 either.
+TEST(SackScoreboard, RackLostEndDecidesWhatIsLost) {
+  for (std::uint32_t b : bases) {
+    SCOPED_TRACE(b);
+    SequenceNumber base{b};
+    SequenceNumber snd_nxt = at(base, 10);
+    SackScoreboard board{smss};
+    // Segments 0 and 2 missing, 1 and 3-5 SACKed: DupThresh finds 0 and 2 lost.
+    board.update(base, snd_nxt, std::vector{segments(base, 3, 6), segments(base, 1, 2)});
+    EXPECT_TRUE(board.is_lost(base));
+    EXPECT_TRUE(board.is_lost(at(base, 2)));
+    // RACK marked only segment 0 lost (2 may be reordered).
+    board.set_rack_lost_end(at(base, 1));
+    EXPECT_TRUE(board.is_lost(base));
+    EXPECT_FALSE(board.is_lost(at(base, 1))); // SACKed
+    EXPECT_FALSE(board.is_lost(at(base, 2)));
+    auto next = board.next_seg(base, base - 1, false);
+    EXPECT_EQ(next.kind, NextSegment::Kind::retransmit);
+    EXPECT_EQ(next.seq, base);
+    EXPECT_EQ(next.length, smss);
+    // After segment 0 went again: no rule 3 for segment 2.
+    EXPECT_EQ(board.next_seg(base, at(base, 1) - 1, false).kind, NextSegment::Kind::none);
+    EXPECT_EQ(board.next_seg(base, at(base, 1) - 1, true).kind, NextSegment::Kind::new_data);
+    // pipe: 10 in flight - 4 SACKed - 1 lost (0) + 1 retransmitted (0).
+    EXPECT_EQ(board.pipe(base, snd_nxt, at(base, 1) - 1), 6000U);
+    // RACK now marks up to segment 3: segment 2 is lost, and half a segment of a hole is half lost.
+    board.set_rack_lost_end(at(base, 3));
+    EXPECT_TRUE(board.is_lost(at(base, 2)));
+    EXPECT_EQ(board.pipe(base, snd_nxt, base - 1), 4000U);
+    board.set_rack_lost_end(at(base, 2) + 500);
+    EXPECT_EQ(board.pipe(base, snd_nxt, base - 1), 4500U);
+    next = board.next_seg(base, at(base, 1) - 1, false);
+    EXPECT_EQ(next.seq, at(base, 2));
+    EXPECT_EQ(next.length, 500U);
+    // Back to DupThresh.
+    board.set_rack_lost_end(std::nullopt);
+    EXPECT_TRUE(board.is_lost(at(base, 2)));
+  }
+}
+
+} // namespace
+} // namespace morgana::net
