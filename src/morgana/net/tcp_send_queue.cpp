@@ -15,7 +15,7 @@ Result<void> TcpSendQueue::allocate(std::size_t capacity) {
   return {};
 }
 
-std::size_t TcpSendQueue::memory() const { return allocated() ? m_copied.capacity() + max_pieces * sizeof(Piece) : 0; }
+std::size_t TcpSendQueue::piece_table_memory() { return max_pieces * sizeof(Piece); }
 
 std::size_t TcpSendQueue::write(Bytes data) {
   auto count = std::min(data.size(), free());

@@ -44,7 +44,9 @@ public:
   [[nodiscard]] std::size_t free() const { return capacity() - m_size; }
   [[nodiscard]] bool empty() const { return m_size == 0; }
   // Bytes allocated: the ring and the piece table.
-  [[nodiscard]] std::size_t memory() const;
+  [[nodiscard]] std::size_t memory() const { return allocated() ? capacity() + piece_table_memory() : 0; }
+  // What the piece table takes (1 KiB).
+  [[nodiscard]] static std::size_t piece_table_memory();
   // Pieces queued (for tests).
   [[nodiscard]] std::size_t pieces() const { return m_count; }
   // Referenced bytes queued (for tests).

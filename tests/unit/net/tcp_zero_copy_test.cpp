@@ -25,6 +25,13 @@ Body make_body(std::size_t length, std::uint8_t seed) {
   return {{Bytes(*owner), owner}, owner};
 }
 
+// Starts writing `head` and `body` (the test keeps only its watch) and lets the stack send.
+auto send_body(TcpPeer& peer, TcpStream& stream, Bytes head, Body& body) {
+  auto writing = peer.start(stream.write_shared(head, std::move(body.shared), far_future));
+  peer.settle();
+  return writing;
+}
+
 Frame joined_payloads(const std::vector<SentSegment>& segments) {
   Frame joined;
   for (const auto& segment : segments) joined.insert(joined.end(), segment.payload.begin(), segment.payload.end());
@@ -37,8 +44,7 @@ TEST(TcpZeroCopy, ReferencedBodyGoesOnTheWireBehindItsHead) {
   ASSERT_TRUE(stream);
   std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 6000\r\n\r\n";
   auto body = make_body(6000, 7);
-  auto writing = peer.start(stream->write_shared(as_bytes(head), std::move(body.shared), far_future));
-  peer.settle();
+  auto writing = send_body(peer, *stream, as_bytes(head), body);
   ASSERT_TRUE(writing->has_value());
   ASSERT_TRUE(writing->value().has_value());
   // Only the send queue holds the body now.
@@ -67,8 +73,7 @@ TEST(TcpZeroCopy, RetransmissionIsCutFromTheBody) {
   auto stream = peer.establish();
   ASSERT_TRUE(stream);
   auto body = make_body(3000, 9);
-  auto writing = peer.start(stream->write_shared({}, std::move(body.shared), far_future));
-  peer.settle();
+  auto writing = send_body(peer, *stream, {}, body);
   auto first = peer.take();
   ASSERT_FALSE(first.empty());
   peer.run_for(seconds(2)); // no ACK: the retransmission timer fires
@@ -91,8 +96,7 @@ TEST(TcpZeroCopy, LargeBodyWaitsForRoomAndArrivesWhole) {
   auto stream = peer.establish(PeerOptions{}, options);
   ASSERT_TRUE(stream);
   auto body = make_body(100'000, 3);
-  auto writing = peer.start(stream->write_shared(as_bytes("head"), std::move(body.shared), far_future));
-  peer.settle();
+  auto writing = send_body(peer, *stream, as_bytes("head"), body);
   Frame received;
   for (int round = 0; round < 200 && received.size() < 100'004; ++round) {
     auto before = peer.rcv_nxt;
@@ -120,8 +124,7 @@ TEST(TcpZeroCopy, AbortLetsGoOfTheBody) {
   auto stream = peer.establish();
   ASSERT_TRUE(stream);
   auto body = make_body(5000, 1);
-  auto writing = peer.start(stream->write_shared({}, std::move(body.shared), far_future));
-  peer.settle();
+  auto writing = send_body(peer, *stream, {}, body);
   EXPECT_FALSE(body.watch.expired());
   stream->abort();
   peer.settle();
