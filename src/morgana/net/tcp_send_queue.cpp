@@ -56,17 +56,16 @@ void TcpSendQueue::copy_out(std::size_t offset, MutableBytes out) const {
   std::size_t ring_offset = 0; // copied bytes in the pieces before this one
   for (std::size_t index = 0; index < m_count && !out.empty(); ++index) {
     const auto& current = piece(index);
-    if (offset >= current.length) {
+    if (offset < current.length) {
+      auto count = std::min(out.size(), current.length - offset);
+      if (current.data == nullptr) m_copied.copy_out(ring_offset + offset, out.first(count));
+      else std::memcpy(out.data(), current.data + offset, count);
+      out = out.subspan(count);
+      offset = 0;
+    } else {
       offset -= current.length;
-      if (current.data == nullptr) ring_offset += current.length;
-      continue;
     }
-    auto count = std::min(out.size(), current.length - offset);
-    if (current.data == nullptr) m_copied.copy_out(ring_offset + offset, out.first(count));
-    else std::memcpy(out.data(), current.data + offset, count);
     if (current.data == nullptr) ring_offset += current.length;
-    out = out.subspan(count);
-    offset = 0;
   }
 }
 
