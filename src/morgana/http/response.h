@@ -17,20 +17,16 @@
 
 namespace morgana::http {
 
-struct Body {
-  Bytes data;
-  // Keeps `data` alive; null for static data.
-  std::shared_ptr<const void> owner;
-
+// Bytes with an owner; null for static data.
+struct Body : SharedBytes {
   [[nodiscard]] static Body from_string(std::string text);
-  [[nodiscard]] static Body from_value(kv::Value value) { return {value.data, std::move(value.owner)}; }
+  [[nodiscard]] static Body from_value(kv::Value value) { return {std::move(value)}; }
   // Data in static storage (string literals, the image's read-only data).
-  [[nodiscard]] static Body from_static(std::string_view text) { return {as_bytes(text), nullptr}; }
+  [[nodiscard]] static Body from_static(std::string_view text) { return {{as_bytes(text), nullptr}}; }
   // The bytes [offset, offset + length) sharing the same owner.
   [[nodiscard]] Body slice(std::size_t offset, std::size_t length) const {
-    return {data.subspan(offset, length), owner};
+    return {SharedBytes::slice(offset, length)};
   }
-  [[nodiscard]] std::size_t size() const { return data.size(); }
 };
 
 // A body produced piece by piece. next() returns an empty Body at the end.

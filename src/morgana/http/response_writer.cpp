@@ -22,16 +22,19 @@ bool writer_owned(std::string_view name) {
   return false;
 }
 
-// Bodies up to this size are copied behind the head (or a chunk's size line)
-// and sent in one write; larger ones go out from where they are.
+// Chunks up to this size are copied between their size line and CRLF and sent
+// in one write; larger ones go out from where they are.
 constexpr std::size_t coalesce_limit = 16 * 1024;
 
-Task<Result<void>> write_sliced(net::Stream& stream, Bytes data, Duration timeout) {
-  while (!data.empty()) {
-    auto slice = data.first(std::min(data.size(), slice_size));
-    CO_TRY(co_await stream.write(slice, MonotonicClock::now() + timeout));
-    data = data.subspan(slice.size());
-  }
+// `head`, then `body` in slices: the first slice leaves with the head.
+Task<Result<void>> write_body(net::Stream& stream, Bytes head, const SharedBytes& body, Duration timeout) {
+  std::size_t offset = 0;
+  do {
+    auto slice = body.slice(offset, std::min(body.size() - offset, slice_size));
+    CO_TRY(co_await stream.write_shared(head, slice, MonotonicClock::now() + timeout));
+    head = {};
+    offset += slice.size();
+  } while (offset < body.size());
   co_return Result<void>{};
 }
 
@@ -84,20 +87,18 @@ Result<std::string> serialize_response_head(const Response& response, const Resp
 
 Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& response, ResponseContext context) {
   auto head = CO_TRY(serialize_response_head(response, context));
+  co_return co_await write_response(stream, std::move(head), response, context);
+}
+
+Task<Result<std::uint64_t>> write_response(net::Stream& stream, std::string head, Response& response,
+                                           ResponseContext context) {
   const bool has_content = !context.head_request && status_allows_content(response.status);
-  // A small body goes out in the head's write: one segment (one TLS record)
-  // instead of a second write that Nagle or a delayed ACK would hold back.
-  if (has_content && !response.source && response.body.size() <= coalesce_limit) {
-    head += as_string(response.body.data);
-    CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
-    co_return std::uint64_t{response.body.size()};
+  if (!has_content || !response.source) {
+    auto body = has_content ? response.body : Body{};
+    CO_TRY(co_await write_body(stream, as_bytes(head), body, context.send_timeout));
+    co_return std::uint64_t{body.size()};
   }
   CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
-  if (!has_content) co_return std::uint64_t{0};
-  if (!response.source) {
-    CO_TRY(co_await write_sliced(stream, response.body.data, context.send_timeout));
-    co_return std::uint64_t{response.body.size()};
-  }
   bool chunked = context.version == Version::http_1_1;
   std::uint64_t sent = 0;
   for (;;) {
@@ -111,12 +112,11 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& respon
         chunk += "\r\n";
         CO_TRY(co_await stream.write(as_bytes(chunk), MonotonicClock::now() + context.send_timeout));
       } else {
-        CO_TRY(co_await stream.write(as_bytes(chunk), MonotonicClock::now() + context.send_timeout));
-        CO_TRY(co_await write_sliced(stream, piece.data, context.send_timeout));
+        CO_TRY(co_await write_body(stream, as_bytes(chunk), piece, context.send_timeout));
         CO_TRY(co_await stream.write(as_bytes("\r\n"), MonotonicClock::now() + context.send_timeout));
       }
     } else {
-      CO_TRY(co_await write_sliced(stream, piece.data, context.send_timeout));
+      CO_TRY(co_await write_body(stream, {}, piece, context.send_timeout));
     }
     sent += piece.size();
   }

@@ -1,8 +1,10 @@
 #pragma once
 
-// Sends a Response (RFC 9112 §4, §6): the status line and header section in
-// one write, then the body straight from its owner's memory (no copy) in
-// slices, each with its own deadline so a slow but live reader keeps going.
+// Sends a Response (RFC 9112 §4, §6): the status line and header section
+// together with the body, which goes to the stream by reference
+// (net::Stream::write_shared: Morgana's TCP sends it from its owner's memory,
+// a TLS stream encrypts it from there) in slices, each with its own deadline
+// so a slow but live reader keeps going.
 
 #include <cstdint>
 #include <string>
@@ -36,6 +38,10 @@ struct ResponseContext {
 
 // Writes the response; returns the bytes of body sent (not counting chunk framing).
 [[nodiscard]] Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& response,
+                                                         ResponseContext context);
+// The same with the head serialize_response_head made for it (a server that
+// checked the head already does not serialise it twice).
+[[nodiscard]] Task<Result<std::uint64_t>> write_response(net::Stream& stream, std::string head, Response& response,
                                                          ResponseContext context);
 
 } // namespace morgana::http

@@ -287,13 +287,16 @@ Task<void> Connection::run() {
                             .server = m_options.server_name,
                             .date = WallClock::now(),
                             .send_timeout = m_options.send_timeout};
-    if (!serialize_response_head(response, context)) {
+    auto head = serialize_response_head(response, context);
+    if (!head) {
       bad_response.increment();
       http_log.warn("{} {}: the handler's response has an unsafe field; sending 500", request.method, request.path);
       response = Response::error(Status::internal_server_error);
+      head = serialize_response_head(response, context);
     }
     close = response_closes(response, context);
-    auto sent = co_await write_response(m_stream, response, context);
+    auto sent = head ? co_await write_response(m_stream, std::move(*head), response, context)
+                     : Result<std::uint64_t>{std::unexpected(head.error())};
     auto elapsed = MonotonicClock::now() - started;
     http_log.info("{} \"{} {}\" {} {} {}", request.remote, request.method, request.target, code(response.status),
                   sent ? *sent : 0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed));

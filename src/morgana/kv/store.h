@@ -17,6 +17,7 @@
 
 #include "morgana/core/bytes.h"
 #include "morgana/core/result.h"
+#include "morgana/core/shared_bytes.h"
 #include "morgana/core/time.h"
 
 namespace morgana::kv {
@@ -24,11 +25,9 @@ namespace morgana::kv {
 // Keys are '/'-separated paths without a leading '/', e.g. "css/site.css".
 using Key = std::string_view;
 
-struct Value {
-  Bytes data;
-  // Keeps `data` alive; null when it points into the image's read-only data.
-  std::shared_ptr<const void> owner;
-};
+// The bytes and what keeps them alive (null owner: the image's read-only
+// data); shared so that HTTP sends them by reference.
+using Value = SharedBytes;
 
 // Alternative encodings a store may hold precomputed for a key.
 enum class Encoding : std::uint8_t { identity, gzip };

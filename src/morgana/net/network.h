@@ -12,6 +12,7 @@
 #include <span>
 
 #include "morgana/core/packet.h"
+#include "morgana/core/shared_bytes.h"
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
@@ -45,6 +46,12 @@ public:
   [[nodiscard]] virtual Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) = 0;
   // All of `data`; waits while the send buffer is full (backpressure).
   [[nodiscard]] virtual Task<Result<void>> write(Bytes data, Instant deadline = far_future) = 0;
+  // `head` (copied) and then all of `body`, as one write: the two leave
+  // together (an HTTP head and the start of its body share a segment or a TLS
+  // record). The stream may keep `body` by reference, holding its owner, until
+  // the peer has acknowledged it: Morgana's TCP cuts segments straight from it.
+  // By default small ones are joined and written once, large ones written in turn.
+  [[nodiscard]] virtual Task<Result<void>> write_shared(Bytes head, SharedBytes body, Instant deadline = far_future);
   // Half-close: no more writes; the peer reads the end of the stream.
   [[nodiscard]] virtual Result<void> shutdown() = 0;
   // Resets the connection at once.

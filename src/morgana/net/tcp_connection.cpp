@@ -160,7 +160,7 @@ void TcpConnection::free_finished_buffers() {
   bool sending_done = m_state == TcpState::closed || fin_acked();
   if (sending_done) {
     // Writes fail from here on, and everything sent was acknowledged (or never will be).
-    m_send_buffer = RingBuffer{};
+    m_send_buffer = TcpSendQueue{};
     m_scoreboard.reset();
     m_rack = Rack{};
   }

@@ -6,7 +6,6 @@
 
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
-#include "morgana/core/ring_buffer.h"
 #include "morgana/core/task.h"
 #include "morgana/core/time.h"
 #include "morgana/net/ipv4_address.h"
@@ -17,6 +16,7 @@
 #include "morgana/net/tcp_receive_buffer.h"
 #include "morgana/net/tcp_rtt.h"
 #include "morgana/net/tcp_sack.h"
+#include "morgana/net/tcp_send_queue.h"
 
 namespace morgana::net {
 
@@ -92,8 +92,10 @@ public:
   [[nodiscard]] Task<Result<void>> wait_established(Instant deadline);
   // Up to out.size() bytes; 0 at end of stream; waits for data.
   [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline);
-  // All of `data`, waiting for buffer space as needed.
-  [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline);
+  // All of `head` (copied) and then of `body` (by reference, see TcpSendQueue),
+  // waiting for buffer space as needed; output runs once both are queued, so
+  // the head leaves with the start of the body.
+  [[nodiscard]] Task<Result<void>> write(Bytes head, SharedBytes body, Instant deadline);
   // Sends FIN once queued data is out (RFC 9293 §3.10.4); reads continue.
   [[nodiscard]] Result<void> shutdown();
   // Sends RST and forgets the connection (RFC 9293 §3.10.5).
@@ -107,8 +109,9 @@ public:
   [[nodiscard]] TcpStats stats() const;
   // SND.MAX: one past the highest sequence number ever sent.
   [[nodiscard]] SequenceNumber send_max() const { return m_snd.max; }
-  // Bytes held by the send and receive rings (freed once the connection no longer needs them).
-  [[nodiscard]] std::size_t buffer_bytes() const { return m_send_buffer.capacity() + m_receive_buffer.capacity(); }
+  // Bytes held by the send queue and the receive ring (freed once the connection
+  // no longer needs them); bodies the send queue references are not counted.
+  [[nodiscard]] std::size_t buffer_bytes() const { return m_send_buffer.memory() + m_receive_buffer.capacity(); }
   [[nodiscard]] bool released() const { return m_released; }
   [[nodiscard]] TcpListener* listener() const { return m_listener; }
   void forget_listener() { m_listener = nullptr; }
@@ -227,7 +230,7 @@ private:
   bool m_window_scaling = false;
   std::uint32_t m_send_mss = 536;
   std::optional<SequenceNumber> m_fin_sequence; // our FIN, once the application shut down
-  RingBuffer m_send_buffer;                     // bytes from SND.UNA on
+  TcpSendQueue m_send_buffer;                   // bytes from SND.UNA on
 
   // Receive sequence variables (RFC 9293 §3.3.1); RCV.NXT and RCV.WND are
   // m_receive_buffer's.

@@ -42,15 +42,20 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
   }
 }
 
-Task<Result<void>> TcpConnection::write(Bytes data, Instant deadline) {
+Task<Result<void>> TcpConnection::write(Bytes head, SharedBytes body, Instant deadline) {
   while (true) {
     if (m_error) co_return fail(*m_error, "connection reset");
     if (m_fin_sequence || (m_state != TcpState::established && m_state != TcpState::close_wait))
       co_return fail(Errc::closed, "connection closed for writing");
-    auto accepted = m_send_buffer.write(data);
-    data = data.subspan(accepted);
-    if (accepted) output();
-    if (data.empty()) co_return Result<void>{};
+    auto copied = m_send_buffer.write(head);
+    head = head.subspan(copied);
+    std::size_t referenced = 0;
+    if (head.empty()) {
+      referenced = m_send_buffer.write(body);
+      body.data = body.data.subspan(referenced);
+    }
+    if (copied || referenced) output();
+    if (head.empty() && body.data.empty()) co_return Result<void>{};
     CO_TRY(co_await m_writers.wait(deadline));
   }
 }

@@ -24,7 +24,11 @@ public:
     return m_connection->read(out, deadline);
   }
   [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) override {
-    return m_connection->write(data, deadline);
+    return m_connection->write(data, {}, deadline);
+  }
+  // `body` stays referenced in the send queue until acknowledged: never copied but into frames.
+  [[nodiscard]] Task<Result<void>> write_shared(Bytes head, SharedBytes body, Instant deadline = far_future) override {
+    return m_connection->write(head, std::move(body), deadline);
   }
   // FIN follows the queued data.
   [[nodiscard]] Result<void> shutdown() override { return m_connection->shutdown(); }

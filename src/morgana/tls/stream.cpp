@@ -197,6 +197,22 @@ Task<Result<std::size_t>> Stream::read(MutableBytes out, Instant deadline) {
 
 Task<Result<void>> Stream::write(Bytes data, Instant deadline) {
   if (m_shutdown) co_return fail(Errc::closed, "TLS: write after shutdown");
+  CO_TRY(co_await fill(data, deadline));
+  br_ssl_engine_flush(m_engine, 0);
+  co_return co_await drain(deadline);
+}
+
+// The engine's buffer is where encryption happens, so the body is copied
+// there from its owner's memory and nowhere else; head and body share records.
+Task<Result<void>> Stream::write_shared(Bytes head, SharedBytes body, Instant deadline) {
+  if (m_shutdown) co_return fail(Errc::closed, "TLS: write after shutdown");
+  CO_TRY(co_await fill(head, deadline));
+  CO_TRY(co_await fill(body.data, deadline));
+  br_ssl_engine_flush(m_engine, 0);
+  co_return co_await drain(deadline);
+}
+
+Task<Result<void>> Stream::fill(Bytes data, Instant deadline) {
   while (!data.empty()) {
     auto state = CO_TRY(co_await run_until(BR_SSL_SENDAPP, deadline));
     if (state & BR_SSL_CLOSED) co_return std::unexpected(closed_error());
@@ -207,8 +223,7 @@ Task<Result<void>> Stream::write(Bytes data, Instant deadline) {
     br_ssl_engine_sendapp_ack(m_engine, count);
     data = data.subspan(count);
   }
-  br_ssl_engine_flush(m_engine, 0);
-  co_return co_await drain(deadline);
+  co_return Result<void>{};
 }
 
 Result<void> Stream::shutdown() {

@@ -47,6 +47,7 @@ public:
 
   [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline = far_future) override;
   [[nodiscard]] Task<Result<void>> write(Bytes data, Instant deadline = far_future) override;
+  [[nodiscard]] Task<Result<void>> write_shared(Bytes head, SharedBytes body, Instant deadline = far_future) override;
   [[nodiscard]] Result<void> shutdown() override;
   void abort() override;
   void set_nodelay(bool nodelay) override { m_transport->set_nodelay(nodelay); }
@@ -92,6 +93,9 @@ private:
   // Runs the engine until its state has one of `wanted` (BR_SSL_SENDAPP,
   // BR_SSL_RECVAPP) or BR_SSL_CLOSED; returns that state.
   Task<Result<unsigned>> run_until(unsigned wanted, Instant deadline);
+  // Copies `data` into the engine as application data (full records go out
+  // as the buffer fills); the caller flushes the rest.
+  Task<Result<void>> fill(Bytes data, Instant deadline);
   // Writes out every pending record.
   Task<Result<void>> drain(Instant deadline);
   Task<Result<void>> send_records(Instant deadline);

@@ -62,7 +62,7 @@ TEST(TcpFinishedBuffers, TimeWaitKeepsNoRings) {
   peer.port = 50000;
   auto live = peer.establish();
   ASSERT_TRUE(live);
-  EXPECT_EQ(peer.tcp().buffer_bytes(), 2 * TcpConnectionOptions{}.receive_buffer);
+  EXPECT_EQ(peer.tcp().buffer_bytes(), 2 * TcpConnectionOptions{}.receive_buffer + TcpSendQueue::piece_table_memory());
   peer.run_for(peer.tcp().time_wait() + seconds(1), seconds(5));
   EXPECT_EQ(peer.tcp().connection_count(), 1u);
 }
@@ -102,9 +102,11 @@ TEST(TcpFinishedBuffers, PassiveCloseFreesEachRingWhenDone) {
   peer.send_now(tcp_flag::ack | tcp_flag::psh, frames::pattern(200));
   peer.send_now(tcp_flag::fin | tcp_flag::ack);
   ASSERT_EQ(stream->state(), TcpState::close_wait);
-  EXPECT_EQ(peer.tcp().buffer_bytes(), 2 * ring);
+  // The send queue's piece table goes with its ring.
+  auto send_queue = ring + TcpSendQueue::piece_table_memory();
+  EXPECT_EQ(peer.tcp().buffer_bytes(), ring + send_queue);
   EXPECT_EQ(peer.read_now(*stream), frames::pattern(200));
-  EXPECT_EQ(peer.tcp().buffer_bytes(), ring);
+  EXPECT_EQ(peer.tcp().buffer_bytes(), send_queue);
 
   // Writing goes on in CLOSE-WAIT, and the FIN is retransmitted with its data.
   (void)peer.take_noted();
@@ -120,7 +122,7 @@ TEST(TcpFinishedBuffers, PassiveCloseFreesEachRingWhenDone) {
   EXPECT_EQ(again[0].seq(), first[0].seq());
   EXPECT_EQ(again[0].payload, frames::pattern(100, 5));
   EXPECT_TRUE(again[0].has(tcp_flag::fin));
-  EXPECT_EQ(peer.tcp().buffer_bytes(), ring);
+  EXPECT_EQ(peer.tcp().buffer_bytes(), send_queue);
   for (const auto& segment : again) peer.note(segment);
   peer.send_now(tcp_flag::ack);
   EXPECT_EQ(stream->state(), TcpState::closed);
