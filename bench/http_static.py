@@ -329,7 +329,8 @@ def common_setup(args):
     args.site = prepare_site(args.work_dir)
     args.certs = prepare_certs(args.work_dir)
     if args.binary is None:
-        args.binary, args.build_command = build_static_site("hosted", "hosted", args.certs, args.site, args.work_dir)
+        args.binary, args.build_command = build_static_site("hosted", args.preset, args.certs, args.site,
+                                                            args.work_dir)
     else:
         args.build_command = f"(given) {args.binary}"
 
@@ -340,6 +341,9 @@ def add_common_options(parser):
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help=f"servers to run, comma-separated (default {','.join(SERVERS)})")
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--preset", default="hosted",
+                        help="CMake preset static-site is built with (default hosted; hosted-asan to reuse "
+                        "a test build's objects, numbers then include AddressSanitizer's cost)")
     parser.add_argument("--morgana-args", default="",
                         help="more arguments for static-site, e.g. '--offload=none' (default: none)")
 

@@ -44,8 +44,7 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
   auto info = platform::net_device_info(config.device);
   auto stack = TRY(try_make_unique<Stack>("network stack", std::move(config), info));
   // One extra byte tells a frame that exactly fills the limit from a longer one.
-  stack->m_receive_scratch_size =
-      (info.offloads.gro4 ? max_offload_frame : std::size_t{info.mtu} + EthernetHeader::size + 4) + 1;
+  stack->m_receive_scratch_size = (info.offloads.gro4 ? max_offload_frame : stack->plain_frame_limit()) + 1;
   stack->m_receive_scratch = TRY(try_make_unique<std::byte[]>("receive buffer", stack->m_receive_scratch_size));
   return stack;
 }
@@ -160,7 +159,6 @@ void Stack::receive_frame(PacketBuffer frame) {
 
 Task<void> Stack::receive_loop() {
   const std::span<std::byte> scratch(m_receive_scratch.get(), m_receive_scratch_size);
-  const std::size_t frame_limit = scratch.size() - 1;
   while (true) {
     for (int handled = 0; handled < frames_per_turn; ++handled) {
       FrameOffload offload;
@@ -171,7 +169,8 @@ Task<void> Stack::receive_loop() {
         continue;
       }
       if (*length == 0) break;
-      if (*length > frame_limit) {
+      // Only a frame the device coalesced may be longer than the MTU allows.
+      if (*length > (offload.segment_size ? scratch.size() - 1 : plain_frame_limit())) {
         oversized_frames.increment();
         continue;
       }

@@ -9,6 +9,7 @@
 #include "morgana/core/memory.h"
 #include "morgana/core/task.h"
 #include "morgana/net/arp.h"
+#include "morgana/net/ethernet.h"
 #include "morgana/net/icmp.h"
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
@@ -90,6 +91,8 @@ private:
   Stack(StackConfig config, const platform::NetDeviceInfo& device);
   friend struct morgana::NothrowNew;
   Task<void> receive_loop();
+  // The longest frame the MTU allows, with 4 bytes to spare (a VLAN tag or FCS).
+  [[nodiscard]] std::size_t plain_frame_limit() const { return std::size_t{m_mtu} + EthernetHeader::size + 4; }
 
   StackConfig m_stack_config;
   MacAddress m_mac;

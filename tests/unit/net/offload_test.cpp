@@ -166,6 +166,20 @@ TEST(TcpOffload, DropsBadChecksumWithoutTheDevicesWord) {
   EXPECT_TRUE(peer.take().empty());
 }
 
+// With gro4 the receive buffer holds 64 KiB, but only a frame the device says
+// it coalesced may use it: a plain frame above the MTU is still dropped.
+TEST(EthernetOffload, OnlyCoalescedFramesMayExceedTheMtu) {
+  frames::SimNetwork net(frames::default_config(), 1500, all_offloads);
+  CounterWatch oversized("ethernet.oversized");
+  CounterWatch received("ipv4.received");
+  auto frame = frames::ethernet(frames::our_mac, frames::peer_mac, ether_type::ipv4, frames::pattern(9000));
+  net.inject(frame);
+  net.inject(frame, FrameOffload{.segment_size = 1460});
+  net.settle();
+  EXPECT_EQ(oversized.delta(), 1u);
+  EXPECT_EQ(received.delta(), 1u);
+}
+
 // UDP: the checksum is left partial when the datagram fits one frame, summed
 // here when IPv4 fragments it (a device sees only the fragments).
 TEST(UdpOffload, LeavesTheChecksumPartial) {
