@@ -97,6 +97,20 @@ std::vector<SentSegment> TcpPeer::take_noted() {
   return segments;
 }
 
+Frame TcpPeer::receive_acking(std::size_t size, int rounds) {
+  Frame received;
+  for (int round = 0; round < rounds && received.size() < size; ++round) {
+    settle();
+    auto before = rcv_nxt;
+    for (const auto& segment : take()) {
+      if (segment.seq() == rcv_nxt) received.insert(received.end(), segment.payload.begin(), segment.payload.end());
+      note(segment);
+    }
+    if (rcv_nxt != before) send_now(tcp_flag::ack);
+  }
+  return received;
+}
+
 void TcpPeer::run_for(Duration duration, Duration step) {
   auto end = MonotonicClock::now() + duration;
   do {

@@ -107,6 +107,10 @@ public:
   void note(const SentSegment& segment);
   // Every segment taken, noted.
   std::vector<SentSegment> take_noted();
+  // Takes the stack's data in order until `size` bytes arrived or `rounds`
+  // rounds passed, acknowledging each round's new data once (a repeated ACK
+  // would count as a duplicate, RFC 5681 §2), so the window opens as it would.
+  Frame receive_acking(std::size_t size, int rounds);
 
   // Drives the loop for `duration` of virtual time, in steps of at most `step`
   // between which ARP requests are answered (the cache expires in long waits;

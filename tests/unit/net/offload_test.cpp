@@ -22,17 +22,7 @@ constexpr std::uint16_t transport_start = 14 + 20;
 Frame transfer(TcpPeer& peer, TcpStream& stream, std::size_t bytes) {
   auto data = frames::pattern(bytes, 5);
   auto writing = peer.start(stream.write(data, MonotonicClock::now() + seconds(60)));
-  Frame received;
-  for (int round = 0; round < 400 && received.size() < data.size(); ++round) {
-    peer.settle();
-    auto before = peer.rcv_nxt;
-    for (const auto& segment : peer.take()) {
-      if (segment.seq() == peer.rcv_nxt)
-        received.insert(received.end(), segment.payload.begin(), segment.payload.end());
-      peer.note(segment);
-    }
-    if (peer.rcv_nxt != before) peer.send_now(tcp_flag::ack);
-  }
+  Frame received = peer.receive_acking(data.size(), 400);
   EXPECT_EQ(received, data);
   return received;
 }
