@@ -102,7 +102,8 @@ class Bench(bench_support.HttpBench):
 
     def morgana(self, namespace, net_arguments, tls_port, label):
         # No log line per request (nginx runs with access_log off).
-        command = [str(self.args.binary), *net_arguments, "--port=80", f"--tls={tls_port}", "--logs=http:warn"]
+        command = [str(self.args.binary), *net_arguments, "--port=80", f"--tls={tls_port}", "--logs=http:warn",
+                   *self.args.morgana_args.split()]
         return self.spawn(namespace, command, label, r"serving", cpu=SERVER_CPU)
 
     def setup(self, wanted):
@@ -211,6 +212,24 @@ def workload_name(workload):
     return f"{scheme.upper()} {'close' if close else 'keep-alive'} /{path}"
 
 
+def loss_counters(server, scheme):
+    """Where a tail comes from: frames the image's tap dropped on their way in
+    (its TX dropped: the image did not read them in time) and the client
+    kernel's retransmissions (nstat, the client's namespace)."""
+    counters = {}
+    if server.kind == "morgana" and server.label.endswith("tap"):
+        tap = "tap0" if scheme == "http" else "tap1"
+        text = run(["ip", "-n", server.client_namespace, "-s", "link", "show", tap]).stdout
+        match = re.search(r"TX:[^\n]*\n\s*\d+\s+\d+\s+\d+\s+(\d+)", text)
+        counters["tap_tx_dropped"] = int(match.group(1)) if match else None
+    text = run(["ip", "netns", "exec", server.client_namespace, "nstat", "-asz", "TcpRetransSegs",
+                "TcpExtTCPTimeouts"]).stdout
+    for name, key in (("TcpRetransSegs", "retransmits"), ("TcpExtTCPTimeouts", "timeouts")):
+        match = re.search(rf"^{name}\s+(\d+)", text, re.MULTILINE)
+        counters[key] = int(match.group(1)) if match else None
+    return counters
+
+
 def measure(bench, args):
     results = {"runs": [], "checks": {}}
     for label, server in bench.servers.items():
@@ -222,14 +241,20 @@ def measure(bench, args):
     for repetition in range(args.repetitions):
         for workload in workloads(args):
             for label, server in bench.servers.items():
+                before = loss_counters(server, workload[0])
                 outcome = bench.wrk(server, *workload, args.seconds)
+                after = loss_counters(server, workload[0])
+                outcome["losses"] = {k: after[k] - before[k] for k in after if after[k] is not None and
+                                     before.get(k) is not None}
                 outcome.update(server=label, workload=workload_name(workload), repetition=repetition)
                 results["runs"].append(outcome)
                 errors = sum(outcome["errors"].values()) + outcome["non_2xx"]
                 print(f"  #{repetition} {workload_name(workload):30} {label:20} "
                       f"{outcome['requests_per_second']:9.0f} req/s  p50 {outcome['p50_ms']:.2f} ms  "
                       f"p99 {outcome['p99_ms']:.2f} ms  server busy {outcome['server_busy']:.0%}  "
-                      f"client busy {outcome['client_busy']:.0%}" + (f"  ERRORS {errors}" if errors else ""),
+                      f"client busy {outcome['client_busy']:.0%}  "
+                      + " ".join(f"{k} {v}" for k, v in outcome["losses"].items())
+                      + (f"  ERRORS {errors}" if errors else ""),
                       flush=True)
     return results
 
@@ -254,13 +279,23 @@ def report(args, results, facts):
     say(f"wrk -t1 -c{args.connections} -d{args.seconds}s --latency; medians of {args.repetitions} "
         f"repetitions; latency in ms; busy = CPU time / wall time (1.00 = one CPU).")
     say("")
-    say("| workload | server | requests/s | min-max | p50 | p99 | server busy | wrk busy | errors |")
-    say("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    say("Losses per run (medians): tap TX dropped = frames the image's tap dropped on their way in; "
+        "retransmits and timeouts = the client kernel's (nstat TcpRetransSegs, TcpExtTCPTimeouts).")
+    say("")
+    say("| workload | server | requests/s | min-max | p50 | p99 | server busy | wrk busy | errors "
+        "| tap TX dropped | client retransmits | client timeouts |")
+    say("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def loss(rows, key):
+        value = median([r.get("losses", {}).get(key) for r in rows])
+        return "-" if value is None else f"{value:.0f}"
+
     for name, label, rows, rates, errors in bench_support.wrk_rows(runs):
         say(f"| {name} | {label} | {median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
             f"| {median([r['p50_ms'] for r in rows]):.2f} | {median([r['p99_ms'] for r in rows]):.2f} "
             f"| {median([r['server_busy'] for r in rows]):.2f} | {median([r['client_busy'] for r in rows]):.2f} "
-            f"| {errors} |")
+            f"| {errors} | {loss(rows, 'tap_tx_dropped')} | {loss(rows, 'retransmits')} "
+            f"| {loss(rows, 'timeouts')} |")
     say("")
     say("Requests/s ratios, Morgana / peer: ratio of the medians [range of the ratios within a repetition].")
     say("")
@@ -294,7 +329,8 @@ def common_setup(args):
     args.site = prepare_site(args.work_dir)
     args.certs = prepare_certs(args.work_dir)
     if args.binary is None:
-        args.binary, args.build_command = build_static_site("hosted", "hosted", args.certs, args.site, args.work_dir)
+        args.binary, args.build_command = build_static_site("hosted", args.preset, args.certs, args.site,
+                                                            args.work_dir)
     else:
         args.build_command = f"(given) {args.binary}"
 
@@ -305,6 +341,11 @@ def add_common_options(parser):
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help=f"servers to run, comma-separated (default {','.join(SERVERS)})")
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--preset", default="hosted",
+                        help="CMake preset static-site is built with (default hosted; hosted-asan to reuse "
+                        "a test build's objects, numbers then include AddressSanitizer's cost)")
+    parser.add_argument("--morgana-args", default="",
+                        help="more arguments for static-site, e.g. '--offload=none' (default: none)")
 
 
 def check_machine():

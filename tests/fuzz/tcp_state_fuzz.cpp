@@ -17,12 +17,20 @@
 //            bit 6 SACK blocks follow; bit 7 the application acts (see `action`)
 //   seq      16-bit offset for SEG.SEQ;  ack: 16-bit offset for SEG.ACK
 //   window   window field: 0, or this byte * 256 + 255
-//   length   payload bytes: this byte * 6, at most 1400
-//   clock    how far to run the clock afterwards (index into clock_steps)
+//   length   payload bytes: this byte * 6, at most 1400; with clock bit 4,
+//            this byte * 257, at most 64 KiB less the headers, as a device
+//            with gro4 hands over segments it coalesced (segment_size 1460)
+//   clock    bits 0-3 how far to run the clock afterwards (index into
+//            clock_steps); bit 4 a large segment (see `length`); bit 5 the
+//            device vouches for the checksum: checksum_partial (else
+//            checksum_valid, for large segments only)
 //   action   bit 0 read what is readable; bit 1 write (bits 4-7 pick the size);
 //            bit 2 shutdown; bit 3 abort (when bits 4-7 are all set); bit 4-7 also toggle
 //            nodelay (value 1) or keep-alive (value 2)
 //   SACK     count byte (1-4), then per block left and right as 16-bit offsets from RCV.NXT
+// The input's last byte also picks what the device offers the stack: bit 0
+// tx-csum, bit 1 rx-csum, bit 2 tso (with tx-csum), bit 3 gro (with rx-csum),
+// so large segments go both ways.
 // Payload bytes are a function of their sequence number, and the application
 // writes bytes that are a function of their stream offset, so whatever order
 // segments arrive in, the stack must deliver the peer's bytes and send its own
@@ -54,6 +62,7 @@ constexpr Duration clock_steps[16] = {0ms,   0ms,   0ms,   1ms, 1ms, 5ms, 20ms, 
                                       100ms, 200ms, 500ms, 1s,  3s,  10s, 60s,  200s};
 constexpr Duration time_budget = std::chrono::minutes(30);
 constexpr std::size_t max_payload = 1400;
+constexpr std::size_t max_coalesced_payload = 65535 - 20 - 60;
 constexpr std::uint16_t peer_port = 40000;
 
 void check(bool condition) {
@@ -195,7 +204,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (setup & 0x40) connection.send_buffer = connection.receive_buffer = 4096;
   connection.nodelay = setup & 0x80;
 
-  TcpPeer peer;
+  auto last = data[size - 1];
+  NetOffloads offloads{.tx_checksum = (last & 1) != 0, .rx_checksum = (last & 2) != 0};
+  offloads.tso4 = offloads.tx_checksum && (last & 4);
+  offloads.gro4 = offloads.rx_checksum && (last & 8);
+  TcpPeer peer(1500, offloads);
   peer.port = peer_port;
   peer.snd_nxt = SequenceNumber(0xfffff000); // the peer's stream wraps early
   Fuzz fuzz{peer};
@@ -221,8 +234,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto seq_offset = *reader.u16();
     auto ack_offset = *reader.u16();
     auto window = *reader.u8();
-    auto length = std::min<std::size_t>(std::size_t{*reader.u8()} * 6, max_payload);
+    auto length_byte = std::size_t{*reader.u8()};
     auto clock = *reader.u8();
+    bool coalesced = clock & 0x10;
+    auto length =
+        coalesced ? std::min(length_byte * 257, max_coalesced_payload) : std::min(length_byte * 6, max_payload);
+    FrameOffload offload;
+    if (clock & 0x20) offload.checksum_partial = true;
+    else offload.checksum_valid = coalesced;
+    if (coalesced) offload.segment_size = 1460;
     auto action = *reader.u8();
 
     TcpHeader header = peer.make(flags);
@@ -267,7 +287,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto covered = std::uint32_t(length) + (header.has(tcp_flag::syn) ? 1 : 0) + (header.has(tcp_flag::fin) ? 1 : 0);
     std::int64_t from = header.sequence - fuzz.peer_base;
     fuzz.coverage.add(from, from + covered);
-    peer.inject(header, payload);
+    peer.inject(header, payload, TcpPeer::peer_address, offload);
     if ((mode & 7) < 3 && !header.has(tcp_flag::rst)) peer.snd_nxt += covered;
 
     auto step = MonotonicClock::now() < budget_end ? clock_steps[clock & 15] : Duration{};

@@ -264,6 +264,16 @@ inline Frame tcp_segment(const TcpHeader& header, Bytes payload, Ipv4Address sou
   return segment;
 }
 
+// What a checksum-offloading device does to a frame the stack sent with
+// checksum_partial: sums from checksum_start to the end (the field holds the
+// pseudo-header sum) and stores the complement there.
+inline void complete_checksum(Frame& frame, const FrameOffload& offload) {
+  if (!offload.checksum_partial) return;
+  std::size_t field = std::size_t{offload.checksum_start} + offload.checksum_offset;
+  if (field + 2 > frame.size()) platform::abort("frames: partial checksum field beyond the frame");
+  store_be16(frame.data() + field, reference_checksum(Bytes(frame).subspan(offload.checksum_start)));
+}
+
 // A frame the stack sent, taken apart with the parsers (tested on their own).
 struct SentFrame {
   EthernetHeader ethernet;
@@ -346,9 +356,11 @@ inline Ipv4Config default_config(std::optional<Ipv4Address> gateway = std::nullo
 // configuration sends is taken off the device.
 class SimNetwork {
 public:
-  explicit SimNetwork(std::optional<Ipv4Config> config = default_config(), std::uint16_t mtu = 1500) {
+  explicit SimNetwork(std::optional<Ipv4Config> config = default_config(), std::uint16_t mtu = 1500,
+                      NetOffloads offloads = {}) {
     sim::reset();
     m_device = sim::add_device(our_mac_octets, mtu);
+    sim::set_offloads(m_device, offloads);
     m_stack = MUST(Stack::create({.device = m_device}));
     m_stack->start();
     if (config) {
@@ -363,12 +375,20 @@ public:
   Stack& stack() { return *m_stack; }
   std::size_t device() const { return m_device; }
 
-  void inject(Bytes frame) { sim::inject(m_device, frame); }
+  void inject(Bytes frame, const FrameOffload& offload = {}) { sim::inject(m_device, frame, offload); }
   // Drives the loop (and the virtual clock) for at least `duration`.
   void run_for(Duration duration) { loop().run(sleep_task(duration)); }
   // Lets the stack handle what was injected; the clock moves by at most a timer tick.
   void settle() { run_for(std::chrono::milliseconds(1)); }
   std::vector<Frame> sent() { return sim::take_sent(m_device); }
+  // The frames sent with what each asked of the device.
+  std::vector<std::pair<Frame, FrameOffload>> sent_with_offloads() {
+    auto offloads = sim::take_sent_offloads(m_device);
+    auto frames = sim::take_sent(m_device);
+    std::vector<std::pair<Frame, FrameOffload>> both;
+    for (std::size_t i = 0; i < frames.size(); ++i) both.emplace_back(std::move(frames[i]), offloads.at(i));
+    return both;
+  }
   // The peer asks for our address, so the stack learns its MAC (RFC 826); the reply is discarded.
   void learn(MacAddress mac = peer_mac, Ipv4Address address = peer_address) {
     ArpFields request;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "morgana/core/bytes.h"
+#include "morgana/core/net_offload.h"
 
 namespace morgana::sim {
 
@@ -20,8 +21,18 @@ using Frame = std::vector<std::byte>;
 std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu = 1500);
 // Queues a frame for the stack to receive from `device`.
 void inject(std::size_t device, Bytes frame);
+// Queues a frame with what the device says about it (checksum_valid, a
+// coalesced segment_size...).
+void inject(std::size_t device, Bytes frame, const FrameOffload& offload);
 // Frames the stack has sent on `device` since the last call.
 std::vector<Frame> take_sent(std::size_t device);
+// The offload of each frame sent on `device` since the last call, in the
+// order take_sent returns the frames; call it before take_sent, which clears
+// them with the frames.
+std::vector<FrameOffload> take_sent_offloads(std::size_t device);
+// What the device offers the stack (none unless set; the boot argument
+// --offload does not apply here).
+void set_offloads(std::size_t device, NetOffloads offloads);
 // Removes every device, queued frame, console text and boot argument; sets the
 // clock back to its start and entropy to available.
 void reset();

@@ -15,8 +15,9 @@ constexpr std::size_t default_memory = std::size_t{1} << 30;
 
 struct Device {
   platform::NetDeviceInfo info;
-  std::deque<Frame> received;
+  std::deque<std::pair<Frame, FrameOffload>> received;
   std::vector<Frame> sent;
+  std::vector<FrameOffload> sent_offloads;
 };
 
 struct State {
@@ -45,11 +46,20 @@ std::size_t add_device(const std::uint8_t (&mac)[6], std::uint16_t mtu) {
   return state().devices.size() - 1;
 }
 
-void inject(std::size_t device, Bytes frame) {
-  state().devices.at(device).received.emplace_back(frame.begin(), frame.end());
+void inject(std::size_t device, Bytes frame) { inject(device, frame, {}); }
+
+void inject(std::size_t device, Bytes frame, const FrameOffload& offload) {
+  state().devices.at(device).received.emplace_back(Frame(frame.begin(), frame.end()), offload);
 }
 
-std::vector<Frame> take_sent(std::size_t device) { return std::exchange(state().devices.at(device).sent, {}); }
+std::vector<Frame> take_sent(std::size_t device) {
+  state().devices.at(device).sent_offloads.clear();
+  return std::exchange(state().devices.at(device).sent, {});
+}
+
+std::vector<FrameOffload> take_sent_offloads(std::size_t device) { return state().devices.at(device).sent_offloads; }
+
+void set_offloads(std::size_t device, NetOffloads offloads) { state().devices.at(device).info.offloads = offloads; }
 
 void reset() { state() = State{}; }
 
@@ -116,15 +126,22 @@ Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, Fr
   offload = {};
   auto& queue = state().devices.at(device).received;
   if (queue.empty()) return 0;
-  auto frame = std::move(queue.front());
+  auto [frame, metadata] = std::move(queue.front());
   queue.pop_front();
   if (frame.size() > buffer.size()) return fail(Errc::no_space, "frame larger than the receive buffer");
   std::memcpy(buffer.data(), frame.data(), frame.size());
+  offload = metadata;
   return frame.size();
 }
 
-Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
-  state().devices.at(device).sent.emplace_back(frame.begin(), frame.end());
+Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& offload) {
+  auto& sim_device = state().devices.at(device);
+  const auto& offered = sim_device.info.offloads;
+  // The interface's contract: ask only for what the device offers.
+  if ((offload.checksum_partial && !offered.tx_checksum) || (offload.segment_size && !offered.tso4))
+    abort("sim: a frame asks for an offload the device does not offer");
+  sim_device.sent.emplace_back(frame.begin(), frame.end());
+  sim_device.sent_offloads.push_back(offload);
   return {};
 }
 

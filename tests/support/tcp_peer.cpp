@@ -15,7 +15,8 @@ std::vector<SentSegment> with_data(const std::vector<SentSegment>& segments) {
   return found;
 }
 
-TcpPeer::TcpPeer(std::uint16_t mtu) : m_network(std::make_unique<frames::SimNetwork>(frames::default_config(), mtu)) {
+TcpPeer::TcpPeer(std::uint16_t mtu, NetOffloads offloads)
+    : m_network(std::make_unique<frames::SimNetwork>(frames::default_config(), mtu, offloads)) {
   m_network->learn();
 }
 
@@ -39,11 +40,11 @@ TcpHeader TcpPeer::make(std::uint8_t flags) const {
   return header;
 }
 
-void TcpPeer::inject(const TcpHeader& header, Bytes payload, Ipv4Address from) {
+void TcpPeer::inject(const TcpHeader& header, Bytes payload, Ipv4Address from, const FrameOffload& offload) {
   frames::Ipv4Fields ip;
   ip.protocol = ip_protocol::tcp;
   ip.source = from;
-  m_network->inject(frames::ipv4_frame(ip, frames::tcp_segment(header, payload, from, our_address)));
+  m_network->inject(frames::ipv4_frame(ip, frames::tcp_segment(header, payload, from, our_address)), offload);
 }
 
 void TcpPeer::send(std::uint8_t flags, Bytes payload) {
@@ -59,16 +60,17 @@ void TcpPeer::answer_arp(const Frame& frame) {
 }
 
 void TcpPeer::collect() {
-  for (auto& frame : m_network->sent()) {
+  for (auto& [frame, offload] : m_network->sent_with_offloads()) {
     if (frames::decode_arp(frame)) answer_arp(frame);
-    else m_held.push_back(std::move(frame));
+    else m_held.emplace_back(std::move(frame), offload);
   }
 }
 
 std::vector<SentSegment> TcpPeer::take() {
   collect();
   std::vector<SentSegment> segments;
-  for (const auto& frame : std::exchange(m_held, {})) {
+  for (auto& [frame, offload] : std::exchange(m_held, {})) {
+    frames::complete_checksum(frame, offload);
     auto packet = frames::decode_ipv4(frame);
     if (!packet || packet->header.protocol != ip_protocol::tcp)
       platform::abort("tcp peer: the stack sent a frame that is neither TCP nor ARP");
@@ -78,7 +80,7 @@ std::vector<SentSegment> TcpPeer::take() {
     auto header = TcpHeader::parse(reader);
     if (!header) platform::abort("tcp peer: the stack sent a TCP header that does not parse");
     auto rest = reader.rest();
-    segments.push_back(SentSegment{*header, Frame(rest.begin(), rest.end())});
+    segments.push_back(SentSegment{*header, Frame(rest.begin(), rest.end()), offload});
   }
   return segments;
 }
@@ -93,6 +95,20 @@ std::vector<SentSegment> TcpPeer::take_noted() {
   auto segments = take();
   for (const auto& segment : segments) note(segment);
   return segments;
+}
+
+Frame TcpPeer::receive_acking(std::size_t size, int rounds) {
+  Frame received;
+  for (int round = 0; round < rounds && received.size() < size; ++round) {
+    settle();
+    auto before = rcv_nxt;
+    for (const auto& segment : take()) {
+      if (segment.seq() == rcv_nxt) received.insert(received.end(), segment.payload.begin(), segment.payload.end());
+      note(segment);
+    }
+    if (rcv_nxt != before) send_now(tcp_flag::ack);
+  }
+  return received;
 }
 
 void TcpPeer::run_for(Duration duration, Duration step) {

@@ -27,6 +27,7 @@ using frames::Frame;
 struct SentSegment {
   TcpHeader header;
   Frame payload;
+  FrameOffload offload; // what the stack asked of the device (its checksum is completed here)
 
   [[nodiscard]] bool has(std::uint8_t flags) const { return header.has(flags); }
   // Only these control bits (ACK, PSH and the like compared too).
@@ -64,7 +65,7 @@ public:
   static constexpr auto our_address = frames::our_address;
 
   // A fresh simulated platform and started stack; the stack learns the peer's MAC.
-  explicit TcpPeer(std::uint16_t mtu = 1500);
+  explicit TcpPeer(std::uint16_t mtu = 1500, NetOffloads offloads = {});
   TcpPeer(const TcpPeer&) = delete;
   TcpPeer& operator=(const TcpPeer&) = delete;
   // Destroys spawned tasks (which may hold streams) before the stack.
@@ -87,8 +88,10 @@ public:
   // `flags` has ACK, window and timestamps. Does not change the state.
   [[nodiscard]] TcpHeader make(std::uint8_t flags) const;
   [[nodiscard]] std::uint32_t ts_value() const;
-  // Injects exactly this header and payload (checksum computed), from `from`.
-  void inject(const TcpHeader& header, Bytes payload = {}, Ipv4Address from = peer_address);
+  // Injects exactly this header and payload (checksum computed), from `from`,
+  // with what the device says about the frame.
+  void inject(const TcpHeader& header, Bytes payload = {}, Ipv4Address from = peer_address,
+              const FrameOffload& offload = {});
   // make(flags) with `payload`, injected; SND.NXT moves over the payload, SYN and FIN.
   void send(std::uint8_t flags, Bytes payload = {});
   // Injects and lets the stack handle it (settle()).
@@ -104,6 +107,10 @@ public:
   void note(const SentSegment& segment);
   // Every segment taken, noted.
   std::vector<SentSegment> take_noted();
+  // Takes the stack's data in order until `size` bytes arrived or `rounds`
+  // rounds passed, acknowledging each round's new data once (a repeated ACK
+  // would count as a duplicate, RFC 5681 §2), so the window opens as it would.
+  Frame receive_acking(std::size_t size, int rounds);
 
   // Drives the loop for `duration` of virtual time, in steps of at most `step`
   // between which ARP requests are answered (the cache expires in long waits;
@@ -149,7 +156,7 @@ private:
   void answer_arp(const Frame& frame);
 
   std::unique_ptr<frames::SimNetwork> m_network;
-  std::vector<Frame> m_held;
+  std::vector<std::pair<Frame, FrameOffload>> m_held;
 };
 
 // A TcpListener's accept() yields TcpStreams; this gives back the type.

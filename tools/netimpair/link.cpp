@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,6 +98,15 @@ std::expected<int, std::string> open_packet_socket(const std::string& interface)
     ::close(fd);
     return failure;
   }
+  // Frames come with a VnetHeader saying what their sender left to the
+  // device (a tap's writer with TSO or checksum offload), so netimpair can
+  // finish them (finish_offloads); without it they would pass with their
+  // checksums unfilled, or 64 KiB long.
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
+    auto failure = system_error("cannot set PACKET_VNET_HDR");
+    ::close(fd);
+    return failure;
+  }
   sockaddr_ll address{};
   address.sll_family = AF_PACKET;
   address.sll_protocol = htons(ETH_P_ALL);
@@ -122,7 +132,8 @@ std::expected<Link, std::string> Link::open(const LinkSpec& spec) {
 }
 
 Link::Link(Link&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1)), m_kind(other.m_kind), m_name(std::move(other.m_name)) {}
+    : m_fd(std::exchange(other.m_fd, -1)), m_kind(other.m_kind), m_name(std::move(other.m_name)),
+      m_pending(std::move(other.m_pending)) {}
 
 Link::~Link() {
   if (m_fd >= 0) ::close(m_fd);
@@ -130,17 +141,37 @@ Link::~Link() {
 
 std::expected<std::optional<std::size_t>, std::string> Link::receive(std::span<std::byte> buffer) {
   while (true) {
+    if (!m_pending.empty()) {
+      // The segments of a frame cut by finish_offloads, one a call.
+      Frame next = std::move(m_pending.front());
+      m_pending.pop_front();
+      if (next.size() > buffer.size()) continue;
+      std::memcpy(buffer.data(), next.data(), next.size());
+      return next.size();
+    }
     ssize_t length = 0;
     if (m_kind == LinkKind::tap) {
       length = ::read(m_fd, buffer.data(), buffer.size());
     } else {
       sockaddr_ll from{};
-      socklen_t from_length = sizeof from;
-      length =
-          recvfrom(m_fd, buffer.data(), buffer.size(), MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &from_length);
+      VnetHeader header{};
+      iovec pieces[2] = {{&header, sizeof header}, {buffer.data(), buffer.size()}};
+      msghdr message{};
+      message.msg_name = &from;
+      message.msg_namelen = sizeof from;
+      message.msg_iov = pieces;
+      message.msg_iovlen = 2;
+      length = recvmsg(m_fd, &message, MSG_TRUNC);
       // PACKET_IGNORE_OUTGOING already hides them; this keeps older kernels right too.
       if (length >= 0 && from.sll_pkttype == PACKET_OUTGOING) continue;
+      if (length >= 0 && static_cast<std::size_t>(length) < sizeof header) continue;
+      if (length >= 0) length -= static_cast<ssize_t>(sizeof header);
       if (length > static_cast<ssize_t>(buffer.size())) continue; // cannot happen below 64 KiB frames
+      if (length >= 0 && (header.flags || header.gso_type)) {
+        for (auto& frame : finish_offloads(buffer.first(static_cast<std::size_t>(length)), header))
+          m_pending.push_back(std::move(frame));
+        continue;
+      }
     }
     if (length >= 0) return static_cast<std::size_t>(length);
     if (errno == EINTR) continue;
@@ -151,8 +182,16 @@ std::expected<std::optional<std::size_t>, std::string> Link::receive(std::span<s
 
 bool Link::send(std::span<const std::byte> frame) {
   while (true) {
-    ssize_t written = m_kind == LinkKind::tap ? ::write(m_fd, frame.data(), frame.size())
-                                              : ::send(m_fd, frame.data(), frame.size(), MSG_DONTWAIT);
+    // A packet socket with PACKET_VNET_HDR takes a header too: zero, nothing offloaded.
+    VnetHeader header{};
+    iovec pieces[2] = {{&header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = 2;
+    ssize_t written =
+        m_kind == LinkKind::tap ? ::write(m_fd, frame.data(), frame.size()) : ::sendmsg(m_fd, &message, MSG_DONTWAIT);
+    if (m_kind != LinkKind::tap && written >= static_cast<ssize_t>(sizeof header))
+      written -= static_cast<ssize_t>(sizeof header);
     if (written < 0 && errno == EINTR) continue;
     return written == static_cast<ssize_t>(frame.size());
   }

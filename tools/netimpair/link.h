@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <expected>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "options.h"
+#include "segment.h"
 
 namespace netimpair {
 
@@ -36,6 +38,7 @@ private:
   int m_fd;
   LinkKind m_kind;
   std::string m_name;
+  std::deque<Frame> m_pending; // segments of an offloaded frame, not yet returned
 };
 
 } // namespace netimpair

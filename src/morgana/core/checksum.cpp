@@ -32,10 +32,10 @@ void InternetChecksum::add(Bytes data) {
   }
 }
 
-std::uint16_t InternetChecksum::finish() const {
+std::uint16_t InternetChecksum::folded() const {
   std::uint64_t sum = m_sum;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum & 0xffff);
+  return static_cast<std::uint16_t>(sum);
 }
 
 std::uint16_t internet_checksum(Bytes data) {

@@ -14,7 +14,10 @@ public:
   void add_u16(std::uint16_t value) { m_sum += value; }
   void add_u32(std::uint32_t value) { m_sum += (value >> 16) + (value & 0xffff); }
   // The checksum field value: the complement of the folded sum.
-  [[nodiscard]] std::uint16_t finish() const;
+  [[nodiscard]] std::uint16_t finish() const { return static_cast<std::uint16_t>(~folded()); }
+  // The sum folded to 16 bits, not complemented: what a checksum-offloading
+  // device expects in the field before it adds the rest.
+  [[nodiscard]] std::uint16_t folded() const;
 
 private:
   std::uint64_t m_sum = 0;

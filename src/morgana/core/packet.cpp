@@ -26,6 +26,8 @@ Result<MutableBytes> PacketBuffer::prepend(std::size_t count) {
   if (count > m_start) return fail(Errc::no_space, "packet headroom");
   m_start -= count;
   m_length += count;
+  if (m_offload.checksum_partial)
+    m_offload.checksum_start = static_cast<std::uint16_t>(m_offload.checksum_start + count);
   return data().first(count);
 }
 

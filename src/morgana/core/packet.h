@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "morgana/core/bytes.h"
+#include "morgana/core/net_offload.h"
 
 namespace morgana {
 
@@ -20,13 +21,15 @@ public:
   // A moved-from buffer is empty (the defaulted moves left its sizes over a null pointer).
   PacketBuffer(PacketBuffer&& other) noexcept
       : m_storage(std::move(other.m_storage)), m_capacity(std::exchange(other.m_capacity, 0)),
-        m_start(std::exchange(other.m_start, 0)), m_length(std::exchange(other.m_length, 0)) {}
+        m_start(std::exchange(other.m_start, 0)), m_length(std::exchange(other.m_length, 0)),
+        m_offload(std::exchange(other.m_offload, {})) {}
   PacketBuffer& operator=(PacketBuffer&& other) noexcept {
     if (this != &other) {
       m_storage = std::move(other.m_storage);
       m_capacity = std::exchange(other.m_capacity, 0);
       m_start = std::exchange(other.m_start, 0);
       m_length = std::exchange(other.m_length, 0);
+      m_offload = std::exchange(other.m_offload, {});
     }
     return *this;
   }
@@ -44,6 +47,14 @@ public:
   [[nodiscard]] std::size_t tailroom() const { return m_capacity - m_start - m_length; }
   [[nodiscard]] bool empty() const { return m_length == 0; }
 
+  // What the device is to do with, or said about, this packet. It travels with
+  // the packet so a frame queued on the way (ARP resolution) keeps it.
+  // checksum_start counts from the start of the data: prepend moves it with
+  // the data, so a transport layer sets it to 0 and the device sees the offset
+  // in the whole frame.
+  [[nodiscard]] FrameOffload& offload() { return m_offload; }
+  [[nodiscard]] const FrameOffload& offload() const { return m_offload; }
+
   // Grows the data at the front by `count` bytes and returns them for a header.
   [[nodiscard]] Result<MutableBytes> prepend(std::size_t count);
   // Grows the data at the back by `count` bytes and returns them.
@@ -58,6 +69,7 @@ private:
   std::size_t m_capacity = 0;
   std::size_t m_start = 0;
   std::size_t m_length = 0;
+  FrameOffload m_offload;
 };
 
 } // namespace morgana

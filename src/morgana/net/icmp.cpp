@@ -62,6 +62,8 @@ void Icmp::receive(const Ipv4Header& header, PacketBuffer packet) {
   message[0] = std::byte{IcmpHeader::echo_reply};
   std::uint16_t new_word = load_be16(message.data());
   store_be16(message.data() + 2, checksum_update(parsed->checksum, old_word, new_word));
+  // What the device said of the request is nothing it is to do for the reply.
+  packet.offload() = {};
   if (!m_stack.ipv4().send(header.destination, header.source, ip_protocol::icmp, std::move(packet))) {
     send_errors.increment();
     return;

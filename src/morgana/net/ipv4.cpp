@@ -121,14 +121,25 @@ Result<void> Ipv4::send(Ipv4Address source, Ipv4Address destination, std::uint8_
     no_route.increment();
     return std::unexpected(hop.error());
   }
+  // A TSO frame is cut by the device into segments that fit the MTU, each with
+  // DF; never fragment it.
+  const std::size_t segment_size = payload.offload().segment_size;
+  bool segmented = segment_size != 0;
+  if (segmented) {
+    if (payload.size() + Ipv4Header::minimum_size > 65535) return fail(Errc::no_space, "TSO frame above 65535 bytes");
+    dont_fragment = true;
+  }
+  // The device numbers the segments of a TSO frame on from its identification.
+  std::size_t datagrams = segmented ? (payload.size() + segment_size - 1) / segment_size : 1;
   Ipv4Header header;
-  header.identification = m_next_identification++;
+  header.identification = m_next_identification;
+  m_next_identification = static_cast<std::uint16_t>(m_next_identification + datagrams);
   header.dont_fragment = dont_fragment;
   header.time_to_live = default_ttl;
   header.protocol = protocol;
   header.source = source;
   header.destination = destination;
-  if (payload.size() + Ipv4Header::minimum_size > m_stack.mtu()) {
+  if (!segmented && payload.size() + Ipv4Header::minimum_size > m_stack.mtu()) {
     if (dont_fragment) return fail(Errc::no_space, "datagram above the MTU with DF set");
     return send_fragments(header, *hop, payload.data());
   }

@@ -20,7 +20,8 @@ public:
   void receive(PacketBuffer packet);
   // Sends `payload` (an upper-layer header and data, with headroom for ours)
   // from `source` to `destination`, fragmenting when it exceeds the MTU
-  // (Errc::no_space instead when `dont_fragment`).
+  // (Errc::no_space instead when `dont_fragment`). A TSO frame (the payload's
+  // offload has a segment_size) goes whole, with DF, for the device to cut.
   [[nodiscard]] Result<void> send(Ipv4Address source, Ipv4Address destination, std::uint8_t protocol,
                                   PacketBuffer payload, bool dont_fragment = false);
   // The neighbour to hand a packet for `destination` to: itself when on-link

@@ -9,12 +9,14 @@
 #include "morgana/core/memory.h"
 #include "morgana/core/task.h"
 #include "morgana/net/arp.h"
+#include "morgana/net/ethernet.h"
 #include "morgana/net/icmp.h"
 #include "morgana/net/ipv4.h"
 #include "morgana/net/ipv4_address.h"
 #include "morgana/net/network.h"
 #include "morgana/net/tcp.h"
 #include "morgana/net/udp.h"
+#include "morgana/platform/interface.h"
 
 namespace morgana::net {
 
@@ -58,6 +60,8 @@ public:
 
   [[nodiscard]] MacAddress mac() const { return m_mac; }
   [[nodiscard]] std::uint16_t mtu() const { return m_mtu; }
+  // What the device does for the layers: checksums, segmentation.
+  [[nodiscard]] NetOffloads offloads() const { return m_offloads; }
   [[nodiscard]] const Ipv4Config& config() const { return m_config; }
   // Installs an address (from arguments or DHCP); announces it with ARP.
   void set_config(Ipv4Config config);
@@ -77,19 +81,27 @@ public:
   Udp& udp() { return m_udp; }
   Tcp& tcp() { return m_tcp; }
 
-  // Prepends an Ethernet header and writes the frame (padded to 60 bytes).
+  // Prepends an Ethernet header and writes the frame (padded to 60 bytes),
+  // with the packet's offload for the device.
   [[nodiscard]] Result<void> send_frame(MacAddress destination, std::uint16_t ether_type, PacketBuffer packet);
   // Processes one received frame (the receive loop calls this; so do tests).
   void receive_frame(PacketBuffer frame);
 
 private:
-  Stack(StackConfig config, MacAddress mac, std::uint16_t mtu);
+  Stack(StackConfig config, const platform::NetDeviceInfo& device);
   friend struct morgana::NothrowNew;
   Task<void> receive_loop();
+  // The longest frame the MTU allows, with 4 bytes to spare (a VLAN tag or FCS).
+  [[nodiscard]] std::size_t plain_frame_limit() const { return std::size_t{m_mtu} + EthernetHeader::size + 4; }
 
   StackConfig m_stack_config;
   MacAddress m_mac;
   std::uint16_t m_mtu;
+  NetOffloads m_offloads;
+  // The receive loop reads each frame here, then copies it into a packet of
+  // its size: a device with gro4 may hand over 64 KiB frames, most are small.
+  std::unique_ptr<std::byte[]> m_receive_scratch;
+  std::size_t m_receive_scratch_size = 0;
   Ipv4Config m_config;
   Arp m_arp{*this};
   Ipv4 m_ipv4{*this};

@@ -8,6 +8,7 @@
 #include "morgana/core/random.h"
 #include "morgana/net/stack.h"
 #include "morgana/net/tcp_memory.h"
+#include "morgana/net/transport_checksum.h"
 
 namespace morgana::net {
 namespace {
@@ -46,6 +47,13 @@ Duration Tcp::time_wait() const { return 2 * m_config.msl; }
 
 std::uint16_t Tcp::mss_for_mtu() const {
   return static_cast<std::uint16_t>(m_stack.mtu() - Ipv4Header::minimum_size - TcpHeader::minimum_size);
+}
+
+std::uint32_t Tcp::max_send_payload(std::uint32_t send_mss) const {
+  if (!m_stack.offloads().tso4) return send_mss;
+  // Whole segments, the largest IPv4 packet's worth with the longest TCP header.
+  constexpr auto room = static_cast<std::uint32_t>(65535 - Ipv4Header::minimum_size - TcpHeader::maximum_size);
+  return std::max(room / send_mss, std::uint32_t{1}) * send_mss;
 }
 
 std::uint64_t Tcp::key(std::uint16_t local_port, Endpoint remote) {
@@ -147,7 +155,7 @@ void Tcp::receive(const Ipv4Header& ip, PacketBuffer packet) {
     not_unicast.increment();
     return;
   }
-  if (tcp_checksum(ip.source, ip.destination, packet.data()) != 0) {
+  if (!checked_by_device(packet) && tcp_checksum(ip.source, ip.destination, packet.data()) != 0) {
     bad_checksum.increment();
     return;
   }
@@ -281,9 +289,8 @@ bool Tcp::accept_cookie(TcpListener& listener, Endpoint local, Endpoint remote, 
 }
 
 void Tcp::transmit_packet(Endpoint local, Endpoint remote, PacketBuffer segment) {
-  auto bytes = segment.data();
-  store_be16(bytes.data() + TcpHeader::checksum_offset, 0);
-  store_be16(bytes.data() + TcpHeader::checksum_offset, tcp_checksum(local.address, remote.address, bytes));
+  fill_transport_checksum(segment, local.address, remote.address, ip_protocol::tcp, TcpHeader::checksum_offset,
+                          m_stack.offloads().tx_checksum);
   (void)m_stack.ipv4().send(local.address, remote.address, ip_protocol::tcp, std::move(segment));
 }
 

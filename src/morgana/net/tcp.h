@@ -42,8 +42,13 @@ public:
   Stack& stack() { return m_stack; }
   [[nodiscard]] Duration time_wait() const;
   [[nodiscard]] std::uint16_t mss_for_mtu() const;
+  // The most data one segment we build may carry: `send_mss`, or with TSO a
+  // multiple of it up to 64 KiB, which the device cuts into `send_mss` pieces.
+  [[nodiscard]] std::uint32_t max_send_payload(std::uint32_t send_mss) const;
 
-  // For connections: send a built segment (the checksum is filled in here), a
+  // For connections: send a built segment (the checksum is filled in here, or
+  // left to the device; a segment longer than the MSS carries its
+  // segment_size in its offload already), a
   // header alone, or the RST that answers `header` (RFC 9293 §3.10.7.1).
   void transmit_packet(Endpoint local, Endpoint remote, PacketBuffer segment);
   void transmit_header(Endpoint local, Endpoint remote, const TcpHeader& header);

@@ -26,7 +26,8 @@ std::uint32_t grow(std::uint32_t cwnd, std::uint32_t increment) { return std::mi
 } // namespace
 
 NewReno::NewReno(Config config)
-    : m_smss(std::clamp<std::uint32_t>(config.smss, 1, max_cwnd / 16)), m_loss_recovery(config.loss_recovery),
+    : m_smss(std::clamp<std::uint32_t>(config.smss, 1, max_cwnd / 16)),
+      m_largest_send(std::max(m_smss, config.largest_send)), m_loss_recovery(config.loss_recovery),
       m_restart_after_idle(config.restart_after_idle),
       m_initial_window(initial_window_for(config.initial_window, m_smss)), m_cwnd(m_initial_window),
       // RFC 5681 §3.1: initially arbitrarily high.
@@ -61,8 +62,9 @@ CongestionAction NewReno::on_ack(SequenceNumber snd_una, SequenceNumber snd_nxt,
 
 void NewReno::increase(std::uint32_t bytes_acked) {
   if (m_cwnd < m_ssthresh) {
-    // Slow start (RFC 5681 §3.1 equation (2), with RFC 3465 §2.2's L = 2*SMSS).
-    std::uint32_t limit = m_slow_start_after_timeout ? m_smss : 2 * m_smss;
+    // Slow start (RFC 5681 §3.1 equation (2), with RFC 3465 §2.2's L = 2*SMSS,
+    // two of our largest segments with TSO).
+    std::uint32_t limit = m_slow_start_after_timeout ? m_smss : 2 * m_largest_send;
     m_cwnd = grow(m_cwnd, std::min(bytes_acked, limit));
     return;
   }

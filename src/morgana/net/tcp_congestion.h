@@ -61,6 +61,10 @@ public:
     // RFC 6928's ten segments by default, as Linux does.
     InitialWindow initial_window = InitialWindow::rfc6928;
     bool restart_after_idle = true; // RFC 5681 §4.1
+    // The most data one segment we send carries: SMSS, or with TSO the frame
+    // the device cuts (0: SMSS). The receiver acknowledges such a frame as a
+    // whole, so slow start counts up to two of them per ACK, not two SMSS.
+    std::uint32_t largest_send = 0;
   };
 
   explicit NewReno(Config config);
@@ -123,6 +127,7 @@ private:
   [[nodiscard]] std::uint32_t reduced_ssthresh(SequenceNumber snd_una, SequenceNumber snd_nxt) const;
 
   std::uint32_t m_smss;
+  std::uint32_t m_largest_send; // Config::largest_send, at least SMSS
   LossRecovery m_loss_recovery;
   bool m_restart_after_idle;
   std::uint32_t m_initial_window;

@@ -179,6 +179,7 @@ void TcpConnection::set_state(TcpState state) {
   if (was_handshaking && synchronized()) {
     NewReno::Config config;
     config.smss = m_send_mss;
+    config.largest_send = m_tcp.max_send_payload(m_send_mss);
     config.iss = m_snd.iss;
     config.loss_recovery = m_sack_permitted ? LossRecovery::sack : LossRecovery::newreno;
     m_congestion.emplace(config);

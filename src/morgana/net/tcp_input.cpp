@@ -304,7 +304,9 @@ void TcpConnection::process_text(const TcpHeader& header, Bytes payload) {
     schedule_ack(true);
     return;
   }
-  if (payload.size() >= m_send_mss && ++m_unacked_segments >= 2) schedule_ack(true);
+  // A segment the device coalesced (GRO) counts as the full-sized ones it was.
+  if (payload.size() >= m_send_mss) m_unacked_segments += static_cast<int>(payload.size() / m_send_mss);
+  if (m_unacked_segments >= 2) schedule_ack(true);
   else schedule_ack(false);
 }
 

@@ -15,6 +15,7 @@ namespace morgana::net {
 namespace {
 
 Counter no_memory{"tcp.no_memory", "segments not sent for want of memory"};
+Counter tso_segments{"tcp.tso_segments_sent", "segments sent inside TSO frames, for the device to cut"};
 
 } // namespace
 
@@ -37,7 +38,7 @@ void TcpConnection::output() {
     if (in_flight == 0) m_congestion->on_send(now, m_rtt.rto());
     auto window = std::min(m_snd.wnd, m_congestion->allowed_in_flight());
     auto usable = window > in_flight ? window - in_flight : 0;
-    auto length = std::min({unsent, m_send_mss, usable});
+    auto length = std::min({unsent, m_tcp.max_send_payload(m_send_mss), usable});
     if (unsent > 0 && length == 0) {
       // Zero window with nothing in flight: probe it (RFC 9293 §3.8.6.1).
       if (m_snd.wnd == 0 && in_flight == 0 && m_deadlines.persist == far_future) {
@@ -47,6 +48,12 @@ void TcpConnection::output() {
       break;
     }
     bool last = length == unsent;
+    if (length > m_send_mss && length % m_send_mss != 0 && !(last && (m_options.nodelay || m_fin_sequence))) {
+      // A TSO frame holds whole segments; the short tail goes on its own, by
+      // the rules below, as it would after that many single segments.
+      length -= length % m_send_mss;
+      last = false;
+    }
     if (unsent > 0 && length < m_send_mss) {
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1).
       bool nagle_holds = !m_options.nodelay && in_flight > 0 && !(last && m_fin_sequence);
@@ -163,6 +170,12 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   if (!writer.finish()) return;
   if (data_length)
     m_send_buffer.copy_out(static_cast<std::uint32_t>(sequence - m_snd.una), packet->data().subspan(header_length));
+  if (data_length > m_send_mss) {
+    // Only output() builds these, with TSO, and without SACK blocks (no room
+    // left), so every cut segment's header is this one and m_send_mss fits.
+    packet->offload().segment_size = static_cast<std::uint16_t>(m_send_mss);
+    tso_segments.increment((data_length + m_send_mss - 1) / m_send_mss);
+  }
   m_tcp.transmit_packet(m_local, m_remote, std::move(*packet));
   ++m_stats.segments_sent;
   if (sequence < m_snd.max && (data_length || (flags & (tcp_flag::syn | tcp_flag::fin)))) ++m_stats.retransmits;

@@ -119,7 +119,8 @@ void Udp::receive(const Ipv4Header& header, PacketBuffer packet) {
   }
   MUST(packet.truncate(parsed->length));
   // A zero checksum means the sender computed none (RFC 768).
-  if (parsed->checksum != 0 && udp_checksum(header.source, header.destination, packet.data()) != 0) {
+  if (parsed->checksum != 0 && !checked_by_device(packet) &&
+      udp_checksum(header.source, header.destination, packet.data()) != 0) {
     bad_checksum.increment();
     return;
   }
@@ -151,9 +152,9 @@ Result<void> Udp::send(Ipv4Address source, std::uint16_t source_port, Endpoint d
       writer);
   writer.bytes(payload);
   TRY(writer.finish());
-  auto checksum = udp_checksum(source, destination.address, packet->data());
-  // RFC 768: a computed zero is sent as all ones.
-  store_be16(packet->data().data() + 6, checksum == 0 ? 0xffff : checksum);
+  // A datagram IPv4 fragments is summed here: a device sees only fragments.
+  bool offload = m_stack.offloads().tx_checksum && packet->size() + Ipv4Header::minimum_size <= m_stack.mtu();
+  fill_transport_checksum(*packet, source, destination.address, ip_protocol::udp, UdpHeader::checksum_offset, offload);
   return m_stack.ipv4().send(source, destination.address, ip_protocol::udp, std::move(*packet));
 }
 

@@ -19,6 +19,7 @@ class Udp;
 // The UDP header (RFC 768).
 struct UdpHeader {
   static constexpr std::size_t size = 8;
+  static constexpr std::size_t checksum_offset = 6;
   std::uint16_t source_port = 0;
   std::uint16_t destination_port = 0;
   std::uint16_t length = 0;
