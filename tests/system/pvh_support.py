@@ -22,16 +22,17 @@ def build_image(app_dir, *configure_options):
 
 class PvhGuest:
     """A PVH image in QEMU on the namespace's tap0 (QEMU stopped by PID at cleanup); `append` None boots
-    without a command line (the image's configured arguments only)."""
+    without a command line (the image's configured arguments only); `device` replaces the machine's
+    virtio-net device (e.g. "virtio-net-pci,disable-modern=on")."""
 
-    def __init__(self, test, namespace, image, machine, append, label, memory_mb=64):
+    def __init__(self, test, namespace, image, machine, append, label, memory_mb=64, device=None):
         self.test = test
         self.label = label
         self.log_path = test.log_dir / f"{label}.log"
         self.command = ["qemu-system-x86_64", "-M", machine, "-cpu", "max", "-m", str(memory_mb), "-nographic",
                         "-no-reboot", "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit", "-kernel", str(image),
                         *(["-append", append] if append is not None else []), "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
-                        "-device", f"{MACHINES[machine]},netdev=n0,mac={ECHO_MAC}"]
+                        "-device", f"{device or MACHINES[machine]},netdev=n0,mac={ECHO_MAC}"]
         test.show_log_on_failure(self.log_path, f"{label} ({' '.join(self.command)})")
         self.process = namespace.spawn(self.command, self.log_path, label)
 
