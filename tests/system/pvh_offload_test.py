@@ -87,8 +87,10 @@ def run_case(t, image, name, seed):
                           echo.log()) is not None, f"{name}: the device line names the same features")
         data = random.Random(seed).randbytes(SIZE)
         started = time.monotonic()
-        parts = [threading.Thread(target=tcp_impaired_test.into_echo, args=(t, ns, data), daemon=True),
-                 threading.Thread(target=tcp_impaired_test.out_of_source, args=(t, ns, SIZE), daemon=True)]
+        # Run.guarded needs only a check method: a failure or a bug in a thread becomes a failed check.
+        guarded = tcp_impaired_test.Run.guarded
+        parts = [threading.Thread(target=guarded, args=(t, tcp_impaired_test.into_echo, t, ns, data), daemon=True),
+                 threading.Thread(target=guarded, args=(t, tcp_impaired_test.out_of_source, t, ns, SIZE), daemon=True)]
         for part in parts:
             part.start()
         for part in parts:
