@@ -23,15 +23,13 @@ separated subset of the case names below), and those of harness.py.
 import os
 import random
 import re
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import harness
 import pvh_support
 import tcp_impaired_test
-from harness import ECHO_ADDRESS, PREFIX, TestFailure
+from harness import ECHO_ADDRESS, PREFIX
 from pvh_support import PvhGuest
 
 MEGABYTES = float(os.environ.get("MORGANA_PVH_OFFLOAD_MB", "10"))
@@ -63,12 +61,6 @@ CASES = {
 def expected_features(setting):
     words = FEATURES.keys() if setting == "all" else [] if setting == "none" else setting.split(",")
     return {FEATURES[word] for word in words} | ALWAYS
-
-
-def image_path():
-    if os.environ.get("MORGANA_PVH_IMAGE"):
-        return Path(os.environ["MORGANA_PVH_IMAGE"])
-    return pvh_support.build_image("examples/echo")
 
 
 def run_case(t, image, name, seed):
@@ -104,11 +96,7 @@ def run_case(t, image, name, seed):
 
 
 def test(t):
-    try:
-        image = image_path()
-    except (TestFailure, subprocess.TimeoutExpired) as error:
-        raise TestFailure(f"cannot build the PVH echo image: {error}") from None
-    t.require(image.is_file(), f"the PVH image {image} exists")
+    image = pvh_support.echo_image(t)
     names = os.environ.get("MORGANA_PVH_OFFLOAD_CASES", ",".join(CASES)).split(",")
     unknown = [name for name in names if name not in CASES]
     t.require(not unknown, f"the cases asked for exist ({', '.join(CASES)})", f"unknown: {unknown}")

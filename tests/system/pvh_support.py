@@ -2,10 +2,13 @@
 device in a test namespace (harness.py's topology: Linux at 10.0.0.1 on tap0,
 the guest's virtio-net on the same tap)."""
 
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import harness
-from harness import ECHO_MAC, TAP
+from harness import ECHO_MAC, TAP, TestFailure
 
 MACHINES = {"microvm": "virtio-net-device", "pc": "virtio-net-pci"}
 # Under TCG the image serves about 0.1 s after QEMU starts; a loaded host may take longer.
@@ -18,6 +21,17 @@ def build_image(app_dir, *configure_options):
     """Configures APP_DIR for the pvh target (with options such as --crunch NAME=DIR) and builds it; returns
     the image."""
     return harness.build_app(app_dir, "pvh", *configure_options)
+
+
+def echo_image(t):
+    """examples/echo's PVH image: MORGANA_PVH_IMAGE, else configured and built by ./morgana; checks that it exists."""
+    try:
+        image = Path(os.environ["MORGANA_PVH_IMAGE"]) if os.environ.get("MORGANA_PVH_IMAGE") else \
+            build_image("examples/echo")
+    except (TestFailure, subprocess.TimeoutExpired) as error:
+        raise TestFailure(f"cannot build the PVH echo image: {error}") from None
+    t.require(image.is_file(), f"the PVH image {image} exists")
+    return image
 
 
 class PvhGuest:
