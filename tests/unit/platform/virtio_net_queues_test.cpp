@@ -303,9 +303,13 @@ TEST_F(VirtioNetTransmitTest, UsedIdThatIsNoChainHeadIsCountedNotFreed) {
 TEST_F(VirtioNetTransmitTest, BurstWithEventIndexRingsTheDoorbellOnce) {
   auto queue = create(all, 4096, 64, true);
   device.set_available_event(0);
+  auto sent = counter("virtio.notifications");
+  auto suppressed = counter("virtio.notifications_suppressed");
   auto frame = tcp_frame(1514);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(queue->write(frame, {}));
   EXPECT_EQ(device.notifications, 1);
+  EXPECT_EQ(counter("virtio.notifications"), sent + 1);
+  EXPECT_EQ(counter("virtio.notifications_suppressed"), suppressed + 19);
   // The device caught up and waits for the next index: the next burst costs one more.
   device.set_available_event(device.available_index());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(queue->write(frame, {}));

@@ -12,6 +12,10 @@ namespace morgana::pvh::virtio {
 namespace {
 
 Counter bad_used_ids{"virtio.bad_used_id", "used ring entries naming a descriptor outside the table"};
+Counter notifications_sent{"virtio.notifications", "available buffer notifications (doorbells) sent to devices"};
+Counter notifications_suppressed{"virtio.notifications_suppressed",
+                                 "new buffers offered without a doorbell: the device asked not to be notified "
+                                 "(VIRTQ_USED_F_NO_NOTIFY, or EVENT_IDX's avail_event not reached)"};
 
 // 2.6.2: the legacy layout, which every transport accepts: the descriptor
 // table, the available ring, then the used ring on the next page.
@@ -163,7 +167,12 @@ void Virtqueue::notify() {
         std::atomic_ref(at<std::uint16_t>(m_memory, m_used_offset + used_flags)).load(std::memory_order_relaxed);
     wanted = !(flags & virtq_used_f_no_notify);
   }
-  if (wanted) m_transport.notify(m_index);
+  if (wanted) {
+    notifications_sent.increment();
+    m_transport.notify(m_index);
+  } else {
+    notifications_suppressed.increment();
+  }
 }
 
 bool Virtqueue::has_used() const { return used_pending() != 0; }
