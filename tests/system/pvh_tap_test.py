@@ -29,10 +29,8 @@ MORGANA_PVH_TAP_RUNS (default 2), MORGANA_NETIMPAIR and those of harness.py.
 import ipaddress
 import os
 import random
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import harness
 import tcp_impaired_test
@@ -40,7 +38,7 @@ import tcp_support
 import pvh_support
 from pvh_support import MACHINES, PvhGuest
 from dhcp_dns_test import BOUND, POOL, start_dnsmasq
-from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX, TestFailure
+from harness import ECHO_ADDRESS, ECHO_MAC, PREFIX
 
 MEGABYTES = float(os.environ.get("MORGANA_PVH_TAP_MB", "8"))
 RUNS = int(os.environ.get("MORGANA_PVH_TAP_RUNS", "2"))
@@ -49,12 +47,6 @@ SIZE = int(MEGABYTES * 1024 * 1024)
 FRAGMENTED_PING = 4000
 # Each transfer: the link's loss sets the pace (about 0.3 MB/s each way), plus boot.
 RUN_TIMEOUT = 60 + 2 * SIZE / 100_000
-
-
-def image_path():
-    if os.environ.get("MORGANA_PVH_IMAGE"):
-        return Path(os.environ["MORGANA_PVH_IMAGE"])
-    return pvh_support.build_image("examples/echo")
 
 
 def dhcp_and_ping(t, image, machine):
@@ -154,11 +146,7 @@ def impaired_transfers(t, image):
 
 
 def test(t):
-    try:
-        image = image_path()
-    except (TestFailure, subprocess.TimeoutExpired) as error:
-        raise TestFailure(f"cannot build the PVH echo image: {error}") from None
-    t.require(image.is_file(), f"the PVH image {image} exists")
+    image = pvh_support.echo_image(t)
     for machine in MACHINES:
         t.run_part(lambda test, machine=machine: dhcp_and_ping(test, image, machine))
     t.run_part(lambda test: impaired_transfers(test, image))

@@ -10,102 +10,13 @@
 #include "morgana/core/counter.h"
 #include "morgana/platform/pvh/heap.h"
 #include "pvh_heap.h"
+#include "virtio_fake.h"
 
 namespace morgana::pvh::virtio {
 namespace {
 
 using morgana::test_support::give_the_heap_memory;
-
-template <class T>
-T load(std::uint64_t address) {
-  T value;
-  std::memcpy(&value, reinterpret_cast<const void*>(address), sizeof value); // NOLINT(performance-no-int-to-ptr)
-  return value;
-}
-
-template <class T>
-void store(std::uint64_t address, T value) {
-  std::memcpy(reinterpret_cast<void*>(address), &value, sizeof value); // NOLINT(performance-no-int-to-ptr)
-}
-
-// The device side of one split virtqueue (virtio 1.1, 2.6), behind the
-// transport interface: it reads what the driver made available and returns
-// used buffers as a device would.
-class FakeDevice final : public Transport {
-public:
-  struct Buffer {
-    std::uint16_t id;
-    std::uint64_t address;
-    std::uint32_t length;
-    std::uint16_t flags;
-    std::uint16_t next;
-  };
-
-  std::uint16_t max_size = 256;
-  bool fixed_size = false;
-  std::optional<QueueAreas> areas;
-  std::uint16_t size = 0;
-  int notifications = 0;
-
-  void format(FormatSink& sink) const override { sink.write("fake"); }
-  std::uint32_t device_id() const override { return device_net; }
-  bool legacy() const override { return false; }
-  std::uint8_t status() override { return 0; }
-  void set_status(std::uint8_t) override {}
-  void reset() override {}
-  std::uint64_t device_features() override { return 0; }
-  void set_driver_features(std::uint64_t) override {}
-  std::uint32_t config_generation() override { return 0; }
-  std::uint8_t config_read8(std::size_t) override { return 0; }
-  std::uint16_t config_read16(std::size_t) override { return 0; }
-  std::uint32_t config_read32(std::size_t) override { return 0; }
-  std::uint16_t queue_max_size(std::uint16_t index) override { return index == 0 ? max_size : 0; }
-  bool queue_size_fixed() const override { return fixed_size; }
-  Result<void> activate_queue(std::uint16_t index, std::uint16_t queue_size, const QueueAreas& queue_areas) override {
-    if (index != 0) return fail(Errc::invalid_argument, "no such queue");
-    size = queue_size;
-    areas = queue_areas;
-    return {};
-  }
-  void notify(std::uint16_t index) override {
-    EXPECT_EQ(index, 0);
-    ++notifications;
-  }
-  Result<void> enable_interrupts(std::uint8_t, std::uint8_t) override { return {}; }
-  void acknowledge_interrupt() override {}
-
-  // 2.6.6: avail->idx and avail->flags.
-  [[nodiscard]] std::uint16_t available_index() const { return load<std::uint16_t>(areas->available_ring + 2); }
-  [[nodiscard]] std::uint16_t available_flags() const { return load<std::uint16_t>(areas->available_ring); }
-
-  // Every buffer made available since the last call, with its descriptor (2.6.5).
-  std::vector<Buffer> take_available() {
-    std::vector<Buffer> buffers;
-    for (auto end = available_index(); m_seen != end; ++m_seen) {
-      auto id = load<std::uint16_t>(areas->available_ring + 4 + 2 * std::size_t(m_seen % size));
-      auto descriptor = areas->descriptor_table + 16 * std::size_t{id};
-      buffers.push_back({id, load<std::uint64_t>(descriptor), load<std::uint32_t>(descriptor + 8),
-                         load<std::uint16_t>(descriptor + 12), load<std::uint16_t>(descriptor + 14)});
-    }
-    return buffers;
-  }
-
-  // Returns a buffer: the used ring entry, then the index (2.6.8).
-  void use(std::uint32_t id, std::uint32_t length) {
-    auto element = areas->used_ring + 4 + 8 * std::size_t(m_used % size);
-    store<std::uint32_t>(element, id);
-    store<std::uint32_t>(element + 4, length);
-    ++m_used;
-    store<std::uint16_t>(areas->used_ring + 2, m_used);
-  }
-
-  // 2.6.10: VIRTQ_USED_F_NO_NOTIFY.
-  void set_no_notify(bool on) { store<std::uint16_t>(areas->used_ring, on ? 1 : 0); }
-
-private:
-  std::uint16_t m_seen = 0;
-  std::uint16_t m_used = 0;
-};
+using test::FakeDevice;
 
 class VirtqueueTest : public ::testing::Test {
 protected:
@@ -296,6 +207,131 @@ TEST_F(VirtqueueTest, SuppressInterruptsSetsTheAvailableFlag) {
   EXPECT_EQ(device.available_flags(), 0);
   queue->suppress_interrupts();
   EXPECT_EQ(device.available_flags(), 1); // VIRTQ_AVAIL_F_NO_INTERRUPT
+}
+
+TEST_F(VirtqueueTest, ChainLinksItsDescriptorsAndIsOfferedUnderItsHead) {
+  auto queue = create(16);
+  const Virtqueue::Part parts[] = {{9, 0x1000, 12, false}, {4, 0x2000, 4096, false}, {11, 0x3000, 100, false}};
+  queue->make_available(parts);
+  auto heads = device.take_available();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].id, 9);
+  auto chain = device.chain(heads[0]);
+  ASSERT_EQ(chain.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(chain[i].id, parts[i].id);
+    EXPECT_EQ(chain[i].address, parts[i].address);
+    EXPECT_EQ(chain[i].length, parts[i].length);
+  }
+  EXPECT_EQ(chain[0].flags, 1) << "VIRTQ_DESC_F_NEXT";
+  EXPECT_EQ(chain[0].next, 4);
+  EXPECT_EQ(chain[1].flags, 1);
+  EXPECT_EQ(chain[1].next, 11);
+  EXPECT_EQ(chain[2].flags, 0) << "the last has no NEXT";
+  device.use(9, 0);
+  auto used = queue->take_used();
+  ASSERT_TRUE(used);
+  EXPECT_EQ(used->id, 9);
+}
+
+// 2.6.10.1: with EVENT_IDX the driver notifies only when the device's
+// avail_event lies among the indices published since the last notify().
+TEST_F(VirtqueueTest, EventIndexNotifiesOnlyWhenAvailEventIsReached) {
+  auto queue = Virtqueue::create(device, 0, 16, true);
+  ASSERT_TRUE(queue);
+  auto& q = **queue;
+  device.set_available_event(0);
+  q.make_available(0, 0x1000, 100, false);
+  q.notify();
+  EXPECT_EQ(device.notifications, 1) << "the device waits for index 0";
+  q.make_available(1, 0x1000, 100, false);
+  q.make_available(2, 0x1000, 100, false);
+  q.notify();
+  EXPECT_EQ(device.notifications, 1) << "a burst: the device has not caught up, no second doorbell";
+  device.set_available_event(5);
+  q.make_available(3, 0x1000, 100, false);
+  q.notify();
+  EXPECT_EQ(device.notifications, 1) << "index 3 published, the device waits for 5";
+  q.make_available(4, 0x1000, 100, false);
+  q.make_available(5, 0x1000, 100, false);
+  q.notify();
+  EXPECT_EQ(device.notifications, 2) << "indices 4 and 5 published: 5 reached";
+
+  device.set_no_notify(true);
+  device.set_available_event(6);
+  q.make_available(6, 0x1000, 100, false);
+  q.notify();
+  EXPECT_EQ(device.notifications, 3) << "with EVENT_IDX the used ring's flags do not count";
+}
+
+TEST_F(VirtqueueTest, EventIndexNotificationAcrossTheIndexWrap) {
+  auto queue = Virtqueue::create(device, 0, 16, true);
+  ASSERT_TRUE(queue);
+  auto& q = **queue;
+  auto offer = [&](int count) {
+    for (int i = 0; i < count; ++i) q.make_available(static_cast<std::uint16_t>(i % 16), 0x1000, 100, false);
+  };
+  device.set_available_event(0xfff0);
+  offer(0xfff0);
+  q.notify();
+  EXPECT_EQ(device.notifications, 0) << "published 0..0xffef; the device waits for 0xfff0";
+  device.set_available_event(0xfffe);
+  offer(0xd);
+  q.notify();
+  EXPECT_EQ(device.notifications, 0) << "published 0xfff0..0xfffc";
+  offer(4); // 0xfffd, 0xfffe, 0xffff, 0x0000: avail->idx wraps to 1
+  q.notify();
+  EXPECT_EQ(device.notifications, 1) << "0xfffe among the indices published across the wrap";
+  EXPECT_EQ(device.available_index(), 1);
+  device.set_available_event(2);
+  offer(1);
+  q.notify();
+  EXPECT_EQ(device.notifications, 1) << "index 1 published, the device waits for 2";
+  offer(1);
+  q.notify();
+  EXPECT_EQ(device.notifications, 2);
+  device.set_available_event(0xffff); // behind: the device saw index 0xffff long ago
+  offer(3);
+  q.notify();
+  EXPECT_EQ(device.notifications, 2) << "an avail_event behind the new indices asks for nothing";
+}
+
+// 2.6.7.2: used_event tells the device at which used index to interrupt.
+TEST_F(VirtqueueTest, EventIndexRequestsAnInterruptAtTheNextUsedBuffer) {
+  auto queue = Virtqueue::create(device, 0, 8, true);
+  ASSERT_TRUE(queue);
+  auto& q = **queue;
+  for (std::uint16_t id = 0; id < 8; ++id) q.make_available(id, 0x1000, 100, true);
+  (void)device.take_available();
+  EXPECT_FALSE(q.request_interrupt()) << "nothing used yet";
+  EXPECT_EQ(device.used_event(), 0);
+  EXPECT_EQ(device.available_flags(), 0);
+  device.use(3, 10);
+  device.use(4, 10);
+  EXPECT_TRUE(q.request_interrupt()) << "a buffer used before the request raised no interrupt: do not wait";
+  ASSERT_TRUE(q.take_used());
+  ASSERT_TRUE(q.take_used());
+  EXPECT_EQ(device.used_event(), 0) << "consuming alone does not move the request: the device stays quiet";
+  EXPECT_FALSE(q.request_interrupt());
+  EXPECT_EQ(device.used_event(), 2) << "interrupt when the used index passes 2";
+}
+
+TEST_F(VirtqueueTest, EventIndexSuppressionKeepsUsedEventBehindAcrossTheWrap) {
+  auto queue = Virtqueue::create(device, 0, 4, true);
+  ASSERT_TRUE(queue);
+  auto& q = **queue;
+  q.suppress_interrupts();
+  EXPECT_EQ(device.available_flags(), 0) << "2.6.7.2: flags stay 0 with EVENT_IDX";
+  EXPECT_EQ(device.used_event(), 0xffff);
+  for (std::uint32_t round = 0; round < 70'000; ++round) {
+    auto id = static_cast<std::uint16_t>(round % 4);
+    q.make_available(id, 0x1000, 100, false);
+    device.use(id, 0);
+    ASSERT_TRUE(q.take_used());
+    // The device interrupts when its index moves past used_event (vring_need_event):
+    // one behind what we consumed, it never does.
+    ASSERT_EQ(device.used_event(), static_cast<std::uint16_t>(device.used_index() - 1)) << round;
+  }
 }
 
 TEST_F(VirtqueueTest, QueueMemoryGoesBackToTheHeap) {

@@ -1,8 +1,7 @@
 #include "morgana/platform/pvh/virtio_net.h"
 
-#include <cstring>
+#include <algorithm>
 
-#include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/memory.h"
 #include "morgana/core/random.h"
@@ -13,19 +12,11 @@ namespace {
 
 log::Source virtio_net_log{"virtio-net"};
 
-Counter receive_malformed{"virtio_net.rx_malformed",
-                          "used receive buffers shorter than the header or longer than the buffer"};
-Counter receive_too_long{"virtio_net.rx_too_long", "frames longer than the reader's buffer, dropped"};
-Counter transmit_ring_full{"virtio_net.tx_ring_full", "frames not sent: every transmit buffer was with the device"};
-Counter transmit_too_long{"virtio_net.tx_too_long", "frames not sent: longer than the MTU allows"};
-
 // 5.1.3: feature bits.
 constexpr std::uint64_t virtio_net_f_mtu = std::uint64_t{1} << 3;
 constexpr std::uint64_t virtio_net_f_mac = std::uint64_t{1} << 5;
 // 5.1.4: struct virtio_net_config { u8 mac[6]; le16 status; le16 max_virtqueue_pairs; le16 mtu; }.
 constexpr std::size_t config_mac = 0, config_mtu = 10;
-// 5.1.6: struct virtio_net_hdr, with num_buffers (modern) or without (legacy, 5.1.6.1).
-constexpr std::size_t header_size_modern = 12, header_size_legacy = 10;
 // 5.1.2: receiveq1 and transmitq1.
 constexpr std::uint16_t receiveq = 0, transmitq = 1;
 
@@ -33,6 +24,9 @@ constexpr std::uint16_t default_mtu = 1500, minimum_mtu = 68, maximum_mtu = 9000
 // An Ethernet header and one 802.1Q tag around the IP packet.
 constexpr std::size_t link_overhead = 14 + 4;
 constexpr std::uint16_t wanted_queue_size = 256;
+// Buffers of a page when frames may reach 64 KiB (TSO, GRO): 17 descriptors
+// per such frame, 1 MiB per queue of 256.
+constexpr std::size_t large_frame_buffer_size = 4096;
 constexpr int config_read_attempts = 16;
 
 constexpr std::size_t align_up(std::size_t value, std::size_t alignment) {
@@ -78,8 +72,11 @@ Result<std::unique_ptr<VirtioNet>> VirtioNet::create(std::unique_ptr<virtio::Tra
 
   auto offered = transport->device_features();
   // One descriptor carries header and frame: modern devices allow any layout
-  // (2.6.4), legacy ones only with VIRTIO_F_ANY_LAYOUT (2.6.4.3).
-  std::uint64_t wanted = virtio_net_f_mac | virtio_net_f_mtu;
+  // (2.6.4), legacy ones only with VIRTIO_F_ANY_LAYOUT (2.6.4.3). Mergeable
+  // buffers and EVENT_IDX change no frame: taken whenever offered.
+  std::uint64_t wanted = virtio_net_f_mac | virtio_net_f_mtu | virtio::net_feature_mrg_rxbuf |
+                         virtio::Virtqueue::feature_event_index |
+                         virtio::wanted_offload_features(allowed_net_offloads(), offered);
   if (transport->legacy()) {
     if (!(offered & virtio::feature_any_layout))
       return virtio::fail_device(*transport, Error{Errc::unsupported, "legacy device without VIRTIO_F_ANY_LAYOUT"});
@@ -105,99 +102,51 @@ Result<std::unique_ptr<VirtioNet>> VirtioNet::create(std::unique_ptr<virtio::Tra
 
 Result<void> VirtioNet::start(std::uint64_t features) {
   auto& transport = *m_transport;
+  m_features = features;
   m_mac = (features & virtio_net_f_mac) ? read_mac(transport) : random_mac();
   if (features & virtio_net_f_mtu) m_mtu = transport.config_read16(config_mtu);
   else m_mtu = default_mtu;
-  m_header_size = (features & virtio::feature_version_1) ? header_size_modern : header_size_legacy;
-  m_buffer_size = align_up(m_header_size + link_overhead + m_mtu, 64);
+  // 5.1.6.1: num_buffers is in the header on modern devices, on legacy ones only with MRG_RXBUF.
+  bool mergeable = features & virtio::net_feature_mrg_rxbuf;
+  auto header_size = (features & virtio::feature_version_1) || mergeable ? virtio::net_header_size
+                                                                         : virtio::net_header_size_without_buffers;
+  auto offloads = virtio::offloads_of(features);
+  auto plain_frame_limit = link_overhead + m_mtu;
+  auto plain_buffer_size = align_up(header_size + plain_frame_limit, 64);
+  m_receive_buffer_size = offloads.gro4 ? std::max(plain_buffer_size, large_frame_buffer_size) : plain_buffer_size;
+  m_transmit_buffer_size = offloads.tso4 ? std::max(plain_buffer_size, large_frame_buffer_size) : plain_buffer_size;
+  bool event_index = features & virtio::Virtqueue::feature_event_index;
 
-  m_receive_queue = TRY(virtio::Virtqueue::create(transport, receiveq, wanted_queue_size));
-  m_transmit_queue = TRY(virtio::Virtqueue::create(transport, transmitq, wanted_queue_size));
-  m_receive_buffers = TRY(virtio::DmaMemory::allocate(m_receive_queue->size() * m_buffer_size, 4096));
-  m_transmit_buffers = TRY(virtio::DmaMemory::allocate(m_transmit_queue->size() * m_buffer_size, 4096));
-  m_free_transmit = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit list", m_transmit_queue->size()));
-
-  // 5.1.6.3: the receive queue full of buffers; transmit buffers' headers stay
-  // zero (no checksum offload, no GSO: 5.1.6.2).
-  for (std::uint16_t id = 0; id < m_receive_queue->size(); ++id)
-    m_receive_queue->make_available(id, m_receive_buffers.address(id * m_buffer_size),
-                                    static_cast<std::uint32_t>(m_buffer_size), true);
-  for (std::uint16_t id = 0; id < m_transmit_queue->size(); ++id) m_free_transmit[m_free_transmit_count++] = id;
-  // Sent buffers are reclaimed when the next frame goes out; no interrupt needed.
-  m_transmit_queue->suppress_interrupts();
+  m_receive_queue = TRY(virtio::NetReceiveQueue::create(
+      transport, {receiveq, wanted_queue_size, event_index, header_size, m_receive_buffer_size, offloads}, mergeable));
+  m_transmit_queue = TRY(virtio::NetTransmitQueue::create(
+      transport, {transmitq, wanted_queue_size, event_index, header_size, m_transmit_buffer_size, offloads},
+      plain_frame_limit));
+  m_receive_queue->fill();
   virtio::set_driver_ok(transport);
   // 3.1.1: no notifications before DRIVER_OK.
-  m_receive_queue->notify();
+  m_receive_queue->flush();
+  virtio_net_log.info("{}: features {}", transport, virtio::NetFeatureNames{features});
   return {};
-}
-
-void VirtioNet::refill(std::uint16_t id) {
-  m_receive_queue->make_available(id, m_receive_buffers.address(id * m_buffer_size),
-                                  static_cast<std::uint32_t>(m_buffer_size), true);
-  // Notify in batches, but before the device could run dry.
-  if (++m_refilled >= m_receive_queue->size() / 2u) {
-    m_receive_queue->notify();
-    m_refilled = 0;
-  }
 }
 
 Result<std::size_t> VirtioNet::read(std::span<std::byte> frame, FrameOffload& offload) {
-  offload = {};
-  while (auto used = m_receive_queue->take_used()) {
-    // 5.1.6.4: the length covers the header and the frame.
-    if (used->length < m_header_size || used->length > m_buffer_size) {
-      receive_malformed.increment();
-      refill(used->id);
-      continue;
-    }
-    std::size_t length = used->length - m_header_size;
-    if (length > frame.size()) {
-      receive_too_long.increment();
-      refill(used->id);
-      return fail(Errc::no_space, "frame longer than the buffer");
-    }
-    std::memcpy(frame.data(), m_receive_buffers.data() + used->id * m_buffer_size + m_header_size, length);
-    refill(used->id);
-    return length;
-  }
-  if (m_refilled) {
-    m_receive_queue->notify();
-    m_refilled = 0;
-  }
-  return 0;
+  return m_receive_queue->read(frame, offload);
 }
 
-Result<void> VirtioNet::write(std::span<const std::byte> frame, const FrameOffload& /*offload*/) {
-  while (auto used = m_transmit_queue->take_used()) m_free_transmit[m_free_transmit_count++] = used->id;
-  if (frame.size() > m_buffer_size - m_header_size) {
-    transmit_too_long.increment();
-    return fail(Errc::no_space, "frame longer than the MTU");
-  }
-  if (m_free_transmit_count == 0) {
-    transmit_ring_full.increment();
-    return fail(Errc::would_block, "transmit queue full");
-  }
-  auto id = m_free_transmit[--m_free_transmit_count];
-  std::memcpy(m_transmit_buffers.data() + id * m_buffer_size + m_header_size, frame.data(), frame.size());
-  // 5.1.6.2: header then frame, one device-readable buffer.
-  m_transmit_queue->make_available(id, m_transmit_buffers.address(id * m_buffer_size),
-                                   static_cast<std::uint32_t>(m_header_size + frame.size()), false);
-  m_transmit_queue->notify();
-  return {};
+Result<void> VirtioNet::write(std::span<const std::byte> frame, const FrameOffload& offload) {
+  return m_transmit_queue->write(frame, offload);
 }
 
 bool VirtioNet::input_pending() {
   if (m_interrupts) m_transport->acknowledge_interrupt();
-  if (m_refilled) {
-    m_receive_queue->notify();
-    m_refilled = 0;
-  }
-  return m_receive_queue->has_used();
+  return m_receive_queue->ready();
 }
 
 void VirtioNet::format(FormatSink& sink) const {
-  format_to(sink, "{}, MAC {}, MTU {}, {}+{} buffers of {} bytes, {}", *m_transport, m_mac, m_mtu,
-            m_receive_queue->size(), m_transmit_queue->size(), m_buffer_size, m_interrupts ? "interrupts" : "polled");
+  format_to(sink, "{}, MAC {}, MTU {}, {}+{} buffers of {}+{} bytes, {}, features {}", *m_transport, m_mac, m_mtu,
+            m_receive_queue->size(), m_transmit_queue->size(), m_receive_buffer_size, m_transmit_buffer_size,
+            m_interrupts ? "interrupts" : "polled", virtio::NetFeatureNames{m_features});
 }
 
 } // namespace morgana::pvh

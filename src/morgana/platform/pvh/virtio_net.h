@@ -1,11 +1,12 @@
 #pragma once
 
 // The virtio network device (virtio 1.1, 5.1) on any transport: one receive
-// and one transmit queue, no offloads, no mergeable receive buffers. Every
-// buffer is preallocated at start, one per descriptor and sized for the MTU,
-// so frames move without allocation: the receive queue is refilled with the
-// same buffer as soon as its frame is copied out, and transmit buffers come
-// back as the device reports them used.
+// and one transmit queue. It negotiates what --offload allows of checksum
+// offload both ways (CSUM, GUEST_CSUM), TCP segmentation both ways
+// (HOST_TSO4, GUEST_TSO4), and, whenever offered, mergeable receive buffers
+// and notification suppression (EVENT_IDX); each is optional, and without
+// them frames are plain and MTU-sized. Every buffer is preallocated at start,
+// one per descriptor, so frames move without allocation (virtio_net_queues.h).
 
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +19,7 @@
 #include "morgana/core/result.h"
 #include "morgana/platform/pvh/net_device.h"
 #include "morgana/platform/pvh/virtio.h"
-#include "morgana/platform/pvh/virtqueue.h"
+#include "morgana/platform/pvh/virtio_net_queues.h"
 
 namespace morgana::pvh {
 
@@ -34,11 +35,11 @@ public:
   [[nodiscard]] std::uint16_t mtu() const override { return m_mtu; }
   [[nodiscard]] bool interrupts() const override { return m_interrupts; }
 
-  // No offloads yet: frames are plain.
-  [[nodiscard]] NetOffloads offloads() const override { return {}; }
+  [[nodiscard]] NetOffloads offloads() const override { return virtio::offloads_of(m_features); }
   [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) override;
   [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) override;
-  // Clears the interrupt status and notifies the receive queue of refilled buffers.
+  // Clears the interrupt status, notifies the receive queue of refilled
+  // buffers and asks for an interrupt at the next frame.
   [[nodiscard]] bool input_pending() override;
 
   void format(FormatSink& sink) const override;
@@ -47,21 +48,16 @@ private:
   VirtioNet(std::unique_ptr<virtio::Transport> transport, bool interrupts);
   friend struct morgana::NothrowNew;
   [[nodiscard]] Result<void> start(std::uint64_t features);
-  void refill(std::uint16_t id);
 
   std::unique_ptr<virtio::Transport> m_transport;
   bool m_interrupts;
+  std::uint64_t m_features = 0; // negotiated
   MacAddress m_mac;
   std::uint16_t m_mtu = 1500;
-  std::size_t m_header_size = 0; // struct virtio_net_hdr: 12 bytes, 10 on legacy (5.1.6.1)
-  std::size_t m_buffer_size = 0; // header and the largest frame
-  std::unique_ptr<virtio::Virtqueue> m_receive_queue;
-  std::unique_ptr<virtio::Virtqueue> m_transmit_queue;
-  virtio::DmaMemory m_receive_buffers;
-  virtio::DmaMemory m_transmit_buffers;
-  std::unique_ptr<std::uint16_t[]> m_free_transmit; // IDs of transmit buffers we hold
-  std::size_t m_free_transmit_count = 0;
-  std::size_t m_refilled = 0; // receive buffers offered since the last notification
+  std::unique_ptr<virtio::NetReceiveQueue> m_receive_queue;
+  std::unique_ptr<virtio::NetTransmitQueue> m_transmit_queue;
+  std::size_t m_receive_buffer_size = 0;
+  std::size_t m_transmit_buffer_size = 0;
 };
 
 } // namespace morgana::pvh

@@ -1,0 +1,332 @@
+#include "morgana/platform/pvh/virtio_net_queues.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "morgana/core/counter.h"
+
+namespace morgana::pvh::virtio {
+namespace {
+
+Counter receive_malformed{"virtio_net.rx_malformed",
+                          "received frames dropped: buffer lengths, buffer counts or headers the device got wrong"};
+Counter receive_too_long{"virtio_net.rx_too_long", "frames longer than the reader's buffer, dropped"};
+Counter receive_merged{"virtio_net.rx_merged", "received frames that spanned more than one buffer"};
+Counter transmit_ring_full{"virtio_net.tx_ring_full", "frames not sent: too few transmit buffers back from the device"};
+Counter transmit_too_long{"virtio_net.tx_too_long", "frames not sent: longer than the MTU (or 64 KiB with TSO) allows"};
+Counter transmit_bad_offload{"virtio_net.tx_bad_offload",
+                             "frames not sent: offload metadata not negotiated or not fitting the frame"};
+Counter transmit_bad_used{"virtio_net.tx_bad_used", "used transmit IDs that named no frame with the device"};
+
+// 5.1.6: virtio_net_hdr offsets and values.
+constexpr std::size_t header_flags = 0, header_gso_type = 1, header_hdr_len = 2, header_gso_size = 4,
+                      header_csum_start = 6, header_csum_offset = 8, header_num_buffers = 10;
+constexpr std::uint8_t flag_needs_csum = 1, flag_data_valid = 2;
+constexpr std::uint8_t gso_none = 0, gso_tcpv4 = 1, gso_ecn = 0x80;
+// The TCP header's data offset (RFC 9293): the high nibble of its 13th byte, in 32-bit words.
+constexpr std::size_t tcp_data_offset = 12, tcp_minimum_header = 20;
+
+constexpr std::uint16_t no_next = 0xffff;
+
+// Little-endian fields (legacy devices use the guest's order: the same on x86).
+std::uint16_t load_le16(const std::byte* p) {
+  return static_cast<std::uint16_t>(std::to_integer<unsigned>(p[0]) | (std::to_integer<unsigned>(p[1]) << 8));
+}
+void store_le16(std::byte* p, std::uint16_t value) {
+  p[0] = static_cast<std::byte>(value);
+  p[1] = static_cast<std::byte>(value >> 8);
+}
+
+bool checksum_field_fits(const FrameOffload& offload, std::size_t frame_length) {
+  return std::size_t{offload.checksum_start} + offload.checksum_offset + 2 <= frame_length;
+}
+
+} // namespace
+
+std::uint64_t wanted_offload_features(const NetOffloads& allowed, std::uint64_t offered) {
+  std::uint64_t wanted = 0;
+  if (allowed.tx_checksum && (offered & net_feature_csum)) {
+    wanted |= net_feature_csum;
+    if (allowed.tso4) wanted |= net_feature_host_tso4;
+  }
+  if (allowed.rx_checksum && (offered & net_feature_guest_csum)) {
+    wanted |= net_feature_guest_csum;
+    if (allowed.gro4 && (offered & net_feature_mrg_rxbuf)) wanted |= net_feature_guest_tso4;
+  }
+  return wanted & offered;
+}
+
+NetOffloads offloads_of(std::uint64_t features) {
+  NetOffloads offloads;
+  offloads.tx_checksum = (features & net_feature_csum) != 0;
+  offloads.tso4 = offloads.tx_checksum && (features & net_feature_host_tso4);
+  offloads.rx_checksum = (features & net_feature_guest_csum) != 0;
+  offloads.gro4 = offloads.rx_checksum && (features & net_feature_guest_tso4) && (features & net_feature_mrg_rxbuf);
+  return offloads;
+}
+
+void NetFeatureNames::format(FormatSink& sink) const {
+  static constexpr struct {
+    std::uint64_t bit;
+    std::string_view name;
+  } names[] = {{net_feature_csum, "csum"},           {net_feature_guest_csum, "guest-csum"},
+               {net_feature_host_tso4, "host-tso4"}, {net_feature_guest_tso4, "guest-tso4"},
+               {net_feature_mrg_rxbuf, "mrg-rxbuf"}, {Virtqueue::feature_event_index, "event-idx"}};
+  std::string_view separator;
+  for (const auto& [bit, name] : names) {
+    if (!(features & bit)) continue;
+    sink.write(separator);
+    sink.write(name);
+    separator = " ";
+  }
+  if (separator.empty()) sink.write("none");
+}
+
+Result<void> encode_net_header(std::span<std::byte> header, std::span<const std::byte> frame,
+                               const FrameOffload& offload) {
+  std::fill(header.begin(), header.end(), std::byte{0});
+  if (offload.checksum_partial) {
+    if (!checksum_field_fits(offload, frame.size()))
+      return fail(Errc::invalid_argument, "checksum field beyond the frame");
+    header[header_flags] = std::byte{flag_needs_csum};
+    store_le16(&header[header_csum_start], offload.checksum_start);
+    store_le16(&header[header_csum_offset], offload.checksum_offset);
+  }
+  if (offload.segment_size) {
+    // 5.1.6.2: segmentation needs the partial checksum; hdr_len tells the
+    // device how much to copy in front of each segment: up to the TCP payload.
+    if (!offload.checksum_partial) return fail(Errc::invalid_argument, "segment size without a partial checksum");
+    std::size_t tcp = offload.checksum_start;
+    if (tcp + tcp_minimum_header > frame.size()) return fail(Errc::invalid_argument, "TCP header beyond the frame");
+    std::size_t headers = tcp + 4 * (std::to_integer<std::size_t>(frame[tcp + tcp_data_offset]) >> 4);
+    if (headers < tcp + tcp_minimum_header || headers > frame.size())
+      return fail(Errc::invalid_argument, "TCP header length does not fit the frame");
+    header[header_gso_type] = std::byte{gso_tcpv4};
+    store_le16(&header[header_hdr_len], static_cast<std::uint16_t>(headers));
+    store_le16(&header[header_gso_size], offload.segment_size);
+  }
+  return {};
+}
+
+Result<FrameOffload> decode_net_header(std::span<const std::byte> header, std::size_t frame_length) {
+  FrameOffload offload;
+  auto flags = std::to_integer<std::uint8_t>(header[header_flags]);
+  if (flags & flag_needs_csum) {
+    offload.checksum_partial = true;
+    offload.checksum_start = load_le16(&header[header_csum_start]);
+    offload.checksum_offset = load_le16(&header[header_csum_offset]);
+    if (!checksum_field_fits(offload, frame_length)) return fail(Errc::malformed, "checksum field beyond the frame");
+  }
+  offload.checksum_valid = (flags & flag_data_valid) != 0;
+  // ECN only says the sender's segments carried CWR; the frame is the same.
+  auto gso_type = std::to_integer<std::uint8_t>(header[header_gso_type]) & ~gso_ecn;
+  if (gso_type == gso_tcpv4) {
+    offload.segment_size = load_le16(&header[header_gso_size]);
+    if (offload.segment_size == 0) return fail(Errc::malformed, "TCP/IPv4 GSO frame without a segment size");
+  } else if (gso_type != gso_none) {
+    return fail(Errc::unsupported, "GSO type other than TCP/IPv4");
+  }
+  return offload;
+}
+
+// ---- Transmit ----
+
+NetTransmitQueue::NetTransmitQueue(const NetQueueConfig& config, std::size_t plain_frame_limit)
+    : m_config(config), m_plain_frame_limit(plain_frame_limit) {}
+
+Result<std::unique_ptr<NetTransmitQueue>> NetTransmitQueue::create(Transport& transport, const NetQueueConfig& config,
+                                                                   std::size_t plain_frame_limit) {
+  if (config.buffer_size < config.header_size + plain_frame_limit)
+    return fail(Errc::invalid_argument, "transmit buffers shorter than a frame");
+  auto queue = TRY(try_make_unique<NetTransmitQueue>("virtio-net transmit queue", config, plain_frame_limit));
+  queue->m_queue = TRY(Virtqueue::create(transport, config.index, config.wanted_size, config.event_index));
+  auto size = queue->m_queue->size();
+  queue->m_buffers = TRY(DmaMemory::allocate(size * config.buffer_size, 4096));
+  queue->m_free = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit list", size));
+  queue->m_next = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit chains", size));
+  queue->m_chain_length = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit chains", size));
+  queue->m_parts = TRY(try_make_unique<Virtqueue::Part[]>("virtio-net transmit chain", size));
+  for (std::uint16_t id = 0; id < size; ++id) {
+    queue->m_free[queue->m_free_count++] = id;
+    queue->m_chain_length[id] = 0;
+  }
+  // Sent buffers are reclaimed when the next frame goes out; no interrupt needed.
+  queue->m_queue->suppress_interrupts();
+  return queue;
+}
+
+void NetTransmitQueue::reclaim() {
+  while (auto used = m_queue->take_used()) {
+    auto length = m_chain_length[used->id];
+    if (length == 0) {
+      transmit_bad_used.increment();
+      continue;
+    }
+    m_chain_length[used->id] = 0;
+    for (std::uint16_t id = used->id, i = 0; i < length && id != no_next; ++i, id = m_next[id])
+      m_free[m_free_count++] = id;
+  }
+}
+
+Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const FrameOffload& offload) {
+  reclaim();
+  if (frame.size() > (offload.segment_size ? max_offload_frame : m_plain_frame_limit)) {
+    transmit_too_long.increment();
+    return fail(Errc::no_space, offload.segment_size ? "frame longer than 64 KiB" : "frame longer than the MTU");
+  }
+  if ((offload.checksum_partial && !m_config.offloads.tx_checksum) ||
+      (offload.segment_size && !m_config.offloads.tso4)) {
+    transmit_bad_offload.increment();
+    return fail(Errc::invalid_argument, "offload the device did not agree to");
+  }
+  std::byte header[net_header_size];
+  if (auto encoded = encode_net_header(std::span(header, m_config.header_size), frame, offload); !encoded) {
+    transmit_bad_offload.increment();
+    return encoded;
+  }
+  const std::size_t total = m_config.header_size + frame.size();
+  const std::size_t count = (total + m_config.buffer_size - 1) / m_config.buffer_size;
+  if (count > m_free_count) {
+    transmit_ring_full.increment();
+    return fail(Errc::would_block, "transmit queue full");
+  }
+
+  // 5.1.6.2: the header then the frame, across the chain's device-readable buffers.
+  std::size_t copied = 0; // of header and frame together
+  for (std::size_t i = 0; i < count; ++i) {
+    auto id = m_free[m_free_count - 1 - i];
+    auto* buffer = m_buffers.data() + id * m_config.buffer_size;
+    auto length = std::min(m_config.buffer_size, total - copied);
+    for (std::size_t offset = 0; offset < length;) {
+      std::size_t n;
+      if (copied < m_config.header_size) {
+        n = std::min(length - offset, m_config.header_size - copied);
+        std::memcpy(buffer + offset, header + copied, n);
+      } else {
+        n = length - offset;
+        std::memcpy(buffer + offset, frame.data() + (copied - m_config.header_size), n);
+      }
+      offset += n;
+      copied += n;
+    }
+    m_parts[i] = {id, m_buffers.address(id * m_config.buffer_size), static_cast<std::uint32_t>(length), false};
+    m_next[id] = i + 1 < count ? m_free[m_free_count - 2 - i] : no_next;
+  }
+  m_free_count -= count;
+  m_chain_length[m_parts[0].id] = static_cast<std::uint16_t>(count);
+  m_queue->make_available(std::span(m_parts.get(), count));
+  m_queue->notify();
+  return {};
+}
+
+// ---- Receive ----
+
+NetReceiveQueue::NetReceiveQueue(const NetQueueConfig& config, bool mergeable)
+    : m_config(config), m_mergeable(mergeable) {}
+
+Result<std::unique_ptr<NetReceiveQueue>> NetReceiveQueue::create(Transport& transport, const NetQueueConfig& config,
+                                                                 bool mergeable) {
+  if (config.buffer_size <= config.header_size) return fail(Errc::invalid_argument, "receive buffers too short");
+  auto queue = TRY(try_make_unique<NetReceiveQueue>("virtio-net receive queue", config, mergeable));
+  queue->m_queue = TRY(Virtqueue::create(transport, config.index, config.wanted_size, config.event_index));
+  queue->m_buffers = TRY(DmaMemory::allocate(queue->m_queue->size() * config.buffer_size, 4096));
+  return queue;
+}
+
+void NetReceiveQueue::fill() {
+  for (std::uint16_t id = 0; id < m_queue->size(); ++id)
+    m_queue->make_available(id, m_buffers.address(id * m_config.buffer_size),
+                            static_cast<std::uint32_t>(m_config.buffer_size), true);
+  m_refilled = m_queue->size();
+}
+
+void NetReceiveQueue::flush() {
+  if (!m_refilled) return;
+  m_queue->notify();
+  m_refilled = 0;
+}
+
+void NetReceiveQueue::refill(std::uint16_t id) {
+  m_queue->make_available(id, m_buffers.address(id * m_config.buffer_size),
+                          static_cast<std::uint32_t>(m_config.buffer_size), true);
+  // Notify in batches, but before the device could run dry.
+  if (++m_refilled >= m_queue->size() / 2u) flush();
+}
+
+Result<std::size_t> NetReceiveQueue::read(std::span<std::byte> frame, FrameOffload& offload) {
+  offload = {};
+  while (true) {
+    if (!m_head) m_head = m_queue->take_used();
+    if (!m_head) {
+      flush();
+      return 0;
+    }
+    auto head = *m_head;
+    // 5.1.6.4: the first buffer's length covers the header and the frame's start.
+    if (head.length < m_config.header_size || head.length > m_config.buffer_size) {
+      m_head.reset();
+      receive_malformed.increment();
+      refill(head.id);
+      continue;
+    }
+    std::uint16_t count = m_mergeable ? load_le16(buffer(head.id) + header_num_buffers) : 1;
+    if (count == 0 || count > m_queue->size()) {
+      m_head.reset();
+      receive_malformed.increment();
+      refill(head.id);
+      continue;
+    }
+    // The device publishes a frame's buffers together (QEMU does); if not, wait for the rest.
+    if (m_queue->used_pending() < count - 1u) {
+      flush();
+      return 0;
+    }
+    m_head.reset();
+
+    std::byte header[net_header_size];
+    std::memcpy(header, buffer(head.id), m_config.header_size);
+    std::size_t length = head.length - m_config.header_size;
+    bool fits = length <= frame.size();
+    if (fits) std::memcpy(frame.data(), buffer(head.id) + m_config.header_size, length);
+    refill(head.id);
+    bool intact = true;
+    for (std::uint16_t i = 1; i < count; ++i) {
+      auto part = m_queue->take_used();
+      if (!part) { // an ID outside the table (counted): the frame misses a part
+        intact = false;
+        break;
+      }
+      if (part->length > m_config.buffer_size) intact = false;
+      else if (fits && length + part->length <= frame.size())
+        std::memcpy(frame.data() + length, buffer(part->id), part->length);
+      else fits = false;
+      length += part->length;
+      refill(part->id);
+    }
+    if (!intact) {
+      receive_malformed.increment();
+      continue;
+    }
+    if (!fits) {
+      receive_too_long.increment();
+      return fail(Errc::no_space, "frame longer than the buffer");
+    }
+    auto decoded = decode_net_header(std::span(header, m_config.header_size), length);
+    // 5.1.6.4.1: without GUEST_CSUM (GUEST_TSO4) the flags (gso_type) are 0.
+    if (!decoded || ((decoded->checksum_partial || decoded->checksum_valid) && !m_config.offloads.rx_checksum) ||
+        (decoded->segment_size && !m_config.offloads.gro4)) {
+      receive_malformed.increment();
+      continue;
+    }
+    if (count > 1) receive_merged.increment();
+    offload = *decoded;
+    return length;
+  }
+}
+
+bool NetReceiveQueue::ready() {
+  flush();
+  return m_queue->request_interrupt();
+}
+
+} // namespace morgana::pvh::virtio
