@@ -68,6 +68,15 @@ protected:
     }
   }
 
+  // Reads one frame of up to max_offload_frame bytes: empty when none waits or on an error.
+  std::vector<std::byte> read_large(Netfront& net, FrameOffload& offload) {
+    std::vector<std::byte> buffer(max_offload_frame);
+    auto length = net.read(buffer, offload);
+    EXPECT_TRUE(length);
+    buffer.resize(length ? *length : 0);
+    return buffer;
+  }
+
   Pages store_page{1};
   // --offload=none unless a test allows more: the device as it was before offloads.
   NetOffloads allowed;
@@ -506,7 +515,6 @@ TEST_F(NetfrontTest, LargeFramesComeInOverSeveralBuffersWithTheirGsoSize) {
   allowed = all_offloads;
   auto net = connected();
   ASSERT_TRUE(net);
-  std::vector<std::byte> buffer(max_offload_frame);
   FrameOffload offload;
   const std::size_t sizes[] = {65535, 4096, 4097, 20000, 1514};
   for (unsigned i = 0; i < 100; ++i) {
@@ -514,22 +522,17 @@ TEST_F(NetfrontTest, LargeFramesComeInOverSeveralBuffersWithTheirGsoSize) {
     ASSERT_TRUE(netback.deliver_chain(frame, 4096, netif::rx_csum_blank | netif::rx_data_validated,
                                       {NetbackExtra{.gso_size = 1448}}))
         << i;
-    auto length = net->read(buffer, offload);
-    ASSERT_TRUE(length) << i;
-    ASSERT_EQ(std::vector<std::byte>(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*length)), frame)
-        << i;
+    ASSERT_EQ(read_large(*net, offload), frame) << i;
     EXPECT_EQ(offload.segment_size, 1448);
     EXPECT_TRUE(offload.checksum_partial);
   }
   // Pieces of any size, and a multicast entry beside the GSO one (ignored).
   auto frame = tcp_frame(9000, 5);
   ASSERT_TRUE(netback.deliver_chain(frame, 1000, 0, {NetbackExtra{.type = 2}, NetbackExtra{.gso_size = 536}}));
-  auto length = net->read(buffer, offload);
-  ASSERT_TRUE(length);
-  EXPECT_EQ(std::vector<std::byte>(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*length)), frame);
+  EXPECT_EQ(read_large(*net, offload), frame);
   EXPECT_EQ(offload.segment_size, 536);
   EXPECT_FALSE(offload.checksum_partial);
-  EXPECT_EQ(*net->read(buffer, offload), 0u);
+  EXPECT_TRUE(read_large(*net, offload).empty());
   EXPECT_EQ(netback.posted(), Netfront::receive_slots);
 }
 
@@ -538,27 +541,24 @@ TEST_F(NetfrontTest, AFrameWhoseRestIsNotThereYetWaitsForIt) {
   auto net = connected();
   ASSERT_TRUE(net);
   auto port = net->event_channel();
-  std::vector<std::byte> buffer(max_offload_frame);
   auto frame = tcp_frame(10000, 1);
   auto piece = [&](std::size_t i) {
     return std::span(frame).subspan(i * 4096, std::min<std::size_t>(4096, 10000 - i * 4096));
   };
   ASSERT_TRUE(netback.deliver(piece(0), NetbackDelivery{.flags = netif::rx_more_data | netif::rx_extra_info}));
-  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
+  EXPECT_TRUE(read_large(*net, received_offload).empty());
   ASSERT_TRUE(netback.deliver_extra(NetbackExtra{.gso_size = 1448}));
   ASSERT_TRUE(netback.deliver(piece(1), NetbackDelivery{.flags = netif::rx_more_data}));
-  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
+  EXPECT_TRUE(read_large(*net, received_offload).empty());
   EXPECT_FALSE(net->input_pending());
   xen.pending.clear();
   // The last piece raises an event: the front end asked for one past what it had taken.
   ASSERT_TRUE(netback.deliver(piece(2)));
   EXPECT_TRUE(xen.pending.contains(port));
   EXPECT_TRUE(net->input_pending());
-  auto length = net->read(buffer, received_offload);
-  ASSERT_TRUE(length);
-  EXPECT_EQ(std::vector<std::byte>(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*length)), frame);
+  EXPECT_EQ(read_large(*net, received_offload), frame);
   EXPECT_EQ(received_offload.segment_size, 1448);
-  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
+  EXPECT_TRUE(read_large(*net, received_offload).empty());
   EXPECT_EQ(netback.posted(), Netfront::receive_slots);
 }
 
@@ -569,13 +569,8 @@ TEST_F(NetfrontTest, MalformedLargeFramesAreCountedDroppedAndTheirBuffersReposte
   morgana::test_support::CounterWatches drops{"netfront.rx_bad_gso", "netfront.rx_bad_extra", "netfront.rx_too_long",
                                               "netfront.rx_long_chain"};
   using Moved = std::map<std::string_view, std::uint64_t>;
-  std::vector<std::byte> buffer(max_offload_frame);
   auto good = tcp_frame(6000, 1);
-  auto read_good = [&] {
-    auto length = net->read(buffer, received_offload);
-    return length &&
-           std::vector<std::byte>(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*length)) == good;
-  };
+  auto read_good = [&] { return read_large(*net, received_offload) == good; };
   // A GSO type other than TCP/IPv4, and a GSO size of 0.
   ASSERT_TRUE(netback.deliver_chain(tcp_frame(9000, 2), 4096, 0, {NetbackExtra{.gso_size = 1448, .gso_type = 2}}));
   ASSERT_TRUE(netback.deliver_chain(tcp_frame(9000, 2), 4096, 0, {NetbackExtra{.gso_size = 0}}));
@@ -611,7 +606,7 @@ TEST_F(NetfrontTest, MalformedLargeFramesAreCountedDroppedAndTheirBuffersReposte
                                    {"netfront.rx_bad_extra", 2},
                                    {"netfront.rx_too_long", 1},
                                    {"netfront.rx_long_chain", 1}}));
-  EXPECT_EQ(*net->read(buffer, received_offload), 0u);
+  EXPECT_TRUE(read_large(*net, received_offload).empty());
   EXPECT_EQ(netback.posted(), Netfront::receive_slots);
 }
 
