@@ -400,6 +400,7 @@ TEST_F(NetfrontTest, LargeFramesGoOutOverPagesWithAGsoEntryAcrossRingWrapAround)
   FrameOffload segmented{.checksum_partial = true, .checksum_start = 34, .checksum_offset = 16, .segment_size = 1448};
   // Sizes around page multiples, up to the largest a request can say.
   const std::size_t sizes[] = {1600, 4095, 4096, 4097, 8192, 30000, 65535 - 4096, 65535};
+  CounterWatch large("netfront.tx_large");
   for (unsigned i = 0; i < 200; ++i) {
     auto size = sizes[i % std::size(sizes)];
     auto frame = tcp_frame(size, i);
@@ -414,6 +415,7 @@ TEST_F(NetfrontTest, LargeFramesGoOutOverPagesWithAGsoEntryAcrossRingWrapAround)
     EXPECT_EQ(with.extra->gso_size, 1448);
     EXPECT_EQ(with.extra->gso_type, netif::gso_type_tcpv4);
   }
+  EXPECT_EQ(large.delta(), 200u);
   // Every response came back, the extra entries' NETIF_RSP_NULL ones with a meaningless id.
   EXPECT_EQ(bad_id.delta(), 0u);
   EXPECT_EQ(error.delta(), 0u);
@@ -516,6 +518,7 @@ TEST_F(NetfrontTest, LargeFramesComeInOverSeveralBuffersWithTheirGsoSize) {
   auto net = connected();
   ASSERT_TRUE(net);
   FrameOffload offload;
+  CounterWatch large("netfront.rx_large"), blank("netfront.rx_csum_blank");
   const std::size_t sizes[] = {65535, 4096, 4097, 20000, 1514};
   for (unsigned i = 0; i < 100; ++i) {
     auto frame = tcp_frame(sizes[i % std::size(sizes)], i);
@@ -526,6 +529,8 @@ TEST_F(NetfrontTest, LargeFramesComeInOverSeveralBuffersWithTheirGsoSize) {
     EXPECT_EQ(offload.segment_size, 1448);
     EXPECT_TRUE(offload.checksum_partial);
   }
+  EXPECT_EQ(large.delta(), 100u);
+  EXPECT_EQ(blank.delta(), 100u);
   // Pieces of any size, and a multicast entry beside the GSO one (ignored).
   auto frame = tcp_frame(9000, 5);
   ASSERT_TRUE(netback.deliver_chain(frame, 1000, 0, {NetbackExtra{.type = 2}, NetbackExtra{.gso_size = 536}}));

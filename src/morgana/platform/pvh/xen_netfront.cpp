@@ -24,6 +24,9 @@ Counter receive_bad_gso{"netfront.rx_bad_gso",
                         "frames with a GSO type other than TCP/IPv4 or a GSO size of 0, dropped"};
 Counter receive_bad_checksum_offload{"netfront.rx_bad_csum_blank",
                                      "frames marked csum_blank that are not TCP or UDP over IPv4, dropped"};
+Counter receive_blank{"netfront.rx_csum_blank", "frames the back end sent with their checksum left blank (rx-csum)"};
+Counter receive_large{"netfront.rx_large", "frames the back end sent over several buffers or with a GSO size (gro)"};
+Counter transmit_large{"netfront.tx_large", "frames sent over several requests with a GSO size (tso)"};
 Counter transmit_bad_id{"netfront.tx_bad_id", "transmit responses naming a slot not with the back end, ignored"};
 Counter transmit_error{"netfront.tx_error", "transmit requests the back end reported as dropped or in error"};
 Counter transmit_ring_full{"netfront.tx_ring_full", "frames not sent: too few transmit slots free"};
@@ -336,10 +339,19 @@ Result<std::size_t> Netfront::copy_receive_chain(std::span<std::byte> frame, Fra
       return 0;
     }
     about.checksum_partial = true;
+    receive_blank.increment();
+    // Once: the evidence, in a guest's log, that the offload is in use.
+    if (receive_blank.value() == 1) netfront_log.info("the back end sends frames with blank checksums");
   } else if (m_offloads.rx_checksum && (flags & netif::rx_data_validated)) {
     about.checksum_valid = true;
   }
   about.segment_size = chain.gso_size;
+  if (chain.data_count > 1 || chain.gso_size != 0) {
+    receive_large.increment();
+    if (receive_large.value() == 1)
+      netfront_log.info("the back end sends large frames ({} bytes over {} buffers, GSO size {})", length,
+                        chain.data_count, chain.gso_size);
+  }
   offload = about;
   return length;
 }
@@ -407,6 +419,7 @@ Result<void> Netfront::write(std::span<const std::byte> frame, const FrameOffloa
           {.extra = netif::ExtraInfo{netif::extra_type_gso, 0, offload.segment_size, netif::gso_type_tcpv4}});
     flags = 0;
   }
+  if (segmented) transmit_large.increment();
   if (m_transmit.push_requests()) (void)m_services.notify(m_port);
   return {};
 }
