@@ -210,7 +210,7 @@ Result<void> Netfront::publish(Store& store, std::string_view device, std::int64
 }
 
 void Netfront::post_receive(std::uint16_t id) {
-  // The ring is full but for this slot's buffer, which goes back at once.
+  // Each buffer has its own ring slot: there is always room for it.
   (void)m_receive.put_request({id, m_receive_refs[id]});
   ++m_receive_unpushed;
 }
