@@ -3,8 +3,10 @@
 netfront finds its vif in xenstore and connects to dom0's netback; the address comes
 from the .xl's `extra = "--ipv4=..."` through the same boot argument parser as on QEMU;
 dom0 pings it (plain, and 4000-byte pings that IPv4 fragments) and sends 10 MB through
-its TCP echo service, which must come back byte-exact. Logs:
-build/system-tests/xen_echo_test/xen/."""
+its TCP echo service, which must come back byte-exact: once with every offload netback
+offers (the default --offload=all: checksums and 64 KiB TCP frames both ways, as the
+guest's log line and netfront's xenstore keys show) and once with --offload=none.
+Logs: build/system-tests/xen_echo_test/xen/."""
 
 import re
 
@@ -12,26 +14,66 @@ import harness
 import xen_support
 
 ADDRESS = "10.0.0.50"
+PLAIN_ADDRESS = "10.0.0.51"
 MEGABYTES = 10
+# netfront's feature keys in xenstore, by --offload.
+FEATURES = {
+    "all": {"feature-no-csum-offload": "0", "feature-sg": "1", "feature-gso-tcpv4": "1"},
+    "none": {"feature-no-csum-offload": "1", "feature-sg": "0", "feature-gso-tcpv4": "0"},
+}
+
+
+def echo_script(name, address):
+    """dom0's part for one echo guest: its xenstore keys, pings, and 10 MB through TCP echo, into /results/NAME-*."""
+    return f"""
+guest_console {name} 'serving on' 600 || echo "{name} never served"
+xenstore-ls /local/domain/$(xl domid {name})/device/vif/0 >/results/{name}-xenstore 2>&1
+ping -c 3 -W 10 {address} >/results/{name}-ping 2>&1
+ping -c 3 -W 10 -s 4000 {address} >/results/{name}-ping-fragmented 2>&1
+start=$(date +%s)
+socat -T 120 -t 120 - TCP:{address}:7 </tmp/sent >/tmp/echoed 2>/results/{name}-socat.log
+echo $(($(date +%s) - start)) >/results/{name}-echo-seconds
+wc -c </tmp/echoed >/results/{name}-echoed-bytes
+if cmp /tmp/sent /tmp/echoed >/results/{name}-cmp 2>&1; then echo same >/results/{name}-cmp; fi
+xl destroy {name} && guest_wait {name} 120
+"""
+
+
+def check_echo(t, result, name, address, offload):
+    console = result.guest_console(name)
+    t.check(re.search(r"net0: netfront device/vif/0", console), f"{name}: netfront connects to dom0's netback",
+            console[-1500:])
+    t.check(re.search(rf"net0: netfront device/vif/0: .*offloads {offload}\b", console),
+            f"{name}: the guest logs the offloads it negotiated ({offload})", console[-1500:])
+    keys = dict(re.findall(r'^\s*([\w-]+) = "([^"]*)"', result.text(f"/results/{name}-xenstore"), re.M))
+    wanted = FEATURES[offload]
+    t.check({key: keys.get(key) for key in wanted} == wanted,
+            f"{name}: netfront's xenstore keys ask netback for {offload}", result.text(f"/results/{name}-xenstore"))
+    t.check(f"serving on {address}" in console, f"{name}: echo serves on the address from extra =", console[-1500:])
+    ping, fragmented = result.text(f"/results/{name}-ping"), result.text(f"/results/{name}-ping-fragmented")
+    t.check("3 packets received" in ping, f"{name}: dom0 pings the guest over netfront", ping)
+    t.check("3 packets received" in fragmented, f"{name}: dom0 pings the guest with 4000-byte (fragmented) packets",
+            fragmented)
+    echoed = result.text(f"/results/{name}-echoed-bytes").strip()
+    print(f"  {name}: {MEGABYTES} MB echoed in {result.text(f'/results/{name}-echo-seconds').strip()} s "
+          "(nested TCG; no threshold)")
+    t.check(result.text(f"/results/{name}-cmp").strip() == "same",
+            f"{name}: {MEGABYTES} MB come back byte-exact from the TCP echo service (--offload={offload})",
+            f"{echoed} bytes echoed; {result.text(f'/results/{name}-cmp')} "
+            f"{result.text(f'/results/{name}-socat.log')}")
 
 
 def test(t):
     image = harness.build_app("examples/echo", "pvh")
     echo = xen_support.Guest("echo", image, extra=f"--ipv4={ADDRESS}/24")
+    plain = xen_support.Guest("plain", image, extra=f"--ipv4={PLAIN_ADDRESS}/24 --offload=none")
     dhcp = xen_support.Guest("dhcp", image)
-    result = xen_support.run_xen(t, guests=[echo, dhcp], script=f"""
-guest_start echo {echo.config_path}
-guest_console echo 'serving on' 600 || echo "echo never served"
-ping -c 3 -W 10 {ADDRESS} >/results/ping 2>&1
-ping -c 3 -W 10 -s 4000 {ADDRESS} >/results/ping-fragmented 2>&1
+    result = xen_support.run_xen(t, guests=[echo, plain, dhcp], script=f"""
 head -c {MEGABYTES * 1024 * 1024} /dev/urandom >/tmp/sent
-start=$(date +%s)
-socat -T 120 -t 120 - TCP:{ADDRESS}:7 </tmp/sent >/tmp/echoed 2>/results/socat.log
-echo $(($(date +%s) - start)) >/results/echo-seconds
-wc -c </tmp/echoed >/results/echoed-bytes
-if cmp /tmp/sent /tmp/echoed >/results/cmp 2>&1; then echo same >/results/cmp; fi
-xl destroy echo && guest_wait echo 120
-
+guest_start echo {echo.config_path}
+{echo_script("echo", ADDRESS)}
+guest_start plain {plain.config_path}
+{echo_script("plain", PLAIN_ADDRESS)}
 guest_start dhcp {dhcp.config_path}
 address=$(guest_address dhcp 300)
 echo "$address" >/results/dhcp-address
@@ -39,19 +81,8 @@ ping -c 3 -W 10 "$address" >/results/dhcp-ping 2>&1
 echo "over a leased address" | nc -w 20 "$address" 7 >/results/dhcp-echo 2>&1
 xl destroy dhcp && guest_wait dhcp 120
 """)
-    console = result.guest_console("echo")
-    t.check(re.search(r"net0: netfront device/vif/0", console), "netfront connects to dom0's netback",
-            console[-1500:])
-    t.check(f"serving on {ADDRESS}" in console, "echo serves on the address from extra =", console[-1500:])
-    ping, fragmented = result.text("/results/ping"), result.text("/results/ping-fragmented")
-    t.check("3 packets received" in ping, "dom0 pings the guest over netfront", ping)
-    t.check("3 packets received" in fragmented, "dom0 pings the guest with 4000-byte (fragmented) packets",
-            fragmented)
-    echoed = result.text("/results/echoed-bytes").strip()
-    print(f"  {MEGABYTES} MB echoed in {result.text('/results/echo-seconds').strip()} s (nested TCG; no threshold)")
-    t.check(result.text("/results/cmp").strip() == "same",
-            f"{MEGABYTES} MB come back byte-exact from the TCP echo service",
-            f"{echoed} bytes echoed; {result.text('/results/cmp')} {result.text('/results/socat.log')}")
+    check_echo(t, result, "echo", ADDRESS, "all")
+    check_echo(t, result, "plain", PLAIN_ADDRESS, "none")
 
     address = result.text("/results/dhcp-address").strip()
     console = result.guest_console("dhcp")

@@ -207,6 +207,8 @@ void FakeNetback::write_toolstack_keys(std::string_view mac) {
   tree[m_backend + "/frontend"] = m_frontend;
   tree[m_backend + "/state"] = "2";
   tree[m_backend + "/feature-rx-copy"] = "1";
+  tree[m_backend + "/feature-sg"] = "1";
+  tree[m_backend + "/feature-gso-tcpv4"] = "1";
 }
 
 std::byte* FakeNetback::map(std::uint32_t ref, bool write) const {
@@ -247,28 +249,91 @@ void FakeNetback::push(std::byte* ring, std::uint32_t producer) {
 void FakeNetback::take_transmits_now() {
   auto producer = load<std::uint32_t>(m_tx + ring_req_prod);
   if (producer == m_tx_consumer) return;
-  while (m_tx_consumer != producer) {
-    const auto* entry = m_tx + ring_entries + (m_tx_consumer % netif_ring_size) * tx_entry;
-    auto gref = load<std::uint32_t>(entry);
-    auto offset = load<std::uint16_t>(entry + 4);
-    auto id = load<std::uint16_t>(entry + 8);
-    auto size = load<std::uint16_t>(entry + 10);
-    ++m_tx_consumer;
-    auto status = transmit_status;
-    const auto* data = map(gref, false);
-    if (!data || offset + size > page) {
-      ADD_FAILURE() << "transmit request with grant " << gref << " offset " << offset << " size " << size;
-      status = -1;
-    } else {
-      sent.emplace_back(data + offset, data + offset + size);
-    }
-    auto* response = m_tx + ring_entries + (m_tx_producer % netif_ring_size) * tx_entry;
-    store(response, transmit_response_id.value_or(id));
-    store(response + 2, status);
-    ++m_tx_producer;
-  }
+  while (m_tx_consumer != producer) take_transmit_frame(producer);
   push(m_tx, m_tx_producer);
   if (rearm_requests) store(m_tx + ring_req_event, m_tx_consumer + 1);
+}
+
+// One frame as netback reads it (xenvif_count_requests, xenvif_get_extras):
+// the first request's size is the frame's, the extra info entries follow it,
+// then the requests its NETTXF_more_data flags link, none crossing a page.
+void FakeNetback::take_transmit_frame(std::uint32_t producer) {
+  constexpr std::uint16_t more_data = 1 << 2, extra_info = 1 << 3;
+  constexpr std::uint16_t null_id = 0xffff; // an extra info entry's response: NETIF_RSP_NULL, id meaningless
+  struct Request {
+    std::uint32_t gref;
+    std::uint16_t offset, flags, id, size;
+  };
+  std::vector<Request> requests;
+  std::vector<std::uint16_t> response_ids;
+  NetbackSent with;
+  bool more = true;
+  while (more) {
+    if (m_tx_consumer == producer) {
+      ADD_FAILURE() << "a transmitted frame's requests end before the frame does";
+      break;
+    }
+    const auto* entry = m_tx + ring_entries + (m_tx_consumer++ % netif_ring_size) * tx_entry;
+    Request request{load<std::uint32_t>(entry), load<std::uint16_t>(entry + 4), load<std::uint16_t>(entry + 6),
+                    load<std::uint16_t>(entry + 8), load<std::uint16_t>(entry + 10)};
+    requests.push_back(request);
+    response_ids.push_back(request.id);
+    more = request.flags & more_data;
+    if (requests.size() == 1 && (request.flags & extra_info)) {
+      for (bool more_extra = true; more_extra;) {
+        if (m_tx_consumer == producer) {
+          ADD_FAILURE() << "extra info announced and missing";
+          break;
+        }
+        const auto* extra = m_tx + ring_entries + (m_tx_consumer++ % netif_ring_size) * tx_entry;
+        with.extra = NetbackExtra{load<std::uint8_t>(extra), load<std::uint8_t>(extra + 1),
+                                  load<std::uint16_t>(extra + 2), load<std::uint8_t>(extra + 4)};
+        more_extra = with.extra->flags & 1;
+        response_ids.push_back(null_id);
+      }
+    }
+  }
+  auto status = transmit_status;
+  bool taken = !requests.empty();
+  std::vector<std::byte> frame;
+  if (!requests.empty()) {
+    with.flags = requests[0].flags;
+    with.slots = requests.size();
+    // The first request's own part is what the others leave of the frame.
+    std::size_t rest = 0;
+    for (std::size_t i = 1; i < requests.size(); ++i) rest += requests[i].size;
+    if (rest > requests[0].size || requests.size() > 18) {
+      ADD_FAILURE() << "a frame of " << requests[0].size << " bytes over " << requests.size() << " requests";
+      status = -1;
+      taken = false;
+      requests.clear();
+    } else {
+      requests[0].size = static_cast<std::uint16_t>(requests[0].size - rest);
+    }
+    for (const auto& request : requests) {
+      const auto* data = map(request.gref, false);
+      if (!data || request.offset + request.size > page) {
+        ADD_FAILURE() << "transmit request with grant " << request.gref << " offset " << request.offset << " size "
+                      << request.size;
+        status = -1;
+        taken = false;
+        break;
+      }
+      frame.insert(frame.end(), data + request.offset, data + request.offset + request.size);
+    }
+  }
+  for (auto id : response_ids) respond_transmit(id, id == null_id ? std::int16_t{1} : status);
+  if (taken) {
+    sent.push_back(std::move(frame));
+    sent_with.push_back(with);
+  }
+}
+
+void FakeNetback::respond_transmit(std::uint16_t id, std::int16_t status) {
+  auto* response = m_tx + ring_entries + (m_tx_producer % netif_ring_size) * tx_entry;
+  store(response, status == 1 ? id : transmit_response_id.value_or(id)); // NETIF_RSP_NULL: as it comes
+  store(response + 2, status);
+  ++m_tx_producer;
 }
 
 bool FakeNetback::deliver(std::span<const std::byte> frame, const NetbackDelivery& how) {
@@ -290,6 +355,43 @@ bool FakeNetback::deliver(std::span<const std::byte> frame, const NetbackDeliver
   ++m_rx_producer;
   push(m_rx, m_rx_producer);
   if (rearm_requests) store(m_rx + ring_req_event, m_rx_consumer + 1);
+  return true;
+}
+
+bool FakeNetback::deliver_extra(const NetbackExtra& extra) {
+  if (!m_connected || load<std::uint32_t>(m_rx + ring_req_prod) == m_rx_consumer) return false;
+  ++m_rx_consumer; // the buffer is not written
+  auto* entry = m_rx + ring_entries + (m_rx_producer % netif_ring_size) * rx_entry;
+  store(entry, extra.type);
+  store(entry + 1, extra.flags);
+  store(entry + 2, extra.gso_size);
+  store(entry + 4, extra.gso_type);
+  store(entry + 5, std::uint8_t{0});
+  store(entry + 6, std::uint16_t{0});
+  ++m_rx_producer;
+  push(m_rx, m_rx_producer);
+  if (rearm_requests) store(m_rx + ring_req_event, m_rx_consumer + 1);
+  return true;
+}
+
+bool FakeNetback::deliver_chain(std::span<const std::byte> frame, std::size_t chunk, std::uint16_t flags,
+                                const std::vector<NetbackExtra>& extras) {
+  constexpr std::uint16_t more_data = 1 << 2, extra_info = 1 << 3;
+  auto pieces = std::max<std::size_t>(1, (frame.size() + chunk - 1) / chunk);
+  if (posted() < pieces + extras.size()) return false;
+  for (std::size_t i = 0; i < pieces; ++i) {
+    auto piece = frame.subspan(i * chunk, std::min(chunk, frame.size() - i * chunk));
+    std::uint16_t piece_flags = i == 0 ? flags : 0;
+    if (i == 0 && !extras.empty()) piece_flags |= extra_info;
+    if (i + 1 < pieces) piece_flags |= more_data;
+    (void)deliver(piece, NetbackDelivery{.flags = piece_flags});
+    if (i == 0)
+      for (std::size_t e = 0; e < extras.size(); ++e) {
+        auto extra = extras[e];
+        if (e + 1 < extras.size()) extra.flags |= 1; // XEN_NETIF_EXTRA_FLAG_MORE
+        (void)deliver_extra(extra);
+      }
+  }
   return true;
 }
 

@@ -123,13 +123,29 @@ struct NetbackDelivery {
   std::optional<std::int16_t> status;
 };
 
+// struct netif_extra_info, as netback writes it after a receive response.
+struct NetbackExtra {
+  std::uint8_t type = 1; // XEN_NETIF_EXTRA_TYPE_GSO
+  std::uint8_t flags = 0;
+  std::uint16_t gso_size = 0;
+  std::uint8_t gso_type = 1; // XEN_NETIF_GSO_TYPE_TCPV4
+};
+
+// What came with a frame taken from the transmit ring.
+struct NetbackSent {
+  std::uint16_t flags = 0;           // the first request's NETTXF_*
+  std::optional<NetbackExtra> extra; // the GSO entry after it
+  std::size_t slots = 0;             // data requests
+};
+
 // netback in domain `domain`, for the front end at `frontend`.
 class FakeNetback {
 public:
   FakeNetback(FakeXen& xen, FakeXenstored& store, std::span<std::byte> grant_table, std::string frontend,
               std::string backend, std::uint16_t domain = 0);
 
-  // What the toolstack writes before the guest starts.
+  // What the toolstack writes before the guest starts, and the features
+  // Linux's netback offers (feature-sg, feature-gso-tcpv4).
   void write_toolstack_keys(std::string_view mac = "00:16:3e:12:34:56");
   // Connects once the front end says it is connected; takes transmit requests.
   void step();
@@ -138,9 +154,18 @@ public:
   // Puts one frame in the next posted receive buffer and publishes it; false
   // when no buffer is posted. The response's fields can be overridden.
   bool deliver(std::span<const std::byte> frame, const NetbackDelivery& how = {});
+  // An extra info entry in the next receive slot.
+  bool deliver_extra(const NetbackExtra& extra);
+  // One frame as netback sends a large one: cut into `chunk`-byte pieces over
+  // as many buffers, the first with `flags` (and NETRXF_extra_info followed
+  // by `extras`), each but the last with NETRXF_more_data. False when too few
+  // buffers are posted (nothing is delivered then).
+  bool deliver_chain(std::span<const std::byte> frame, std::size_t chunk, std::uint16_t flags,
+                     const std::vector<NetbackExtra>& extras = {});
   [[nodiscard]] std::uint32_t posted() const; // receive requests not yet answered
 
   std::vector<std::vector<std::byte>> sent; // frames taken from the transmit ring
+  std::vector<NetbackSent> sent_with;       // and what came with each
   bool willing = true;                      // false: never connects
   bool take_transmits = true;
   std::int16_t transmit_status = 0;
@@ -155,6 +180,8 @@ public:
 private:
   [[nodiscard]] std::byte* map(std::uint32_t ref, bool write) const;
   void take_transmits_now();
+  void take_transmit_frame(std::uint32_t producer);
+  void respond_transmit(std::uint16_t id, std::int16_t status);
   void push(std::byte* ring, std::uint32_t producer);
 
   FakeXen& m_xen;

@@ -18,9 +18,9 @@ namespace {
 
 log::Source xen_devices_log{"xen-devices"};
 
-// Grant table frames mapped at start: 2048 references, enough for five vifs
-// of 2 + 256 + 128 grants each.
-constexpr std::size_t grant_frames = 4;
+// Grant table frames mapped at start: 3072 references, enough for five vifs
+// of 2 + 256 + 256 grants each.
+constexpr std::size_t grant_frames = 6;
 constexpr std::size_t max_vifs = 5;
 // Per vif; nested emulation makes the back end slow to connect.
 constexpr std::int64_t handshake_timeout_ns = 30'000'000'000;
@@ -95,7 +95,7 @@ std::vector<std::unique_ptr<NetDevice>> start_net_devices() {
   while (auto name = vifs->next())
     if (count < max_vifs && name->size() <= 10) format_to(devices[count++], "device/vif/{}", *name);
   for (const auto& device : std::span(devices).first(count)) {
-    auto net = Netfront::create(*state.store, *state.grants, state.services, device.view(),
+    auto net = Netfront::create(*state.store, *state.grants, state.services, device.view(), allowed_net_offloads(),
                                 clock::monotonic_ns() + handshake_timeout_ns);
     if (!net) {
       xen_devices_log.error("{}: {}", device.view(), net.error());

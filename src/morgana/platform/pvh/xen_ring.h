@@ -126,12 +126,16 @@ public:
     return true;
   }
   // The next response, copied out of the shared page before it is decoded.
-  [[nodiscard]] std::optional<Response> take_response() {
+  [[nodiscard]] std::optional<Response> take_response() { return take_response_as(&Wire::decode); }
+  // The same, for an entry of another kind that shares the ring (netif's
+  // extra info), decoded by `decode`.
+  template <class Decoded>
+  [[nodiscard]] std::optional<Decoded> take_response_as(Decoded (*decode)(const std::byte*)) {
     const auto* entry = next_response_entry();
     if (!entry) return std::nullopt;
     std::byte copy[Wire::entry_size];
     std::memcpy(copy, entry, sizeof copy);
-    return Wire::decode(copy);
+    return decode(copy);
   }
 };
 
