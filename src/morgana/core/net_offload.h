@@ -37,9 +37,12 @@ struct NetOffloads {
   friend bool operator==(const NetOffloads&, const NetOffloads&) = default;
 };
 
-// The largest frame a device may take or give with tso4/gro4: the largest
-// IPv4 packet plus the Ethernet header.
+// The largest frame a device may give with gro4: the largest IPv4 packet plus
+// the Ethernet header.
 inline constexpr std::size_t max_offload_frame = 65535 + 14;
+// The largest frame the stack gives a device with tso4, Ethernet header
+// included: Xen's netif requests carry the size in 16 bits.
+inline constexpr std::size_t max_tso_frame = 65535;
 
 // What travels with one frame between the stack and the device.
 struct FrameOffload {

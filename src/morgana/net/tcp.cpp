@@ -6,6 +6,7 @@
 #include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/random.h"
+#include "morgana/net/ethernet.h"
 #include "morgana/net/stack.h"
 #include "morgana/net/tcp_memory.h"
 #include "morgana/net/transport_checksum.h"
@@ -51,8 +52,9 @@ std::uint16_t Tcp::mss_for_mtu() const {
 
 std::uint32_t Tcp::max_send_payload(std::uint32_t send_mss) const {
   if (!m_stack.offloads().tso4) return send_mss;
-  // Whole segments, the largest IPv4 packet's worth with the longest TCP header.
-  constexpr auto room = static_cast<std::uint32_t>(65535 - Ipv4Header::minimum_size - TcpHeader::maximum_size);
+  // Whole segments, the largest TSO frame's worth with the longest TCP header.
+  constexpr auto room = static_cast<std::uint32_t>(max_tso_frame - EthernetHeader::size - Ipv4Header::minimum_size -
+                                                   TcpHeader::maximum_size);
   return std::max(room / send_mss, std::uint32_t{1}) * send_mss;
 }
 

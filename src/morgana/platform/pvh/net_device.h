@@ -35,7 +35,7 @@ public:
   [[nodiscard]] virtual Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) = 0;
   // Queues one frame for transmission; Errc::would_block when every transmit
   // buffer is still with the device, Errc::no_space when it exceeds the MTU
-  // (or max_offload_frame with tso4).
+  // (or max_tso_frame with tso4).
   [[nodiscard]] virtual Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) = 0;
   // Before the CPU halts: acknowledges the device's interrupt or event, hands
   // it the receive buffers refilled since, and returns whether frames wait

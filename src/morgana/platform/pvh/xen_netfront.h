@@ -80,7 +80,7 @@ public:
   [[nodiscard]] NetOffloads offloads() const override { return m_offloads; }
   [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) override;
   // A frame with segment_size may be up to netif::max_frame_size (65535)
-  // bytes long, a request's 16-bit size: less than max_offload_frame.
+  // bytes long, a request's 16-bit size: max_tso_frame, which the stack keeps to.
   // Metadata for an offload not negotiated is refused (Errc::unsupported).
   [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) override;
   // Clears the event, publishes refilled receive buffers, and if no frame
