@@ -4,8 +4,8 @@ netfront finds its vif in xenstore and connects to dom0's netback; the address c
 from the .xl's `extra = "--ipv4=..."` through the same boot argument parser as on QEMU;
 dom0 pings it (plain, and 4000-byte pings that IPv4 fragments) and sends 10 MB through
 its TCP echo service, which must come back byte-exact: once with every offload netback
-offers (the default --offload=all: checksums and 64 KiB TCP frames both ways, as the
-guest's log line and netfront's xenstore keys show) and once with --offload=none.
+offers (--offload=all: checksums and 64 KiB TCP frames both ways, as the guest's log
+line and netfront's xenstore keys show) and once with --offload=none.
 Logs: build/system-tests/xen_echo_test/xen/."""
 
 import re
@@ -65,7 +65,7 @@ def check_echo(t, result, name, address, offload):
 
 def test(t):
     image = harness.build_app("examples/echo", "pvh")
-    echo = xen_support.Guest("echo", image, extra=f"--ipv4={ADDRESS}/24")
+    echo = xen_support.Guest("echo", image, extra=f"--ipv4={ADDRESS}/24 --offload=all")
     plain = xen_support.Guest("plain", image, extra=f"--ipv4={PLAIN_ADDRESS}/24 --offload=none")
     dhcp = xen_support.Guest("dhcp", image)
     result = xen_support.run_xen(t, guests=[echo, plain, dhcp], script=f"""

@@ -6,11 +6,15 @@ namespace morgana {
 namespace {
 
 constexpr NetOffloads all_offloads{true, true, true, true};
+// TSO is opt-in (--offload=all) until a stall is understood: under 2% loss,
+// 5% reordering and 1% duplication (tests/system/tcp_impaired_test.py), about
+// one 50 MB echo in ten stopped moving with TSO on, and none without it.
+constexpr NetOffloads default_offloads{true, true, false, true};
 
 args::Option<NetOffloads> offload_arg{
     "offload",
     "network device offloads to use when the device has them: all, none, or a list of tx-csum,rx-csum,tso,gro",
-    all_offloads};
+    default_offloads};
 
 } // namespace
 
