@@ -173,7 +173,9 @@ void Rack::on_retransmit_timeout() {
 }
 
 void Rack::on_recovery_end() {
-  if (m_reo_wnd_persist > 0 && --m_reo_wnd_persist == 0) m_reo_wnd_mult = 1;
+  if (m_reo_wnd_persist == 0) return;
+  --m_reo_wnd_persist;
+  if (m_reo_wnd_persist == 0) m_reo_wnd_mult = 1;
 }
 
 } // namespace morgana::net
