@@ -41,10 +41,10 @@ DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10*
 SETTING_NAME = re.compile(r"[a-z][a-z0-9-]*")
 STORE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The platform's and libraries' boot arguments (src/morgana/app/boot.cpp, app/hosted/target.cpp,
-# platform/hosted): an application setting cannot take one of these names, or the image would
+# platform/hosted, core/net_offload.cpp): an application setting cannot take one of these names, or the image would
 # register two arguments called the same (tests/system/appgen_test.py checks this list against src/).
 MORGANA_ARGUMENTS = {"help", "logs", "counters", "ipv4", "ipv4-gateway", "dns-servers", "tcp-msl", "net", "mac",
-                     "mtu", "store", "socket-address"}
+                     "mtu", "store", "socket-address", "offload"}
 
 CXX_KEYWORDS = set("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
 char32_t class compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield
