@@ -4,13 +4,13 @@
 // handler's mapping of requests to keys.
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "gunzip.h"
 #include "memory_store.h"
 #include "morgana/blog/atom.h"
 #include "morgana/blog/handler.h"
@@ -21,6 +21,8 @@
 
 namespace morgana::blog {
 namespace {
+
+using test_support::gunzip;
 
 log::Source render_test_log{"blog-render-test"};
 
@@ -95,20 +97,6 @@ bool increasing(const std::vector<std::ptrdiff_t>& values) {
     if (values[i] < 0 || (i > 0 && values[i] <= values[i - 1])) return false;
   }
   return true;
-}
-
-std::string gunzip(std::string_view compressed) {
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  std::string output(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(output.data());
-  stream.avail_out = static_cast<uInt>(output.size());
-  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
-  output.resize(stream.total_out);
-  inflateEnd(&stream);
-  return output;
 }
 
 // The repository above, rendered once.

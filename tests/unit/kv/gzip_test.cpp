@@ -1,26 +1,15 @@
 #include "morgana/kv/gzip.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
+
+#include "gunzip.h"
 
 namespace morgana::kv {
 namespace {
 
-std::string gunzip(const std::string& member) {
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  std::string output(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(member.data()));
-  stream.avail_in = static_cast<uInt>(member.size());
-  stream.next_out = reinterpret_cast<Bytef*>(output.data());
-  stream.avail_out = static_cast<uInt>(output.size());
-  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
-  output.resize(stream.total_out);
-  inflateEnd(&stream);
-  return output;
-}
+using test_support::gunzip;
 
 TEST(GzipTest, BothLevelsRoundTripWithATimelessHeader) {
   std::string text;
