@@ -147,7 +147,11 @@ private:
   // Output.
   void output();
   void send_segment(SequenceNumber sequence, std::uint8_t flags, std::size_t data_length);
-  void send_ack() { send_segment(m_snd.nxt, tcp_flag::ack, 0); }
+  // A pure ACK carries SND.MAX, not SND.NXT: after a timeout rewinds SND.NXT
+  // for go-back-N, an ACK numbered from there would be below the peer's
+  // RCV.NXT, and Linux drops such "old" segments whole, ACK field and all
+  // (BSD's tcp_output does the same for this reason).
+  void send_ack() { send_segment(m_snd.max, tcp_flag::ack, 0); }
   // Sends again up to `limit` bytes of sequence space from `sequence` (data,
   // and our FIN if it falls there); returns the sequence space covered.
   std::uint32_t retransmit(SequenceNumber sequence, std::uint32_t limit);

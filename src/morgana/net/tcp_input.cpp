@@ -138,11 +138,18 @@ void TcpConnection::syn_sent_arrives(const TcpHeader& header, Bytes payload) {
 
 bool TcpConnection::acceptable(const TcpHeader& header, std::size_t length) const {
   // RFC 9293 §3.10.7.4, the four cases of the acceptability test.
+  // RCV.WND is what we offered (the free space, or more when window scaling
+  // rounded the offered edge up past it): the peer may fill all of that.
   auto rcv_nxt = m_receive_buffer.next();
-  auto rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(
-      m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer, 0x7fffffff));
+  std::size_t free = m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer;
+  std::size_t offered = m_rcv.adv_edge > rcv_nxt ? static_cast<std::uint32_t>(m_rcv.adv_edge - rcv_nxt) : 0;
+  auto rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(std::max(free, offered), 0x7fffffff));
   auto seq = header.sequence;
-  if (length == 0) return rcv_wnd == 0 ? seq == rcv_nxt : in_window(seq, rcv_nxt, rcv_wnd);
+  // A segment without text numbered at the right edge is the peer's SND.NXT
+  // after it filled our window: its ACK must count (§3.10.7.4: "special
+  // allowance should be made to accept valid ACKs"), or a peer that sent up to
+  // the edge and a receiver whose window stays shut stop hearing each other.
+  if (length == 0) return seq == rcv_nxt + rcv_wnd || (rcv_wnd > 0 && in_window(seq, rcv_nxt, rcv_wnd));
   // A zero window still takes ACKs and RSTs: the text is trimmed later.
   if (rcv_wnd == 0) return seq == rcv_nxt;
   return in_window(seq, rcv_nxt, rcv_wnd) || in_window(seq + static_cast<std::uint32_t>(length - 1), rcv_nxt, rcv_wnd);

@@ -197,7 +197,12 @@ std::uint16_t TcpConnection::window_to_advertise() {
   std::size_t step = std::min<std::size_t>(std::max<std::size_t>(m_receive_buffer.capacity() / 2, 1), m_send_mss);
   std::size_t window = free > offered && free - offered < step ? offered : free;
   window = std::max(window, offered);
-  auto scaled = std::min<std::size_t>(window >> m_rcv.wscale, 0xffff);
+  // Window scaling counts in units of 2^wscale: round up where rounding down
+  // would move the offered edge back (as Linux's tcp_select_window). The few
+  // bytes past the free space this may offer are trimmed on arrival.
+  auto scaled = window >> m_rcv.wscale;
+  if ((scaled << m_rcv.wscale) < offered) ++scaled;
+  scaled = std::min<std::size_t>(scaled, 0xffff);
   m_rcv.adv_edge = rcv_nxt + static_cast<std::uint32_t>(scaled << m_rcv.wscale);
   return static_cast<std::uint16_t>(scaled);
 }

@@ -80,7 +80,7 @@ void TcpConnection::abort() {
     TcpHeader rst;
     rst.source_port = m_local.port;
     rst.destination_port = m_remote.port;
-    rst.sequence = m_snd.nxt;
+    rst.sequence = m_snd.max; // as send_ack(): SND.NXT may have been rewound
     rst.flags = tcp_flag::rst;
     m_tcp.transmit_header(m_local, m_remote, rst);
   }

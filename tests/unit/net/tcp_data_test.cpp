@@ -358,6 +358,50 @@ TEST(TcpData, WindowScalingAppliesBothWays) {
   EXPECT_EQ(data[0].payload.size(), 1448u);
 }
 
+// RFC 9293 §3.8.6.2.2 with RFC 7323's scaling: the offered right edge never
+// moves back, though the window field counts in units of 2^3 bytes here; and
+// once the window is full, the peer's ACK numbered at that edge (its SND.NXT,
+// the bytes it sent there lost) still counts. Both failing together stalled
+// an echo under loss: its window shut 4 bytes short of the edge Linux had
+// filled, so it dropped every ACK Linux sent, and Linux dropped its ACKs too.
+TEST(TcpData, ScaledWindowEdgeHoldsAndAcksAtTheEdgeCount) {
+  TcpPeer peer;
+  auto stream = peer.establish(); // 256 KiB buffer: the stack's shift is 3
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(peer.write(*stream, frames::pattern(100)));
+  auto ours = with_data(peer.take()); // not noted: the peer does not acknowledge it yet
+  ASSERT_EQ(ours.size(), 1u);
+  auto edge_of = [](const SentSegment& segment) { return segment.ack() + (std::uint32_t{segment.header.window} << 3); };
+  std::optional<SequenceNumber> edge;
+  constexpr std::size_t capacity = 256 * 1024;
+  std::size_t sent = 0;
+  while (sent < capacity - 4) {
+    auto size = std::min<std::size_t>(1436, capacity - 4 - sent);
+    peer.send_now(tcp_flag::ack, frames::pattern(size, static_cast<std::uint8_t>(sent)));
+    sent += size;
+    for (const auto& segment : peer.take()) {
+      if (edge) EXPECT_FALSE(edge_of(segment) < *edge) << "the edge moved back after " << sent << " bytes";
+      edge = edge_of(segment);
+    }
+  }
+  peer.run_for(milliseconds(300)); // the delayed ACK for the last one
+  for (const auto& segment : peer.take()) {
+    EXPECT_FALSE(edge_of(segment) < *edge);
+    edge = edge_of(segment);
+  }
+  ASSERT_TRUE(edge);
+  ASSERT_TRUE(peer.snd_nxt < *edge);
+  // The peer sent up to the edge and that was lost; its ACK of our 100 bytes is numbered there.
+  frames::CounterWatch unacceptable("tcp.unacceptable_segments");
+  peer.snd_nxt = *edge;
+  peer.note(ours[0]);
+  peer.send_now(tcp_flag::ack);
+  EXPECT_EQ(unacceptable.delta(), 0u);
+  // Acknowledged: no retransmission of the 100 bytes follows.
+  peer.run_for(seconds(3));
+  EXPECT_TRUE(with_data(peer.take()).empty());
+}
+
 // RFC 7323 §5: PAWS drops a segment whose timestamp is older than TS.Recent, and ACKs it.
 TEST(TcpData, PawsDropsOldTimestamps) {
   TcpPeer peer;

@@ -53,6 +53,37 @@ TEST(TcpTimer, RetransmitsAfterRtoWithBackoff) {
   EXPECT_EQ(stream->state(), TcpState::established);
 }
 
+// After a timeout rewinds SND.NXT to resend from SND.UNA, a pure ACK still
+// carries SND.MAX: Linux drops a segment numbered below its RCV.NXT whole, ACK
+// included, and an abort's RST numbered there would be ignored as well.
+TEST(TcpTimer, AcksAfterATimeoutCarrySndMax) {
+  TcpPeer peer;
+  auto stream = peer.establish(plain_options());
+  ASSERT_TRUE(stream);
+  auto start = MonotonicClock::now();
+  ASSERT_TRUE(peer.write(*stream, frames::pattern(3000)));
+  auto first = peer.take();
+  ASSERT_EQ(first.size(), 3u);
+  auto snd_max = first.back().end();
+  auto again = expect_at(peer, start, seconds(1));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq(), first[0].seq());
+  // The peer got everything but the ACKs were lost; its data makes the stack ACK.
+  peer.send_now(tcp_flag::ack | tcp_flag::psh, frames::pattern(10));
+  peer.run_for(milliseconds(250)); // the delayed ACK
+  auto acks = peer.take();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_TRUE(acks[0].flags_are(tcp_flag::ack));
+  EXPECT_EQ(acks[0].seq(), snd_max);
+  EXPECT_EQ(acks[0].ack(), peer.snd_nxt);
+  stream->abort();
+  peer.settle();
+  auto rst = peer.take();
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_TRUE(rst[0].has(tcp_flag::rst));
+  EXPECT_EQ(rst[0].seq(), snd_max);
+}
+
 // RFC 9293 §3.8.3: after the retry limit the connection is reset and reads fail with timed_out.
 TEST(TcpTimer, GivesUpAfterTheRetryLimit) {
   TcpPeer peer;
