@@ -6,11 +6,9 @@ namespace morgana {
 namespace {
 
 constexpr NetOffloads all_offloads{true, true, true, true};
-// Offloads are opt-in until stalls are understood: under 2% loss, 5%
-// reordering and 1% duplication, about one 50 MB echo in ten stopped moving on
-// the hosted tap with TSO on (tests/system/tcp_impaired_test.py), and a pvh
-// echo on virtio-net with checksums and coalesced receive (pvh_tap_test.py).
-constexpr NetOffloads default_offloads{};
+// A device uses every offload it has unless told otherwise; each is optional
+// (tests/system/tap_offload_test.py and pvh_offload_test.py run with each off).
+constexpr NetOffloads default_offloads = all_offloads;
 
 args::Option<NetOffloads> offload_arg{
     "offload",

@@ -67,8 +67,8 @@ struct FrameOffload {
 // list naming tso without tx-csum, or gro without rx-csum, is refused.
 [[nodiscard]] Result<void> parse_value(std::string_view text, NetOffloads& out);
 
-// The offloads the boot argument --offload allows (none by default: see
-// net_offload.cpp); a device uses those of them it has.
+// The offloads the boot argument --offload allows (all by default); a device
+// uses those of them it has.
 [[nodiscard]] NetOffloads allowed_net_offloads();
 
 } // namespace morgana
