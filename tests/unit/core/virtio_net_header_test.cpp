@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <tuple>
 #include <vector>
 
 namespace morgana {
@@ -32,12 +33,13 @@ std::vector<std::byte> tcp_frame(std::size_t length, unsigned tcp_words = 5) {
 }
 
 FrameOffload partial_checksum(std::uint16_t start, std::uint16_t offset, std::uint16_t segment_size = 0) {
-  FrameOffload offload;
-  offload.checksum_partial = true;
-  offload.checksum_start = start;
-  offload.checksum_offset = offset;
-  offload.segment_size = segment_size;
-  return offload;
+  return {.checksum_partial = true, .checksum_start = start, .checksum_offset = offset, .segment_size = segment_size};
+}
+
+// A FrameOffload's fields, compared (and printed by a failure) in one go.
+auto fields(const FrameOffload& offload) {
+  return std::tuple(offload.checksum_partial, offload.checksum_start, offload.checksum_offset, offload.checksum_valid,
+                    offload.segment_size);
 }
 
 TEST(VirtioNetHeaderTest, ParsesLittleEndianFieldsAtTheirOffsets) {
@@ -66,9 +68,7 @@ TEST(VirtioNetHeaderTest, PlainFrameHasAZeroHeader) {
   EXPECT_EQ(*header, VirtioNetHeader{});
   auto offload = frame_offload_of(*header, 60);
   ASSERT_TRUE(offload);
-  EXPECT_FALSE(offload->checksum_partial);
-  EXPECT_FALSE(offload->checksum_valid);
-  EXPECT_EQ(offload->segment_size, 0);
+  EXPECT_EQ(fields(*offload), fields({}));
 }
 
 TEST(VirtioNetHeaderTest, PartialChecksumRoundTrip) {
@@ -82,11 +82,7 @@ TEST(VirtioNetHeaderTest, PartialChecksumRoundTrip) {
   header->serialize(bytes);
   auto offload = frame_offload_of(VirtioNetHeader::parse(bytes), frame.size());
   ASSERT_TRUE(offload);
-  EXPECT_TRUE(offload->checksum_partial);
-  EXPECT_EQ(offload->checksum_start, tcp_start);
-  EXPECT_EQ(offload->checksum_offset, tcp_checksum_offset);
-  EXPECT_EQ(offload->segment_size, 0);
-  EXPECT_FALSE(offload->checksum_valid);
+  EXPECT_EQ(fields(*offload), fields(partial_checksum(tcp_start, tcp_checksum_offset)));
 }
 
 TEST(VirtioNetHeaderTest, SegmentationRoundTrip) {
@@ -99,10 +95,7 @@ TEST(VirtioNetHeaderTest, SegmentationRoundTrip) {
       << "NEEDS_CSUM, GSO_TCPV4, hdr_len up to the TCP payload, gso_size 1448";
   auto offload = frame_offload_of(VirtioNetHeader::parse(bytes), frame.size());
   ASSERT_TRUE(offload);
-  EXPECT_TRUE(offload->checksum_partial);
-  EXPECT_EQ(offload->checksum_start, tcp_start);
-  EXPECT_EQ(offload->checksum_offset, tcp_checksum_offset);
-  EXPECT_EQ(offload->segment_size, 1448);
+  EXPECT_EQ(fields(*offload), fields(partial_checksum(tcp_start, tcp_checksum_offset, 1448)));
 }
 
 TEST(VirtioNetHeaderTest, ReceivedDataValidAndEcn) {
@@ -110,11 +103,10 @@ TEST(VirtioNetHeaderTest, ReceivedDataValidAndEcn) {
   header.flags = VirtioNetHeader::flag_data_valid;
   header.gso_type = VirtioNetHeader::gso_tcpv4 | VirtioNetHeader::gso_ecn;
   header.gso_size = 1448;
+  FrameOffload expected{.checksum_valid = true, .segment_size = 1448};
   auto offload = frame_offload_of(header, 20'000);
   ASSERT_TRUE(offload);
-  EXPECT_TRUE(offload->checksum_valid);
-  EXPECT_FALSE(offload->checksum_partial);
-  EXPECT_EQ(offload->segment_size, 1448);
+  EXPECT_EQ(fields(*offload), fields(expected));
 }
 
 TEST(VirtioNetHeaderTest, SendMetadataThatDoesNotFitIsRefused) {
