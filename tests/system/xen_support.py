@@ -33,6 +33,7 @@ import harness
 
 sys.path.insert(0, str(harness.ROOT / "tools" / "xen"))
 import xenharness  # noqa: E402
+import xl_domain  # noqa: E402  (the .xl text ./morgana deploy --format xen writes too)
 
 DOM0_ADDRESS = "10.0.0.1"
 RUN_TIMEOUT = 1200  # s: boot (~1-2 min), the script, the report; nested TCG on a busy host is slow
@@ -51,13 +52,9 @@ class Guest:
         self.directory = f"/xen/guests/{name}"
         self.config_path = f"{self.directory}/{name}.xl"
         if config is None:
-            vif = "bridge=xenbr0" + (f",mac={mac}" if mac else "")
-            lines = [f'name = "{name}"', 'type = "pvh"', f'kernel = "{self.directory}/kernel"',
-                     f"memory = {memory}", "vcpus = 1", f'vif = [ "{vif}" ]', f"extra = {json.dumps(extra)}",
-                     f'on_crash = "{on_crash}"']
-            if self.ramdisk:
-                lines.append(f'ramdisk = "{self.directory}/ramdisk"')
-            config = "\n".join(lines) + "\n"
+            config = xl_domain.pvh_domain(name, f"{self.directory}/kernel", memory, extra, mac=mac,
+                                          ramdisk=f"{self.directory}/ramdisk" if self.ramdisk else None,
+                                          on_crash=on_crash)
             self.files = {f"{self.directory}/kernel": self.kernel}
             if self.ramdisk:
                 self.files[f"{self.directory}/ramdisk"] = self.ramdisk

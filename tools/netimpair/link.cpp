@@ -98,7 +98,7 @@ std::expected<int, std::string> open_packet_socket(const std::string& interface)
     ::close(fd);
     return failure;
   }
-  // Frames come with a VnetHeader saying what their sender left to the
+  // Frames come with a VirtioNetHeader saying what their sender left to the
   // device (a tap's writer with TSO or checksum offload), so netimpair can
   // finish them (finish_offloads); without it they would pass with their
   // checksums unfilled, or 64 KiB long.
@@ -154,8 +154,8 @@ std::expected<std::optional<std::size_t>, std::string> Link::receive(std::span<s
       length = ::read(m_fd, buffer.data(), buffer.size());
     } else {
       sockaddr_ll from{};
-      VnetHeader header{};
-      iovec pieces[2] = {{&header, sizeof header}, {buffer.data(), buffer.size()}};
+      std::byte header[VirtioNetHeader::size]{};
+      iovec pieces[2] = {{header, sizeof header}, {buffer.data(), buffer.size()}};
       msghdr message{};
       message.msg_name = &from;
       message.msg_namelen = sizeof from;
@@ -167,8 +167,8 @@ std::expected<std::optional<std::size_t>, std::string> Link::receive(std::span<s
       if (length >= 0 && static_cast<std::size_t>(length) < sizeof header) continue;
       if (length >= 0) length -= static_cast<ssize_t>(sizeof header);
       if (length > static_cast<ssize_t>(buffer.size())) continue; // cannot happen below 64 KiB frames
-      if (length >= 0 && (header.flags || header.gso_type)) {
-        for (auto& frame : finish_offloads(buffer.first(static_cast<std::size_t>(length)), header))
+      if (auto offloaded = VirtioNetHeader::parse(header); length >= 0 && (offloaded.flags || offloaded.gso_type)) {
+        for (auto& frame : finish_offloads(buffer.first(static_cast<std::size_t>(length)), offloaded))
           m_pending.push_back(std::move(frame));
         continue;
       }
@@ -183,8 +183,8 @@ std::expected<std::optional<std::size_t>, std::string> Link::receive(std::span<s
 bool Link::send(std::span<const std::byte> frame) {
   while (true) {
     // A packet socket with PACKET_VNET_HDR takes a header too: zero, nothing offloaded.
-    VnetHeader header{};
-    iovec pieces[2] = {{&header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
+    std::byte header[VirtioNetHeader::size]{};
+    iovec pieces[2] = {{header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
     msghdr message{};
     message.msg_iov = pieces;
     message.msg_iovlen = 2;

@@ -84,13 +84,13 @@ std::vector<Frame> segment_tcp4(std::span<const std::byte> frame, std::size_t se
 
 } // namespace
 
-std::vector<Frame> finish_offloads(std::span<const std::byte> frame, const VnetHeader& header) {
-  if ((header.gso_type & ~vnet_gso_ecn) == vnet_gso_tcpv4) {
+std::vector<Frame> finish_offloads(std::span<const std::byte> frame, const VirtioNetHeader& header) {
+  if (header.gso_kind() == VirtioNetHeader::gso_tcpv4) {
     auto segments = segment_tcp4(frame, header.gso_size);
     if (!segments.empty()) return segments;
   }
   Frame whole(frame.begin(), frame.end());
-  if (header.flags & vnet_needs_csum) complete_checksum(whole, header.csum_start, header.csum_offset);
+  if (header.flags & VirtioNetHeader::flag_needs_csum) complete_checksum(whole, header.csum_start, header.csum_offset);
   return {std::move(whole)};
 }
 

@@ -5,23 +5,13 @@
 #include <span>
 #include <vector>
 
+#include "morgana/core/virtio_net_header.h"
+
 namespace netimpair {
 
-// struct virtio_net_hdr, which PACKET_VNET_HDR puts before each frame
-// (virtio 1.x §5.1.6, native byte order). <linux/virtio_net.h> does not parse
-// as C++: a member there is named `class`.
-struct VnetHeader {
-  std::uint8_t flags;
-  std::uint8_t gso_type;
-  std::uint16_t hdr_len;
-  std::uint16_t gso_size;
-  std::uint16_t csum_start;
-  std::uint16_t csum_offset;
-};
-static_assert(sizeof(VnetHeader) == 10);
-inline constexpr std::uint8_t vnet_needs_csum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
-inline constexpr std::uint8_t vnet_gso_tcpv4 = 1;  // VIRTIO_NET_HDR_GSO_TCPV4
-inline constexpr std::uint8_t vnet_gso_ecn = 0x80; // VIRTIO_NET_HDR_GSO_ECN
+// struct virtio_net_hdr, which PACKET_VNET_HDR puts before each frame: the
+// one layout Morgana's tap and virtio-net speak too.
+using morgana::VirtioNetHeader;
 
 using Frame = std::vector<std::byte>;
 
@@ -32,6 +22,6 @@ using Frame = std::vector<std::byte>;
 // gso_size segments, each with its own IPv4 length, identification and
 // checksums, FIN and PSH only on the last. So netimpair impairs the segments
 // a wire would carry. Frames it cannot take apart come back as they are.
-[[nodiscard]] std::vector<Frame> finish_offloads(std::span<const std::byte> frame, const VnetHeader& header);
+[[nodiscard]] std::vector<Frame> finish_offloads(std::span<const std::byte> frame, const VirtioNetHeader& header);
 
 } // namespace netimpair

@@ -93,6 +93,8 @@ TEST(VirtioNetFeatures, NamedForTheBootLog) {
 }
 
 // ---- virtio_net_hdr ----
+// The fields and their checks are VirtioNetHeader's (core/virtio_net_header_test.cpp);
+// here, what the queues add: num_buffers and the header's two sizes.
 
 TEST(VirtioNetHeader, PlainFrameHasAZeroHeader) {
   auto frame = tcp_frame(60);
@@ -108,7 +110,7 @@ TEST(VirtioNetHeader, PlainFrameHasAZeroHeader) {
 
 TEST(VirtioNetHeader, SegmentationOffloadBothWays) {
   auto frame = tcp_frame(30'000, 8); // a TCP header with 12 bytes of options
-  std::vector<std::byte> header(net_header_size);
+  std::vector<std::byte> header(net_header_size, std::byte{0xee});
   ASSERT_TRUE(encode_net_header(header, frame, tso(1448)));
   EXPECT_EQ(header[0], std::byte{1}) << "VIRTIO_NET_HDR_F_NEEDS_CSUM";
   EXPECT_EQ(header[1], std::byte{1}) << "VIRTIO_NET_HDR_GSO_TCPV4";
@@ -118,6 +120,7 @@ TEST(VirtioNetHeader, SegmentationOffloadBothWays) {
   EXPECT_EQ(le16(header, 8), tcp_checksum_offset);
   EXPECT_EQ(le16(header, 10), 0) << "num_buffers is the device's";
 
+  header[10] = std::byte{3}; // as a device with MRG_RXBUF fills it: not part of the metadata
   auto decoded = decode_net_header(header, frame.size());
   ASSERT_TRUE(decoded);
   EXPECT_TRUE(decoded->checksum_partial);
@@ -138,52 +141,24 @@ TEST(VirtioNetHeader, LegacyHeaderWithoutNumBuffers) {
   EXPECT_EQ(header[0], std::byte{1});
   EXPECT_EQ(header[1], std::byte{0});
   EXPECT_EQ(le16(header, 6), tcp_start);
-}
-
-TEST(VirtioNetHeader, ReceivedDataValidAndEcn) {
-  std::vector<std::byte> header(net_header_size);
-  header[0] = std::byte{2};        // VIRTIO_NET_HDR_F_DATA_VALID
-  header[1] = std::byte{0x80 | 1}; // TCPV4 with ECN
-  header[4] = std::byte{0xa8};     // gso_size 1448
-  header[5] = std::byte{0x05};
-  auto decoded = decode_net_header(header, 20'000);
+  auto decoded = decode_net_header(header, frame.size());
   ASSERT_TRUE(decoded);
-  EXPECT_TRUE(decoded->checksum_valid);
-  EXPECT_FALSE(decoded->checksum_partial);
-  EXPECT_EQ(decoded->segment_size, 1448);
+  EXPECT_TRUE(decoded->checksum_partial);
 }
 
-TEST(VirtioNetHeader, MetadataThatDoesNotFitIsRefused) {
+TEST(VirtioNetHeader, RefusedMetadataLeavesTheHeaderAlone) {
   auto frame = tcp_frame(100);
-  std::vector<std::byte> header(net_header_size);
+  std::vector<std::byte> header(net_header_size, std::byte{0xee});
   FrameOffload beyond;
   beyond.checksum_partial = true;
   beyond.checksum_start = 90;
   beyond.checksum_offset = 16;
   EXPECT_EQ(encode_net_header(header, frame, beyond).error().code, Errc::invalid_argument);
-  FrameOffload no_checksum;
-  no_checksum.segment_size = 1000;
-  EXPECT_EQ(encode_net_header(header, frame, no_checksum).error().code, Errc::invalid_argument);
-  auto short_tcp = tcp_frame(100, 4); // a data offset below the 20-byte minimum
-  EXPECT_EQ(encode_net_header(header, short_tcp, tso(1000)).error().code, Errc::invalid_argument);
-  auto long_tcp = tcp_frame(tcp_start + 40, 15); // 60 bytes of TCP header in 40
-  EXPECT_EQ(encode_net_header(header, long_tcp, tso(1000)).error().code, Errc::invalid_argument);
+  EXPECT_EQ(header, std::vector<std::byte>(net_header_size, std::byte{0xee}));
 
-  std::vector<std::byte> received(net_header_size);
-  received[0] = std::byte{1};
-  received[6] = std::byte{99}; // csum_start 99, offset 0: the field ends at 101
-  EXPECT_FALSE(decode_net_header(received, 100));
-  EXPECT_TRUE(decode_net_header(received, 101));
   std::vector<std::byte> udp(net_header_size);
   udp[1] = std::byte{3}; // VIRTIO_NET_HDR_GSO_UDP
-  EXPECT_FALSE(decode_net_header(udp, 1000));
-  std::vector<std::byte> tcpv6(net_header_size);
-  tcpv6[1] = std::byte{4};
-  tcpv6[4] = std::byte{100};
-  EXPECT_FALSE(decode_net_header(tcpv6, 1000));
-  std::vector<std::byte> no_size(net_header_size);
-  no_size[1] = std::byte{1};
-  EXPECT_FALSE(decode_net_header(no_size, 1000));
+  EXPECT_EQ(decode_net_header(udp, 1000).error().code, Errc::unsupported);
 }
 
 // ---- Transmit ----

@@ -27,6 +27,7 @@
 #include "morgana/core/event_loop.h"
 #include "morgana/core/log.h"
 #include "morgana/core/mac_address.h"
+#include "morgana/core/virtio_net_header.h"
 #include "morgana/platform/hosted/fd_wait.h"
 #include "morgana/platform/interface.h"
 
@@ -41,30 +42,12 @@ args::Option<std::uint16_t> mtu_arg{"mtu", "IP MTU of the device", 1500};
 
 log::Source hosted_log{"hosted"};
 
-// struct virtio_net_hdr, which IFF_VNET_HDR puts before each frame (virtio
-// 1.x §5.1.6; native byte order, as we never ask for TUNSETVNETLE/BE).
-// <linux/virtio_net.h> does not parse as C++: a member there is named `class`.
-struct VnetHeader {
-  std::uint8_t flags;
-  std::uint8_t gso_type;
-  std::uint16_t hdr_len;
-  std::uint16_t gso_size;
-  std::uint16_t csum_start;
-  std::uint16_t csum_offset;
-};
-static_assert(sizeof(VnetHeader) == 10);
-constexpr std::uint8_t vnet_needs_csum = 1; // vnet_needs_csum
-constexpr std::uint8_t vnet_data_valid = 2; // vnet_data_valid
-constexpr std::uint8_t vnet_gso_none = 0;   // vnet_gso_none
-constexpr std::uint8_t vnet_gso_tcpv4 = 1;  // vnet_gso_tcpv4
-constexpr std::uint8_t vnet_gso_ecn = 0x80; // vnet_gso_ecn
-
 struct TapDevice {
   int fd;
   NetDeviceInfo info;
   // Opened with IFF_VNET_HDR: every frame read or written starts with a
-  // virtio_net_hdr, which carries the offload (only when an offload is allowed:
-  // else the tap is opened as it always was).
+  // virtio_net_hdr (VirtioNetHeader), which carries the offload (only when an
+  // offload is allowed: else the tap is opened as it always was).
   bool vnet_header = false;
 };
 
@@ -98,7 +81,7 @@ std::int64_t clock_ns(clockid_t clock) {
 // (rx_checksum), TUN_F_TSO4 coalesced TCP/IPv4 frames (gro4). Returns what
 // the device then does.
 Result<NetOffloads> configure_offloads(int fd, NetOffloads allowed) {
-  int header_size = sizeof(VnetHeader);
+  int header_size = VirtioNetHeader::size;
   if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) return fail(Errc::io_error, "TUNSETVNETHDRSZ failed");
   unsigned offload_flags = 0;
   if (allowed.rx_checksum) offload_flags |= TUN_F_CSUM;
@@ -265,8 +248,8 @@ NetDeviceInfo net_device_info(std::size_t device) { return g_devices.at(device).
 Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, FrameOffload& offload) {
   offload = {};
   const auto& tap = g_devices.at(device);
-  VnetHeader header{};
-  iovec pieces[2] = {{&header, sizeof header}, {buffer.data(), buffer.size()}};
+  std::byte header[VirtioNetHeader::size];
+  iovec pieces[2] = {{header, sizeof header}, {buffer.data(), buffer.size()}};
   auto first = tap.vnet_header ? 0 : 1;
   auto n = ::readv(tap.fd, pieces + first, 2 - first);
   if (n < 0) {
@@ -275,41 +258,17 @@ Result<std::size_t> net_read(std::size_t device, std::span<std::byte> buffer, Fr
   }
   if (!tap.vnet_header) return static_cast<std::size_t>(n);
   if (static_cast<std::size_t>(n) < sizeof header) return fail(Errc::io_error, "tap frame without its vnet header");
-  if (header.flags & vnet_needs_csum) {
-    offload.checksum_partial = true;
-    offload.checksum_start = header.csum_start;
-    offload.checksum_offset = header.csum_offset;
-  }
-  if (header.flags & vnet_data_valid) offload.checksum_valid = true;
-  switch (header.gso_type & static_cast<std::uint8_t>(~vnet_gso_ecn)) {
-  case vnet_gso_none: break;
-  case vnet_gso_tcpv4: offload.segment_size = header.gso_size; break;
-  // Only TSO4 was offered (TUNSETOFFLOAD): anything else is the kernel's mistake.
-  default: return fail(Errc::unsupported, "tap frame with a GSO type we did not ask for");
-  }
-  return static_cast<std::size_t>(n) - sizeof header;
+  auto length = static_cast<std::size_t>(n) - sizeof header;
+  // Only TSO4 was offered (TUNSETOFFLOAD): another GSO type is the kernel's mistake.
+  offload = TRY(frame_offload_of(VirtioNetHeader::parse(header), length));
+  return length;
 }
 
 Result<void> net_write(std::size_t device, std::span<const std::byte> frame, const FrameOffload& offload) {
   const auto& tap = g_devices.at(device);
-  VnetHeader header{};
-  if (offload.checksum_partial) {
-    header.flags = vnet_needs_csum;
-    header.csum_start = offload.checksum_start;
-    header.csum_offset = offload.checksum_offset;
-    header.hdr_len = static_cast<std::uint16_t>(offload.checksum_start + offload.checksum_offset + 2);
-  }
-  if (offload.segment_size) {
-    header.gso_type = vnet_gso_tcpv4;
-    header.gso_size = offload.segment_size;
-    // The headers each segment repeats: up to the end of the TCP header (its
-    // data offset, the high nibble of byte 12).
-    std::size_t tcp_header_at = offload.checksum_start;
-    if (tcp_header_at + 13 > frame.size()) return fail(Errc::invalid_argument, "TSO frame without a TCP header");
-    auto tcp_header_length = (std::to_integer<std::size_t>(frame[tcp_header_at + 12]) >> 4) * 4;
-    header.hdr_len = static_cast<std::uint16_t>(tcp_header_at + tcp_header_length);
-  }
-  iovec pieces[2] = {{&header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
+  std::byte header[VirtioNetHeader::size];
+  if (tap.vnet_header) TRY(virtio_net_header_for(frame, offload)).serialize(header);
+  iovec pieces[2] = {{header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
   auto first = tap.vnet_header ? 0 : 1;
   auto n = ::writev(tap.fd, pieces + first, 2 - first);
   if (n < 0) return fail(errno == EAGAIN ? Errc::would_block : Errc::io_error, "tap write");

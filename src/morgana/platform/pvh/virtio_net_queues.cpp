@@ -18,28 +18,10 @@ Counter transmit_bad_offload{"virtio_net.tx_bad_offload",
                              "frames not sent: offload metadata not negotiated or not fitting the frame"};
 Counter transmit_bad_used{"virtio_net.tx_bad_used", "used transmit IDs that named no frame with the device"};
 
-// 5.1.6: virtio_net_hdr offsets and values.
-constexpr std::size_t header_flags = 0, header_gso_type = 1, header_hdr_len = 2, header_gso_size = 4,
-                      header_csum_start = 6, header_csum_offset = 8, header_num_buffers = 10;
-constexpr std::uint8_t flag_needs_csum = 1, flag_data_valid = 2;
-constexpr std::uint8_t gso_none = 0, gso_tcpv4 = 1, gso_ecn = 0x80;
-// The TCP header's data offset (RFC 9293): the high nibble of its 13th byte, in 32-bit words.
-constexpr std::size_t tcp_data_offset = 12, tcp_minimum_header = 20;
+// 5.1.6: num_buffers, after the fields VirtioNetHeader holds.
+constexpr std::size_t header_num_buffers = VirtioNetHeader::size;
 
 constexpr std::uint16_t no_next = 0xffff;
-
-// Little-endian fields (legacy devices use the guest's order: the same on x86).
-std::uint16_t load_le16(const std::byte* p) {
-  return static_cast<std::uint16_t>(std::to_integer<unsigned>(p[0]) | (std::to_integer<unsigned>(p[1]) << 8));
-}
-void store_le16(std::byte* p, std::uint16_t value) {
-  p[0] = static_cast<std::byte>(value);
-  p[1] = static_cast<std::byte>(value >> 8);
-}
-
-bool checksum_field_fits(const FrameOffload& offload, std::size_t frame_length) {
-  return std::size_t{offload.checksum_start} + offload.checksum_offset + 2 <= frame_length;
-}
 
 } // namespace
 
@@ -84,49 +66,14 @@ void NetFeatureNames::format(FormatSink& sink) const {
 
 Result<void> encode_net_header(std::span<std::byte> header, std::span<const std::byte> frame,
                                const FrameOffload& offload) {
+  auto fields = TRY(virtio_net_header_for(frame, offload));
   std::fill(header.begin(), header.end(), std::byte{0});
-  if (offload.checksum_partial) {
-    if (!checksum_field_fits(offload, frame.size()))
-      return fail(Errc::invalid_argument, "checksum field beyond the frame");
-    header[header_flags] = std::byte{flag_needs_csum};
-    store_le16(&header[header_csum_start], offload.checksum_start);
-    store_le16(&header[header_csum_offset], offload.checksum_offset);
-  }
-  if (offload.segment_size) {
-    // 5.1.6.2: segmentation needs the partial checksum; hdr_len tells the
-    // device how much to copy in front of each segment: up to the TCP payload.
-    if (!offload.checksum_partial) return fail(Errc::invalid_argument, "segment size without a partial checksum");
-    std::size_t tcp = offload.checksum_start;
-    if (tcp + tcp_minimum_header > frame.size()) return fail(Errc::invalid_argument, "TCP header beyond the frame");
-    std::size_t headers = tcp + 4 * (std::to_integer<std::size_t>(frame[tcp + tcp_data_offset]) >> 4);
-    if (headers < tcp + tcp_minimum_header || headers > frame.size())
-      return fail(Errc::invalid_argument, "TCP header length does not fit the frame");
-    header[header_gso_type] = std::byte{gso_tcpv4};
-    store_le16(&header[header_hdr_len], static_cast<std::uint16_t>(headers));
-    store_le16(&header[header_gso_size], offload.segment_size);
-  }
+  fields.serialize(header.first<VirtioNetHeader::size>());
   return {};
 }
 
 Result<FrameOffload> decode_net_header(std::span<const std::byte> header, std::size_t frame_length) {
-  FrameOffload offload;
-  auto flags = std::to_integer<std::uint8_t>(header[header_flags]);
-  if (flags & flag_needs_csum) {
-    offload.checksum_partial = true;
-    offload.checksum_start = load_le16(&header[header_csum_start]);
-    offload.checksum_offset = load_le16(&header[header_csum_offset]);
-    if (!checksum_field_fits(offload, frame_length)) return fail(Errc::malformed, "checksum field beyond the frame");
-  }
-  offload.checksum_valid = (flags & flag_data_valid) != 0;
-  // ECN only says the sender's segments carried CWR; the frame is the same.
-  auto gso_type = std::to_integer<std::uint8_t>(header[header_gso_type]) & ~gso_ecn;
-  if (gso_type == gso_tcpv4) {
-    offload.segment_size = load_le16(&header[header_gso_size]);
-    if (offload.segment_size == 0) return fail(Errc::malformed, "TCP/IPv4 GSO frame without a segment size");
-  } else if (gso_type != gso_none) {
-    return fail(Errc::unsupported, "GSO type other than TCP/IPv4");
-  }
-  return offload;
+  return frame_offload_of(VirtioNetHeader::parse(header.first<VirtioNetHeader::size>()), frame_length);
 }
 
 // ---- Transmit ----
@@ -269,7 +216,9 @@ Result<std::size_t> NetReceiveQueue::read(std::span<std::byte> frame, FrameOfflo
       refill(head.id);
       continue;
     }
-    std::uint16_t count = m_mergeable ? load_le16(buffer(head.id) + header_num_buffers) : 1;
+    std::uint16_t count =
+        m_mergeable ? virtio_net_detail::load_le16(std::span(buffer(head.id), m_config.header_size), header_num_buffers)
+                    : 1;
     if (count == 0 || count > m_queue->size()) {
       m_head.reset();
       receive_malformed.increment();

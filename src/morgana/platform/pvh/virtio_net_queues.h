@@ -20,6 +20,7 @@
 #include "morgana/core/memory.h"
 #include "morgana/core/net_offload.h"
 #include "morgana/core/result.h"
+#include "morgana/core/virtio_net_header.h"
 #include "morgana/platform/pvh/virtio.h"
 #include "morgana/platform/pvh/virtqueue.h"
 
@@ -46,20 +47,18 @@ struct NetFeatureNames {
   void format(FormatSink& sink) const;
 };
 
-// 5.1.6: struct virtio_net_hdr { u8 flags; u8 gso_type; le16 hdr_len; le16
-// gso_size; le16 csum_start; le16 csum_offset; le16 num_buffers; }, the last
-// field only on modern devices or with MRG_RXBUF (5.1.6.1).
-inline constexpr std::size_t net_header_size = 12, net_header_size_without_buffers = 10;
+// 5.1.6: the device's header is VirtioNetHeader then le16 num_buffers, the
+// last field only on modern devices or with MRG_RXBUF (5.1.6.1).
+inline constexpr std::size_t net_header_size = VirtioNetHeader::size + 2,
+                             net_header_size_without_buffers = VirtioNetHeader::size;
 
 // Writes the header for sending `frame` with `offload` into `header`
-// (net_header_size_without_buffers bytes or more; num_buffers, if there, is 0).
-// Refuses metadata that does not fit the frame: a checksum field past its end,
-// a segment size without a partial checksum or without a whole TCP header.
+// (net_header_size_without_buffers bytes or more; num_buffers, if there, is 0),
+// or refuses as virtio_net_header_for does, leaving `header` as it was.
 [[nodiscard]] Result<void> encode_net_header(std::span<std::byte> header, std::span<const std::byte> frame,
                                              const FrameOffload& offload);
-// Reads a received header for a frame of `frame_length` bytes. Fails on
-// metadata it cannot stand for: a checksum field past the frame, a GSO type
-// other than TCP/IPv4, a zero segment size.
+// Reads a received header (net_header_size_without_buffers bytes or more) for
+// a frame of `frame_length` bytes, or refuses as frame_offload_of does.
 [[nodiscard]] Result<FrameOffload> decode_net_header(std::span<const std::byte> header, std::size_t frame_length);
 
 struct NetQueueConfig {
