@@ -1,5 +1,6 @@
 #include "morgana/tls/server.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "morgana/core/log.h"
@@ -33,13 +34,31 @@ int choose_hash(std::uint32_t client_hashes, unsigned key_type) {
   return 0;
 }
 
-// The first suite the client offers that this key can sign for.
-std::uint16_t choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
-  unsigned wanted = key_type == BR_KEYTYPE_EC ? BR_SSLKEYX_ECDHE_ECDSA : BR_SSLKEYX_ECDHE_RSA;
+// The first suite the client offers that this key can sign for, as BearSSL
+// translated it (id, then key exchange, cipher, MAC and PRF), or null.
+const br_suite_translated* choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
   for (std::size_t i = 0; i < count; ++i) {
-    if ((suites[i][1] >> 12) == wanted) return suites[i][0];
+    if (suite_key_type(suites[i][0]) == key_type) return &suites[i];
   }
-  return 0;
+  return nullptr;
+}
+
+// Stops hashing the transcript with the functions the rest of a full
+// handshake never reads. The engine hashes every handshake byte with each
+// function it has (br_multihash_update: SHA-1, SHA-224, SHA-256, SHA-384 and
+// SHA-512 here, about 0.3M instructions per handshake). Once the policy has
+// chosen, BearSSL 0.6's server reads the transcript only for the Finished
+// messages, with the suite's PRF hash (TLS 1.2 only: compute-Finished in
+// ssl_hs_common.t0), and hashes the ServerKeyExchange parameters with the
+// signature hash (hash_data in ssl_hs_server.t0). The other functions would
+// matter only for a client's CertificateVerify, which needs a
+// CertificateRequest that this server never sends. The ClientHello, whose
+// signature algorithms the engine matched against all our hash functions,
+// is already hashed by all of them; the next handshake gets a new engine.
+void keep_only_transcript_hashes(br_ssl_engine_context& engine, int prf_hash, int signature_hash) {
+  for (int id = br_md5_ID; id <= br_sha512_ID; ++id) {
+    if (id != prf_hash && id != signature_hash) br_ssl_engine_set_hash(&engine, id, nullptr);
+  }
 }
 
 } // namespace
@@ -87,6 +106,10 @@ ServerStream::ServerStream(ServerContext& context)
     : Stream(m_server.eng, context.m_config.buffer_size), m_context(context) {
   br_ssl_server_zero(&m_server);
   configure_engine(m_server.eng);
+  // Each suite BearSSL knows costs a scan per suite the ClientHello lists
+  // (scan-suite in ssl_hs_common.t0): suites no key of ours can sign for are
+  // left out, as the policy would refuse them anyway.
+  br_ssl_engine_set_suites(&m_server.eng, context.m_suites.data(), context.m_suites.size());
   br_ssl_engine_add_flags(&m_server.eng, BR_OPT_NO_RENEGOTIATION);
   br_ssl_server_set_policy(&m_server, &m_policy.vtable);
   if (!context.m_session_store.empty()) br_ssl_server_set_cache(&m_server, &context.m_session_cache.vtable);
@@ -110,11 +133,11 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   const auto& all = self.m_context.m_config.credentials;
 
   const Credentials* chosen = nullptr;
-  std::uint16_t suite = 0;
+  const br_suite_translated* suite = nullptr;
   auto consider = [&](const Credentials& credentials) {
     suite = choose_suite(suites, suite_count, credentials.key().type());
-    if (suite != 0) chosen = &credentials;
-    return suite != 0;
+    if (suite != nullptr) chosen = &credentials;
+    return suite != nullptr;
   };
   if (!name.empty()) {
     for (const auto& credentials : all) {
@@ -129,11 +152,13 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   if (chosen == nullptr) return 0;
   int hash = choose_hash(br_ssl_server_get_client_hashes(server), chosen->key().type());
   if (hash == 0) return 0;
-  choices->cipher_suite = suite;
+  choices->cipher_suite = (*suite)[0];
   choices->algo_id = 0xff00 + static_cast<unsigned>(hash);
   choices->chain = chosen->chain().certificates().data();
   choices->chain_len = chosen->chain().size();
   self.m_chosen = chosen;
+  // The PRF's id is that of its hash function (BR_SSLPRF_SHA256 == br_sha256_ID).
+  keep_only_transcript_hashes(self.m_server.eng, (*suite)[1] & 0xF, hash);
   return 1;
 }
 
@@ -179,6 +204,12 @@ void ServerStream::on_handshake_failed(const Error& error) {
 }
 
 ServerContext::ServerContext(ServerConfig config) : m_config(std::move(config)) {
+  for (std::uint16_t suite : cipher_suites()) {
+    if (std::ranges::any_of(m_config.credentials, [&](const Credentials& credentials) {
+          return credentials.key().type() == suite_key_type(suite);
+        }))
+      m_suites.push_back(suite);
+  }
   for (const auto& name : m_config.alpn) m_alpn_names.push_back(name.c_str());
   if (m_config.session_cache_entries > 0) {
     m_session_store.resize(m_config.session_cache_entries * 100);
