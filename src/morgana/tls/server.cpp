@@ -49,15 +49,15 @@ const br_suite_translated* choose_suite(const br_suite_translated* suites, std::
 // SHA-512 here, about 0.3M instructions per handshake). Once the policy has
 // chosen, BearSSL 0.6's server reads the transcript only for the Finished
 // messages, with the suite's PRF hash (TLS 1.2 only: compute-Finished in
-// ssl_hs_common.t0), and hashes the ServerKeyExchange parameters with the
-// signature hash (hash_data in ssl_hs_server.t0). The other functions would
-// matter only for a client's CertificateVerify, which needs a
-// CertificateRequest that this server never sends. The ClientHello, whose
-// signature algorithms the engine matched against all our hash functions,
-// is already hashed by all of them; the next handshake gets a new engine.
-void keep_only_transcript_hashes(br_ssl_engine_context& engine, int prf_hash, int signature_hash) {
+// ssl_hs_common.t0); do_sign hashes the ServerKeyExchange parameters itself.
+// The other functions would matter only for a client's CertificateVerify,
+// which needs a CertificateRequest that this server never sends. The
+// ClientHello, whose signature algorithms the engine matched against all our
+// hash functions, is already hashed by all of them; the next handshake gets a
+// new engine.
+void keep_only_transcript_hash(br_ssl_engine_context& engine, int prf_hash) {
   for (int id = br_md5_ID; id <= br_sha512_ID; ++id) {
-    if (id != prf_hash && id != signature_hash) br_ssl_engine_set_hash(&engine, id, nullptr);
+    if (id != prf_hash) br_ssl_engine_set_hash(&engine, id, nullptr);
   }
 }
 
@@ -84,7 +84,7 @@ private:
                     br_ssl_server_choices* choices);
   static std::uint32_t do_keyx(const br_ssl_server_policy_class** policy, unsigned char* data, std::size_t* length);
   static std::size_t do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
-                             std::size_t hash_length, std::size_t length);
+                             std::size_t data_length, std::size_t length);
 
   void on_handshake_done() override;
   void on_handshake_failed(const Error& error) override;
@@ -153,12 +153,15 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   int hash = choose_hash(br_ssl_server_get_client_hashes(server), chosen->key().type());
   if (hash == 0) return 0;
   choices->cipher_suite = (*suite)[0];
-  choices->algo_id = 0xff00 + static_cast<unsigned>(hash);
+  // TLS 1.2's SignatureAndHashAlgorithm (RFC 5246 §7.4.1.4.1: RSA 1, ECDSA 3):
+  // BearSSL then hands do_sign the parameters unhashed, so that the
+  // transcript need not keep the signature hash (bearssl_ssl.h, algo_id).
+  choices->algo_id = static_cast<unsigned>(hash) << 8 | (chosen->key().type() == BR_KEYTYPE_EC ? 3u : 1u);
   choices->chain = chosen->chain().certificates().data();
   choices->chain_len = chosen->chain().size();
   self.m_chosen = chosen;
   // The PRF's id is that of its hash function (BR_SSLPRF_SHA256 == br_sha256_ID).
-  keep_only_transcript_hashes(self.m_server.eng, (*suite)[1] & 0xF, hash);
+  keep_only_transcript_hash(self.m_server.eng, (*suite)[1] & 0xF);
   return 1;
 }
 
@@ -167,15 +170,19 @@ std::uint32_t ServerStream::do_keyx(const br_ssl_server_policy_class**, unsigned
 }
 
 std::size_t ServerStream::do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
-                                  std::size_t hash_length, std::size_t length) {
+                                  std::size_t data_length, std::size_t length) {
   const ServerStream& self = *reinterpret_cast<Policy*>(policy)->stream;
   if (self.m_chosen == nullptr) return 0;
   const PrivateKey& key = self.m_chosen->key();
-  int hash_id = static_cast<int>(algo_id & 0xff);
+  int hash_id = static_cast<int>(algo_id >> 8);
   const br_hash_class* hash = hash_class(hash_id);
-  if (hash == nullptr || hash_length > 64) return 0;
+  if (hash == nullptr) return 0;
+  br_hash_compat_context context;
+  hash->init(&context.vtable);
+  hash->update(&context.vtable, data, data_length);
   unsigned char hash_value[64];
-  std::memcpy(hash_value, data, hash_length);
+  hash->out(&context.vtable, hash_value);
+  std::size_t hash_length = (hash->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK;
   if (key.type() == BR_KEYTYPE_EC) {
     // The largest DER-encoded ECDSA signature (P-521) is 139 bytes.
     if (length < 139) return 0;

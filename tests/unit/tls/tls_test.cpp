@@ -201,9 +201,9 @@ TEST_F(TlsTest, RsaCertificateUsesEcdheRsa) {
 }
 
 // Each suite alone: the server hashes the rest of the transcript only with the
-// suite's PRF hash (SHA-384 for the AES-256 suites) and the signature hash
-// (SHA-256, the first our client lists), so a wrong choice fails the
-// ServerKeyExchange signature or the Finished messages.
+// suite's PRF hash (SHA-384 for the AES-256 suites, SHA-256 otherwise), so a
+// wrong choice fails the Finished messages; it hashes what it signs itself,
+// with SHA-256 (the first our client lists), whatever the PRF.
 TEST_F(TlsTest, EachSuiteAloneCompletesTheHandshakeAndCarriesData) {
   auto ec = server_with({{ec_server_pem, ec_server_key}});
   auto rsa = server_with({{rsa_server_pem, rsa_server_key}});
