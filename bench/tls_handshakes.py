@@ -13,10 +13,19 @@ every handshake is a full one: ECDHE key exchange and an ECDSA signature on the
 server), one process or several in parallel. A connection counts when its handshake
 completes; s_time sends no request. The rate is the sum of the clients' connections
 over the wall time; the server's CPU time per handshake comes from /proc.
+
+    sudo python3 bench/tls_handshakes.py --callgrind [--binary PATH] [--seconds 20]
+
+counts instructions instead (they do not depend on the machine's load, so one run shows
+a change): static-site with --net=socket under callgrind, `openssl s_time -new` against
+it on loopback, the counts zeroed after a warm-up second and written when the server
+stops, divided by the full handshakes the server signed (calls of ServerStream::do_sign).
 """
 
 import argparse
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -122,6 +131,79 @@ def measure(bench, args):
     return results
 
 
+def handshakes_in(profile):
+    """Calls of ServerStream::do_sign in a callgrind dump: one per full handshake."""
+    names, total, signing = {}, 0, False
+    for line in profile.read_text().splitlines():
+        match = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line)
+        if match:
+            if match.group(2):
+                names[match.group(1)] = match.group(2)
+            signing = line.startswith("cfn=") and names.get(match.group(1), "").startswith(
+                "morgana::tls::ServerStream::do_sign")
+        elif line.startswith("calls=") and signing:
+            total += int(line.split("=")[1].split()[0])
+    return total
+
+
+def callgrind(args):
+    """--callgrind: instructions per full handshake, printed with the costliest functions."""
+    work_dir = bench_support.OUT_DIR / "tls_callgrind"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    hs.common_setup(args)
+    stripped = work_dir / "static-site.stripped"  # valgrind cannot read clang 19's DWARF 5
+    bench_support.run([shutil.which("llvm-objcopy-19") or "objcopy", "--strip-debug", str(args.binary),
+                       str(stripped)])
+    for old in work_dir.glob("callgrind.out*"):
+        old.unlink()
+    port = bench_support.free_port()
+    log = work_dir / "static-site.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={work_dir}/callgrind.out",
+                                   str(stripped), "--net=socket", "--port=0", f"--tls={port}", "--logs=http:warn",
+                                   *args.morgana_args.split()],
+                                  stdout=output, stderr=subprocess.STDOUT, preexec_fn=bench_support.die_with_parent)
+    try:
+        deadline = time.monotonic() + 120
+        while "serving" not in log.read_text():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise Failure(f"static-site under callgrind did not start: {log.read_text()[-800:]}")
+            time.sleep(0.5)
+
+        def s_time(seconds):
+            return bench_support.run(["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-new", "-time",
+                                      str(seconds)], timeout=seconds + 120).stdout
+
+        s_time(1)  # the first connection and code paths touched once
+        bench_support.run(["callgrind_control", "--zero", str(server.pid)])
+        output = s_time(args.seconds)
+    finally:
+        # Callgrind writes the counts since --zero when the server exits; its shutdown
+        # adds a few thousand instructions per handshake at most.
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=120)
+    dump = work_dir / "callgrind.out"
+    if not dump.exists():
+        raise Failure(f"callgrind wrote no profile: {log.read_text()[-800:]}")
+    instructions = int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1))
+    count = handshakes_in(dump)
+    if count == 0:
+        raise Failure(f"no full handshake counted; s_time said: {output[-800:]}")
+    print(f"{instructions:,} instructions for {count} full handshakes (openssl s_time -new): "
+          f"{instructions // count:,} per handshake ({dump}; static-site: {args.build_command})")
+    annotated = bench_support.run(["callgrind_annotate", "--threshold=100", str(dump)]).stdout
+    print("costliest functions, own instructions per handshake:")
+    shown = 0
+    for line in annotated.splitlines():
+        match = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*?:(.*?) \[", line)
+        own = int(match.group(1).replace(",", "")) if match else 0
+        # Functions on the stack when the counts were zeroed (main, the event loop) show
+        # all that ran below them as their own.
+        if match and own < instructions // 2 and shown < 15:
+            print(f"  {own // count:>10,}  {match.group(2)[:100]}")
+            shown += 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     hs.add_common_options(parser)
@@ -130,7 +212,13 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--clients", default="1,8", help="s_time processes in parallel, one row each (default 1,8)")
     parser.add_argument("--modes", default="new", help="new (full handshakes), reuse (resumed) (default new)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions per full handshake under callgrind instead (--seconds of s_time)")
     args = parser.parse_args()
+    if args.callgrind:
+        with bench_support.exit_on_failure("tls_handshakes", lambda: None):
+            callgrind(args)
+        return
     args.clients = [int(c) for c in args.clients.split(",") if c]
     args.modes = [m for m in args.modes.split(",") if m]
     if any(m not in ("new", "reuse") for m in args.modes):

@@ -1,5 +1,6 @@
 #include "morgana/tls/client.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -57,6 +58,9 @@ ClientStream::ClientStream(ClientConfig config)
     : Stream(m_client.eng, config.buffer_size), m_config(std::move(config)) {
   br_ssl_client_zero(&m_client);
   configure_engine(m_client.eng);
+  if (!m_config.cipher_suites.empty()) {
+    br_ssl_engine_set_suites(&m_client.eng, m_config.cipher_suites.data(), m_config.cipher_suites.size());
+  }
   br_ssl_engine_add_flags(&m_client.eng, BR_OPT_NO_RENEGOTIATION);
 
   auto anchors = m_config.trust_anchors->anchors();
@@ -131,6 +135,11 @@ Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> trans
   }
   for (const auto& name : config.alpn) {
     if (name.empty() || name.size() > 255) co_return fail(Errc::invalid_argument, "ALPN protocol name length");
+  }
+  for (std::uint16_t suite : config.cipher_suites) {
+    if (std::ranges::count(cipher_suites(), suite) != 1 || std::ranges::count(config.cipher_suites, suite) != 1) {
+      co_return fail(Errc::invalid_argument, "TLS client: cipher suites to offer must be ours, each once");
+    }
   }
   auto client = try_make_unique<ClientStream>("TLS: no memory for a client connection", std::move(config));
   if (!client) {

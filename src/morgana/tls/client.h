@@ -33,6 +33,9 @@ struct ClientConfig {
   std::string server_name;
   // ALPN protocols to offer (RFC 7301), e.g. {"http/1.1"}.
   std::vector<std::string> alpn;
+  // The cipher suites to offer, in order of preference: some of
+  // cipher_suites() (suites.h). Empty offers all of them.
+  std::vector<std::uint16_t> cipher_suites;
   // Resumed when valid and updated after the handshake; may be null. Must
   // outlive connect().
   ClientSession* session = nullptr;

@@ -1,5 +1,6 @@
 #include "morgana/tls/server.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "morgana/core/log.h"
@@ -33,13 +34,31 @@ int choose_hash(std::uint32_t client_hashes, unsigned key_type) {
   return 0;
 }
 
-// The first suite the client offers that this key can sign for.
-std::uint16_t choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
-  unsigned wanted = key_type == BR_KEYTYPE_EC ? BR_SSLKEYX_ECDHE_ECDSA : BR_SSLKEYX_ECDHE_RSA;
+// The first suite the client offers that this key can sign for, as BearSSL
+// translated it (id, then key exchange, cipher, MAC and PRF), or null.
+const br_suite_translated* choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
   for (std::size_t i = 0; i < count; ++i) {
-    if ((suites[i][1] >> 12) == wanted) return suites[i][0];
+    if (suite_key_type(suites[i][0]) == key_type) return &suites[i];
   }
-  return 0;
+  return nullptr;
+}
+
+// Stops hashing the transcript with the functions the rest of a full
+// handshake never reads. The engine hashes every handshake byte with each
+// function it has (br_multihash_update: SHA-1, SHA-224, SHA-256, SHA-384 and
+// SHA-512 here, about 0.3M instructions per handshake). Once the policy has
+// chosen, BearSSL 0.6's server reads the transcript only for the Finished
+// messages, with the suite's PRF hash (TLS 1.2 only: compute-Finished in
+// ssl_hs_common.t0); do_sign hashes the ServerKeyExchange parameters itself.
+// The other functions would matter only for a client's CertificateVerify,
+// which needs a CertificateRequest that this server never sends. The
+// ClientHello, whose signature algorithms the engine matched against all our
+// hash functions, is already hashed by all of them; the next handshake gets a
+// new engine.
+void keep_only_transcript_hash(br_ssl_engine_context& engine, int prf_hash) {
+  for (int id = br_md5_ID; id <= br_sha512_ID; ++id) {
+    if (id != prf_hash) br_ssl_engine_set_hash(&engine, id, nullptr);
+  }
 }
 
 } // namespace
@@ -65,7 +84,7 @@ private:
                     br_ssl_server_choices* choices);
   static std::uint32_t do_keyx(const br_ssl_server_policy_class** policy, unsigned char* data, std::size_t* length);
   static std::size_t do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
-                             std::size_t hash_length, std::size_t length);
+                             std::size_t data_length, std::size_t length);
 
   void on_handshake_done() override;
   void on_handshake_failed(const Error& error) override;
@@ -87,6 +106,10 @@ ServerStream::ServerStream(ServerContext& context)
     : Stream(m_server.eng, context.m_config.buffer_size), m_context(context) {
   br_ssl_server_zero(&m_server);
   configure_engine(m_server.eng);
+  // Each suite BearSSL knows costs a scan per suite the ClientHello lists
+  // (scan-suite in ssl_hs_common.t0): suites no key of ours can sign for are
+  // left out, as the policy would refuse them anyway.
+  br_ssl_engine_set_suites(&m_server.eng, context.m_suites.data(), context.m_suites.size());
   br_ssl_engine_add_flags(&m_server.eng, BR_OPT_NO_RENEGOTIATION);
   br_ssl_server_set_policy(&m_server, &m_policy.vtable);
   if (!context.m_session_store.empty()) br_ssl_server_set_cache(&m_server, &context.m_session_cache.vtable);
@@ -110,11 +133,11 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   const auto& all = self.m_context.m_config.credentials;
 
   const Credentials* chosen = nullptr;
-  std::uint16_t suite = 0;
+  const br_suite_translated* suite = nullptr;
   auto consider = [&](const Credentials& credentials) {
     suite = choose_suite(suites, suite_count, credentials.key().type());
-    if (suite != 0) chosen = &credentials;
-    return suite != 0;
+    if (suite != nullptr) chosen = &credentials;
+    return suite != nullptr;
   };
   if (!name.empty()) {
     for (const auto& credentials : all) {
@@ -129,11 +152,16 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   if (chosen == nullptr) return 0;
   int hash = choose_hash(br_ssl_server_get_client_hashes(server), chosen->key().type());
   if (hash == 0) return 0;
-  choices->cipher_suite = suite;
-  choices->algo_id = 0xff00 + static_cast<unsigned>(hash);
+  choices->cipher_suite = (*suite)[0];
+  // TLS 1.2's SignatureAndHashAlgorithm (RFC 5246 §7.4.1.4.1: RSA 1, ECDSA 3):
+  // BearSSL then hands do_sign the parameters unhashed, so that the
+  // transcript need not keep the signature hash (bearssl_ssl.h, algo_id).
+  choices->algo_id = static_cast<unsigned>(hash) << 8 | (chosen->key().type() == BR_KEYTYPE_EC ? 3u : 1u);
   choices->chain = chosen->chain().certificates().data();
   choices->chain_len = chosen->chain().size();
   self.m_chosen = chosen;
+  // The PRF's id is that of its hash function (BR_SSLPRF_SHA256 == br_sha256_ID).
+  keep_only_transcript_hash(self.m_server.eng, (*suite)[1] & 0xF);
   return 1;
 }
 
@@ -142,15 +170,19 @@ std::uint32_t ServerStream::do_keyx(const br_ssl_server_policy_class**, unsigned
 }
 
 std::size_t ServerStream::do_sign(const br_ssl_server_policy_class** policy, unsigned algo_id, unsigned char* data,
-                                  std::size_t hash_length, std::size_t length) {
+                                  std::size_t data_length, std::size_t length) {
   const ServerStream& self = *reinterpret_cast<Policy*>(policy)->stream;
   if (self.m_chosen == nullptr) return 0;
   const PrivateKey& key = self.m_chosen->key();
-  int hash_id = static_cast<int>(algo_id & 0xff);
+  int hash_id = static_cast<int>(algo_id >> 8);
   const br_hash_class* hash = hash_class(hash_id);
-  if (hash == nullptr || hash_length > 64) return 0;
+  if (hash == nullptr) return 0;
+  br_hash_compat_context context;
+  hash->init(&context.vtable);
+  hash->update(&context.vtable, data, data_length);
   unsigned char hash_value[64];
-  std::memcpy(hash_value, data, hash_length);
+  hash->out(&context.vtable, hash_value);
+  std::size_t hash_length = (hash->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK;
   if (key.type() == BR_KEYTYPE_EC) {
     // The largest DER-encoded ECDSA signature (P-521) is 139 bytes.
     if (length < 139) return 0;
@@ -179,6 +211,12 @@ void ServerStream::on_handshake_failed(const Error& error) {
 }
 
 ServerContext::ServerContext(ServerConfig config) : m_config(std::move(config)) {
+  for (std::uint16_t suite : cipher_suites()) {
+    if (std::ranges::any_of(m_config.credentials, [&](const Credentials& credentials) {
+          return credentials.key().type() == suite_key_type(suite);
+        }))
+      m_suites.push_back(suite);
+  }
   for (const auto& name : m_config.alpn) m_alpn_names.push_back(name.c_str());
   if (m_config.session_cache_entries > 0) {
     m_session_store.resize(m_config.session_cache_entries * 100);

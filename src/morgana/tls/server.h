@@ -62,6 +62,8 @@ private:
   friend struct morgana::NothrowNew;
 
   ServerConfig m_config;
+  // Our suites that one of the credentials' keys can sign for.
+  std::vector<std::uint16_t> m_suites;
   std::vector<const char*> m_alpn_names; // into m_config.alpn
   std::vector<unsigned char> m_session_store;
   br_ssl_session_cache_lru m_session_cache{};

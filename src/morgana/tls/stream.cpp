@@ -26,10 +26,16 @@ Result<void> Stream::prepare_engine(std::unique_ptr<net::Stream> transport) {
   }
   // Our random::fill is the only seed: BearSSL's own OS seeder (open/read of
   // /dev/urandom) does not exist on every target and would make fuzzing
-  // nondeterministic. The engine reads this flag before seeding (engine.c,
-  // br_ssl_engine_init_rand); BearSSL mixes the injected bytes into its HMAC_DRBG.
+  // nondeterministic. The engine reads rng_os_rand_done before seeding
+  // (engine.c, br_ssl_engine_init_rand). The HMAC_DRBG is instantiated with
+  // the seed as its entropy input and marked seeded (rng_init_done 2, as
+  // bearssl_ssl.h documents the field): br_ssl_engine_inject_entropy would
+  // instantiate it without entropy, then reseed, one HMAC_DRBG update more
+  // (about 32k instructions per connection). SHA-256 is what the engine
+  // itself would pick (engine.c, rng_init).
+  br_hmac_drbg_init(&m_engine->rng, &br_sha256_vtable, seed, sizeof seed);
+  m_engine->rng_init_done = 2;
   m_engine->rng_os_rand_done = 1;
-  br_ssl_engine_inject_entropy(m_engine, seed, sizeof seed);
   std::memset(seed, 0, sizeof seed);
   return {};
 }

@@ -15,6 +15,15 @@ constexpr std::uint16_t suites[] = {
 
 std::span<const std::uint16_t> cipher_suites() { return suites; }
 
+unsigned suite_key_type(std::uint16_t suite) {
+  switch (suite) {
+  case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+  case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+  case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: return BR_KEYTYPE_EC;
+  default: return BR_KEYTYPE_RSA;
+  }
+}
+
 const br_hash_class* hash_class(int id) {
   switch (id) {
   case br_sha1_ID: return &br_sha1_vtable;

@@ -12,6 +12,9 @@ namespace morgana::tls {
 
 // Our suites in order of preference (RFC 5289 §3.2, RFC 7905 §2).
 [[nodiscard]] std::span<const std::uint16_t> cipher_suites();
+// The type of key that signs for one of our suites' ECDHE: BR_KEYTYPE_EC
+// (ECDHE_ECDSA) or BR_KEYTYPE_RSA (ECDHE_RSA).
+[[nodiscard]] unsigned suite_key_type(std::uint16_t suite);
 
 // Sets versions (TLS 1.2 only), suites, hashes, PRFs, the EC code, AES-GCM and
 // ChaCha20-Poly1305 on a zeroed engine, each the best BearSSL has here.

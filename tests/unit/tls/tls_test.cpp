@@ -13,6 +13,7 @@
 #include "morgana/tls/client.h"
 #include "morgana/tls/errors.h"
 #include "morgana/tls/server.h"
+#include "morgana/tls/suites.h"
 #include "sim.h"
 #include "test_certs.h"
 #include "tls_test_support.h"
@@ -197,6 +198,46 @@ TEST_F(TlsTest, RsaCertificateUsesEcdheRsa) {
   auto echoed = round_trip(**client, data);
   ASSERT_TRUE(echoed.has_value()) << describe(echoed.error());
   EXPECT_EQ(*echoed, data);
+}
+
+// Each suite alone: the server hashes the rest of the transcript only with the
+// suite's PRF hash (SHA-384 for the AES-256 suites, SHA-256 otherwise), so a
+// wrong choice fails the Finished messages; it hashes what it signs itself,
+// with SHA-256 (the first our client lists), whatever the PRF.
+TEST_F(TlsTest, EachSuiteAloneCompletesTheHandshakeAndCarriesData) {
+  auto ec = server_with({{ec_server_pem, ec_server_key}});
+  auto rsa = server_with({{rsa_server_pem, rsa_server_key}});
+  for (std::uint16_t suite : cipher_suites()) {
+    bool ecdsa = suite == BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 ||
+                 suite == BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 ||
+                 suite == BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
+    EchoOutcome outcome;
+    auto config = client_config(ecdsa ? "localhost" : "www.example.test");
+    config.cipher_suites = {suite};
+    auto client = connect_to(ecdsa ? *ec : *rsa, outcome, std::move(config));
+    ASSERT_TRUE(client.has_value()) << "suite " << suite << ": " << describe(client.error());
+    EXPECT_EQ((*client)->cipher_suite(), suite);
+    auto data = pattern(20'000, suite);
+    auto echoed = round_trip(**client, data);
+    ASSERT_TRUE(echoed.has_value()) << "suite " << suite << ": " << describe(echoed.error());
+    EXPECT_EQ(*echoed, data);
+    EXPECT_EQ(outcome.suite, suite);
+  }
+}
+
+TEST_F(TlsTest, ClientOffersOnlyOurSuitesEachOnce) {
+  auto server = server_with({{ec_server_pem, ec_server_key}});
+  for (std::vector<std::uint16_t> suites : {std::vector<std::uint16_t>{BR_TLS_RSA_WITH_AES_128_GCM_SHA256},
+                                            std::vector<std::uint16_t>{BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                                                       BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}) {
+    EchoOutcome outcome;
+    auto config = client_config();
+    config.cipher_suites = suites;
+    auto client = connect_to(*server, outcome, std::move(config));
+    ASSERT_FALSE(client.has_value());
+    EXPECT_EQ(client.error(), Errc::invalid_argument);
+    EXPECT_EQ(client.error().context, "TLS client: cipher suites to offer must be ours, each once");
+  }
 }
 
 TEST_F(TlsTest, AlpnPicksTheProtocolBothSpeak) {
