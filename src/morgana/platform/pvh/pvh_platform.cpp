@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "morgana/core/boot.h"
+#include "morgana/core/counter.h"
 #include "morgana/core/format.h"
 #include "morgana/core/log.h"
 #include "morgana/platform/interface.h"
@@ -40,6 +41,13 @@ namespace morgana::pvh {
 namespace {
 
 log::Source pvh_log{"pvh"};
+
+// How the event loop's waits end: with them, a benchmark's counters give halts
+// (and so interrupts) per request.
+Counter waits_skipped{"pvh.waits_skipped", "waits not taken: device input was already pending"};
+Counter halts_early{"pvh.halts_early", "halts ended before their deadline (by a device's interrupt)"};
+Counter halts_deadline{"pvh.halts_deadline",
+                       "halts that lasted until their deadline (a timer or the polling interval)"};
 
 constexpr std::size_t canary_slot = 0x28 / sizeof(std::uint64_t);
 // isa-debug-exit's default port, and the one many guides configure (iobase=0xf4).
@@ -170,10 +178,15 @@ void yield(std::int64_t deadline_ns) {
   auto now = pvh::clock::monotonic_ns();
   if (deadline_ns <= now) return;
   // Checked with interrupts off: a device that interrupts after this wakes the halt at once.
-  if (pvh::devices::work_pending()) return;
+  if (pvh::devices::work_pending()) {
+    pvh::waits_skipped.increment();
+    return;
+  }
   if (pvh::devices::needs_polling() && deadline_ns - now > pvh::devices::poll_interval_ns)
     deadline_ns = now + pvh::devices::poll_interval_ns;
   pvh::interrupts::halt_for(deadline_ns - now);
+  if (pvh::clock::monotonic_ns() < deadline_ns) pvh::halts_early.increment();
+  else pvh::halts_deadline.increment();
 }
 
 std::span<const std::string_view> boot_arguments() {

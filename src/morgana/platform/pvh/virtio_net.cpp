@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "morgana/core/counter.h"
 #include "morgana/core/log.h"
 #include "morgana/core/memory.h"
 #include "morgana/core/random.h"
@@ -11,6 +12,8 @@ namespace morgana::pvh {
 namespace {
 
 log::Source virtio_net_log{"virtio-net"};
+Counter transmit_doorbells_before_halt{"virtio_net.tx_doorbells_before_halt",
+                                       "transmit doorbells rung before the CPU waits, in case one was lost"};
 
 // 5.1.3: feature bits.
 constexpr std::uint64_t virtio_net_f_mtu = std::uint64_t{1} << 3;
@@ -140,6 +143,15 @@ Result<void> VirtioNet::write(std::span<const std::byte> frame, const FrameOfflo
 
 bool VirtioNet::input_pending() {
   if (m_interrupts) m_transport->acknowledge_interrupt();
+  // A doorbell the device missed leaves frames in the transmit ring for good:
+  // with EVENT_IDX it asks again only after a kick. Under TCG with one vCPU,
+  // QEMU before 8.1 drops the guest's barriers, so the test in
+  // Virtqueue::notify can read a stale avail_event while QEMU's thread reads a
+  // stale avail->idx, and neither side moves (docs/BENCHMARKS.md, "PVH: bulk
+  // TCP"). An extra doorbell is always allowed and costs one exit; before the
+  // CPU waits is where frames can otherwise sit until a timer fires.
+  m_transport->notify(transmitq);
+  transmit_doorbells_before_halt.increment();
   return m_receive_queue->ready();
 }
 

@@ -38,8 +38,9 @@ public:
   [[nodiscard]] NetOffloads offloads() const override { return virtio::offloads_of(m_features); }
   [[nodiscard]] Result<std::size_t> read(std::span<std::byte> frame, FrameOffload& offload) override;
   [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload) override;
-  // Clears the interrupt status, notifies the receive queue of refilled
-  // buffers and asks for an interrupt at the next frame.
+  // Clears the interrupt status, rings the transmit doorbell (in case one was
+  // lost), notifies the receive queue of refilled buffers and asks for an
+  // interrupt at the next frame.
   [[nodiscard]] bool input_pending() override;
 
   void format(FormatSink& sink) const override;
