@@ -63,11 +63,18 @@ void TcpConnection::segment_arrives(const TcpHeader& received, Bytes payload) {
   // First: the sequence number.
   if (!acceptable(header, length)) {
     unacceptable.increment();
-    if (!header.has(tcp_flag::rst)) {
-      note_duplicate(header.sequence, payload.size());
-      schedule_ack(true);
-      output();
-    }
+    if (header.has(tcp_flag::rst)) return;
+    note_duplicate(header.sequence, payload.size());
+    schedule_ack(true);
+    // Old text or FIN that ends exactly at RCV.NXT may carry a new ACK: a peer
+    // whose FIN crossed ours resends it with the ACK of ours (slirp does). Its
+    // ACK counts, as in Linux (tcp_sequence measures from the segment's end),
+    // or our FIN would wait for its retransmission timeout.
+    bool ends_at_next = header.sequence + static_cast<std::uint32_t>(length) == m_receive_buffer.next();
+    if (ends_at_next && synchronized() && header.has(tcp_flag::ack) && !header.has(tcp_flag::syn) &&
+        !check_ack(header, length))
+      return;
+    output();
     return;
   }
   // RFC 7323 §4.3: remember the timestamp of the segment that covers Last.ACK.sent.

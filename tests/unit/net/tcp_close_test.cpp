@@ -99,6 +99,36 @@ TEST(TcpClose, SimultaneousClose) {
   EXPECT_EQ(peer.tcp().connection_count(), 0u);
 }
 
+// After crossing FINs the peer (slirp does this) resends its FIN with the ACK
+// of ours: the segment is old, but its ACK counts (as in Linux), so CLOSING ends
+// at once instead of our FIN waiting for its retransmission timeout.
+TEST(TcpClose, ResentFinCarryingTheAckOfOursEndsClosing) {
+  TcpPeer peer;
+  auto stream = peer.establish();
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(stream->shutdown().has_value());
+  peer.settle();
+  auto our_fin = peer.take();
+  ASSERT_EQ(our_fin.size(), 1u);
+  peer.send_now(tcp_flag::fin | tcp_flag::ack);
+  (void)peer.take();
+  ASSERT_EQ(stream->state(), TcpState::closing);
+
+  frames::CounterWatch unacceptable("tcp.unacceptable_segments");
+  peer.note(our_fin[0]);
+  peer.snd_nxt -= 1; // the same FIN again
+  peer.send_now(tcp_flag::fin | tcp_flag::ack);
+  EXPECT_EQ(unacceptable.delta(), 1u); // old: its text and FIN are not taken again
+  EXPECT_EQ(stream->state(), TcpState::time_wait);
+  auto sent = peer.take();
+  ASSERT_EQ(sent.size(), 1u); // the duplicate is acknowledged
+  EXPECT_TRUE(sent[0].flags_are(tcp_flag::ack));
+  EXPECT_EQ(sent[0].ack(), peer.snd_nxt);
+  // Our FIN is not sent again.
+  peer.run_for(seconds(3));
+  for (const auto& segment : peer.take()) EXPECT_FALSE(segment.has(tcp_flag::fin));
+}
+
 // RFC 9293 §3.6: FIN and the ACK of our FIN in one segment go from FIN-WAIT-1 straight to TIME-WAIT.
 TEST(TcpClose, FinAckingOurFinGoesToTimeWait) {
   TcpPeer peer;
