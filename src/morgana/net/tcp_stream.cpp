@@ -28,7 +28,10 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
                          ? static_cast<std::size_t>(m_rcv.adv_edge - m_receive_buffer.next())
                          : 0;
       auto step = std::min<std::size_t>(m_receive_buffer.capacity() / 2, m_send_mss);
-      if (synchronized() && before < m_receive_buffer.window() && m_receive_buffer.window() >= offered + step) {
+      // Only what the window field can carry counts: without window scaling
+      // (slirp) 64 KiB are offered already, and an ACK per read would repeat it.
+      auto can_offer = std::min(m_receive_buffer.window(), std::size_t{0xffff} << m_rcv.wscale);
+      if (synchronized() && before < m_receive_buffer.window() && can_offer >= offered + step) {
         schedule_ack(true);
         output();
       }

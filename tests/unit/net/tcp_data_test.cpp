@@ -402,6 +402,23 @@ TEST(TcpData, ScaledWindowEdgeHoldsAndAcksAtTheEdgeCount) {
   EXPECT_TRUE(with_data(peer.take()).empty());
 }
 
+// RFC 9293 §3.8.6.2.2: a read announces the window only when the window field
+// can say more: without window scaling 65,535 bytes are already offered from a
+// 256 KiB buffer, and a window update per read would only repeat that.
+TEST(TcpData, ReadsDoNotRepeatAWindowTheFieldCannotWiden) {
+  TcpPeer peer;
+  auto stream = peer.establish(bare_options());
+  ASSERT_TRUE(stream);
+  for (int i = 0; i < 4; ++i) peer.send_now(tcp_flag::ack, frames::pattern(536, static_cast<std::uint8_t>(i)));
+  peer.run_for(milliseconds(300));
+  auto acks = peer.take();
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back().header.window, 0xffff);
+  EXPECT_EQ(peer.read_now(*stream).size(), 4u * 536u);
+  peer.settle();
+  EXPECT_TRUE(peer.take().empty());
+}
+
 // RFC 7323 §5: PAWS drops a segment whose timestamp is older than TS.Recent, and ACKs it.
 TEST(TcpData, PawsDropsOldTimestamps) {
   TcpPeer peer;
