@@ -1,5 +1,7 @@
 // Closing connections: active, passive (half-close), simultaneous; TIME-WAIT and freeing.
 
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "tcp_peer.h"
@@ -72,26 +74,28 @@ TEST(TcpClose, TimeWaitAcksARetransmittedFin) {
   EXPECT_EQ(stream->state(), TcpState::time_wait);
 }
 
+// Shuts down, then the peer's FIN crosses ours (it does not acknowledge ours
+// yet): CLOSING, the crossing FIN acknowledged. Returns our FIN, or nullopt.
+std::optional<SentSegment> cross_fins(TcpPeer& peer, TcpStream& stream) {
+  if (!stream.shutdown().has_value()) return std::nullopt;
+  peer.settle();
+  auto our_fin = peer.take();
+  if (our_fin.size() != 1 || !our_fin[0].has(tcp_flag::fin)) return std::nullopt;
+  peer.send_now(tcp_flag::fin | tcp_flag::ack);
+  auto sent = peer.take();
+  bool acked = sent.size() == 1 && sent[0].has(tcp_flag::ack) && sent[0].ack() == peer.snd_nxt;
+  if (!acked || stream.state() != TcpState::closing) return std::nullopt;
+  return our_fin[0];
+}
+
 // RFC 9293 §3.6 figure 13: FIN in FIN-WAIT-1 -> CLOSING; the ACK of our FIN -> TIME-WAIT.
 TEST(TcpClose, SimultaneousClose) {
   TcpPeer peer;
   auto stream = peer.establish();
   ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->shutdown().has_value());
-  peer.settle();
-  auto our_fin = peer.take();
-  ASSERT_EQ(our_fin.size(), 1u);
-  ASSERT_TRUE(our_fin[0].has(tcp_flag::fin));
-
-  // The peer's FIN crosses ours: it does not acknowledge our FIN yet.
-  peer.send_now(tcp_flag::fin | tcp_flag::ack);
-  auto sent = peer.take();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_TRUE(sent[0].has(tcp_flag::ack));
-  EXPECT_EQ(sent[0].ack(), peer.snd_nxt);
-  EXPECT_EQ(stream->state(), TcpState::closing);
-
-  peer.note(our_fin[0]);
+  auto our_fin = cross_fins(peer, *stream);
+  ASSERT_TRUE(our_fin);
+  peer.note(*our_fin);
   peer.send_now(tcp_flag::ack);
   EXPECT_EQ(stream->state(), TcpState::time_wait);
   stream.reset();
@@ -106,16 +110,10 @@ TEST(TcpClose, ResentFinCarryingTheAckOfOursEndsClosing) {
   TcpPeer peer;
   auto stream = peer.establish();
   ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->shutdown().has_value());
-  peer.settle();
-  auto our_fin = peer.take();
-  ASSERT_EQ(our_fin.size(), 1u);
-  peer.send_now(tcp_flag::fin | tcp_flag::ack);
-  (void)peer.take();
-  ASSERT_EQ(stream->state(), TcpState::closing);
-
+  auto our_fin = cross_fins(peer, *stream);
+  ASSERT_TRUE(our_fin);
   frames::CounterWatch unacceptable("tcp.unacceptable_segments");
-  peer.note(our_fin[0]);
+  peer.note(*our_fin);
   peer.snd_nxt -= 1; // the same FIN again
   peer.send_now(tcp_flag::fin | tcp_flag::ack);
   EXPECT_EQ(unacceptable.delta(), 1u); // old: its text and FIN are not taken again
