@@ -6,14 +6,13 @@ namespace morgana {
 namespace {
 
 constexpr NetOffloads all_offloads{true, true, true, true};
+
 // A device uses every offload it has unless told otherwise; each is optional
 // (tests/system/tap_offload_test.py and pvh_offload_test.py run with each off).
-constexpr NetOffloads default_offloads = all_offloads;
-
 args::Option<NetOffloads> offload_arg{
     "offload",
     "network device offloads to use when the device has them: all, none, or a list of tx-csum,rx-csum,tso,gro",
-    default_offloads};
+    all_offloads};
 
 } // namespace
 

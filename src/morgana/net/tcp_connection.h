@@ -162,6 +162,10 @@ private:
   void send_rst_for(const TcpHeader& header, std::size_t length);
   void schedule_ack(bool immediately);
   [[nodiscard]] std::uint16_t window_to_advertise();
+  // The receive buffer's free space past RCV.NXT (its configured size until it exists).
+  [[nodiscard]] std::size_t receive_space() const;
+  // How far past RCV.NXT the right edge we last advertised lies (0 when not past it).
+  [[nodiscard]] std::size_t offered_window() const;
   [[nodiscard]] std::uint32_t timestamp_now() const;
 
   // Loss detection beyond duplicate ACKs (tcp_loss_detection.cpp): RACK-TLP

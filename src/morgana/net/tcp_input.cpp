@@ -148,9 +148,8 @@ bool TcpConnection::acceptable(const TcpHeader& header, std::size_t length) cons
   // RCV.WND is what we offered (the free space, or more when window scaling
   // rounded the offered edge up past it): the peer may fill all of that.
   auto rcv_nxt = m_receive_buffer.next();
-  std::size_t free = m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer;
-  std::size_t offered = m_rcv.adv_edge > rcv_nxt ? static_cast<std::uint32_t>(m_rcv.adv_edge - rcv_nxt) : 0;
-  auto rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(std::max(free, offered), 0x7fffffff));
+  auto rcv_wnd =
+      static_cast<std::uint32_t>(std::min<std::size_t>(std::max(receive_space(), offered_window()), 0x7fffffff));
   auto seq = header.sequence;
   // A segment without text numbered at the right edge is the peer's SND.NXT
   // after it filled our window: its ACK must count (§3.10.7.4: "special

@@ -189,10 +189,19 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
   }
 }
 
+std::size_t TcpConnection::receive_space() const {
+  return m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer;
+}
+
+std::size_t TcpConnection::offered_window() const {
+  auto rcv_nxt = m_receive_buffer.next();
+  return m_rcv.adv_edge > rcv_nxt ? static_cast<std::size_t>(m_rcv.adv_edge - rcv_nxt) : 0;
+}
+
 std::uint16_t TcpConnection::window_to_advertise() {
   auto rcv_nxt = m_receive_buffer.next();
-  std::size_t free = m_receive_buffer.allocated() ? m_receive_buffer.window() : m_options.receive_buffer;
-  std::size_t offered = m_rcv.adv_edge > rcv_nxt ? static_cast<std::uint32_t>(m_rcv.adv_edge - rcv_nxt) : 0;
+  std::size_t free = receive_space();
+  std::size_t offered = offered_window();
   // RFC 9293 §3.8.6.2.2: move the right edge only by a useful amount, and never back.
   std::size_t step = std::min<std::size_t>(std::max<std::size_t>(m_receive_buffer.capacity() / 2, 1), m_send_mss);
   std::size_t window = free > offered && free - offered < step ? offered : free;

@@ -24,9 +24,7 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
       auto before = m_receive_buffer.window();
       auto count = m_receive_buffer.read(out);
       // Tell the peer when reading opened the window by a useful amount.
-      auto offered = m_rcv.adv_edge > m_receive_buffer.next()
-                         ? static_cast<std::size_t>(m_rcv.adv_edge - m_receive_buffer.next())
-                         : 0;
+      auto offered = offered_window();
       auto step = std::min<std::size_t>(m_receive_buffer.capacity() / 2, m_send_mss);
       // Only what the window field can carry counts: without window scaling
       // (slirp) 64 KiB are offered already, and an ACK per read would repeat it.
