@@ -70,7 +70,7 @@ target_compile_options(morgana PUBLIC $<$<COMPILE_LANGUAGE:CXX>:${morgana_pvh_co
 # extensions refer to the core library, so they come first). Not cmark as
 # well: cmark-gfm is its fork and defines the same symbols. The C library
 # functions they call are in the platform (libc_symbols.txt).
-find_library(MORGANA_BEARSSL NAMES libbearssl.a REQUIRED)
+include(${CMAKE_CURRENT_LIST_DIR}/bearssl.cmake)
 find_library(MORGANA_ZLIB NAMES libz.a REQUIRED)
 find_library(MORGANA_CMARK_GFM NAMES libcmark-gfm.a REQUIRED)
 find_library(MORGANA_CMARK_GFM_EXTENSIONS NAMES libcmark-gfm-extensions.a REQUIRED)
@@ -80,8 +80,8 @@ find_library(MORGANA_CMARK_GFM_EXTENSIONS NAMES libcmark-gfm-extensions.a REQUIR
 find_library(MORGANA_HOGWEED NAMES libhogweed.a REQUIRED)
 find_library(MORGANA_NETTLE NAMES libnettle.a REQUIRED)
 find_library(MORGANA_GMP NAMES libgmp.a REQUIRED)
-find_path(MORGANA_BEARSSL_INCLUDE bearssl.h PATH_SUFFIXES bearssl REQUIRED)
 target_include_directories(morgana SYSTEM PUBLIC ${MORGANA_BEARSSL_INCLUDE})
+add_dependencies(morgana morgana_bearssl)
 target_link_libraries(morgana PUBLIC ${MORGANA_BEARSSL} ${MORGANA_ZLIB} ${MORGANA_CMARK_GFM_EXTENSIONS}
                                      ${MORGANA_CMARK_GFM} ${MORGANA_HOGWEED} ${MORGANA_NETTLE} ${MORGANA_GMP})
 

@@ -3,17 +3,8 @@
 #include "morgana/tls/fast_ec.h"
 
 namespace morgana::tls {
-namespace {
 
-constexpr std::uint16_t suites[] = {
-    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-};
-
-} // namespace
-
-std::span<const std::uint16_t> cipher_suites() { return suites; }
+std::span<const std::uint16_t> cipher_suites() { return cipher_suite_list; }
 
 unsigned suite_key_type(std::uint16_t suite) {
   switch (suite) {
@@ -48,7 +39,7 @@ const unsigned char* hash_oid(int id) {
 
 void configure_engine(br_ssl_engine_context& engine) {
   br_ssl_engine_set_versions(&engine, BR_TLS12, BR_TLS12);
-  br_ssl_engine_set_suites(&engine, suites, sizeof suites / sizeof suites[0]);
+  br_ssl_engine_set_suites(&engine, cipher_suite_list.data(), cipher_suite_list.size());
   // The handshake transcript and signatures; SHA-1 only for peers' signatures.
   for (int id : {br_sha1_ID, br_sha224_ID, br_sha256_ID, br_sha384_ID, br_sha512_ID}) {
     br_ssl_engine_set_hash(&engine, id, hash_class(id));
