@@ -12,7 +12,8 @@ option(MORGANA_BEARSSL_TRIM "Link BearSSL with its server cipher-suite table cut
 
 if(MORGANA_BEARSSL_TRIM)
   set(morgana_bearssl_dir ${CMAKE_BINARY_DIR}/bearssl)
-  set(MORGANA_BEARSSL ${morgana_bearssl_dir}/libbearssl.a)
+  # In the cache too: tests/system/pvh_link_test.sh reads what the image linked from there.
+  set(MORGANA_BEARSSL ${morgana_bearssl_dir}/libbearssl.a CACHE INTERNAL "BearSSL as linked")
   # The tool runs on the build machine: the compiler's host defaults, as the crunch tool.
   set(morgana_bearssl_tool_flags -std=c++23 -O2 -Wall -Wextra)
   if(NOT DEFINED MORGANA_WERROR OR MORGANA_WERROR)
@@ -34,6 +35,6 @@ if(MORGANA_BEARSSL_TRIM)
     VERBATIM)
   add_custom_target(morgana_bearssl DEPENDS ${MORGANA_BEARSSL})
 else()
-  set(MORGANA_BEARSSL ${MORGANA_BEARSSL_SYSTEM})
+  set(MORGANA_BEARSSL ${MORGANA_BEARSSL_SYSTEM} CACHE INTERNAL "BearSSL as linked")
   add_custom_target(morgana_bearssl)
 endif()
