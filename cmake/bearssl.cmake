@@ -14,15 +14,11 @@ if(MORGANA_BEARSSL_TRIM)
   set(morgana_bearssl_dir ${CMAKE_BINARY_DIR}/bearssl)
   # In the cache too: tests/system/pvh_link_test.sh reads what the image linked from there.
   set(MORGANA_BEARSSL ${morgana_bearssl_dir}/libbearssl.a CACHE INTERNAL "BearSSL as linked")
-  # The tool runs on the build machine: the compiler's host defaults, as the crunch tool.
-  set(morgana_bearssl_tool_flags -std=c++23 -O2 -Wall -Wextra)
-  if(NOT DEFINED MORGANA_WERROR OR MORGANA_WERROR)
-    list(APPEND morgana_bearssl_tool_flags -Werror)
-  endif()
+  include(${CMAKE_CURRENT_LIST_DIR}/host_tools.cmake)
   add_custom_command(
     OUTPUT ${MORGANA_BEARSSL}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${morgana_bearssl_dir}
-    COMMAND ${CMAKE_CXX_COMPILER} ${morgana_bearssl_tool_flags} -I${morgana_bearssl_root}/src -I${MORGANA_BEARSSL_INCLUDE}
+    COMMAND ${CMAKE_CXX_COMPILER} ${morgana_host_tool_flags} -I${morgana_bearssl_root}/src -I${MORGANA_BEARSSL_INCLUDE}
             ${morgana_bearssl_root}/tools/bearssl_trim/bearssl_trim.cpp -o ${morgana_bearssl_dir}/bearssl_trim
     COMMAND ${CMAKE_COMMAND} -E copy ${MORGANA_BEARSSL_SYSTEM} ${morgana_bearssl_dir}/libbearssl.a.new
     COMMAND ${CMAKE_COMMAND} -E chdir ${morgana_bearssl_dir} ${CMAKE_AR} x libbearssl.a.new ssl_hs_server.o

@@ -13,17 +13,13 @@
 get_filename_component(morgana_crunch_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 set(MORGANA_CRUNCH "" CACHE STRING "Stores crunched into MORGANA_APP: name=dir;name2=dir2")
 
-# The generator runs on the build machine: built with the compiler's host
-# defaults, not the target's flags (the pvh target's are freestanding).
+# The generator runs on the build machine.
+include(${CMAKE_CURRENT_LIST_DIR}/host_tools.cmake)
 set(morgana_crunch_tool ${CMAKE_BINARY_DIR}/crunch-tool/crunch)
-set(morgana_crunch_tool_flags -std=c++23 -O2 -Wall -Wextra)
-if(NOT DEFINED MORGANA_WERROR OR MORGANA_WERROR)
-  list(APPEND morgana_crunch_tool_flags -Werror)
-endif()
 add_custom_command(
   OUTPUT ${morgana_crunch_tool}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/crunch-tool
-  COMMAND ${CMAKE_CXX_COMPILER} ${morgana_crunch_tool_flags} -I${morgana_crunch_root}/src
+  COMMAND ${CMAKE_CXX_COMPILER} ${morgana_host_tool_flags} -I${morgana_crunch_root}/src
           ${morgana_crunch_root}/tools/crunch/crunch.cpp ${morgana_crunch_root}/src/morgana/kv/mime.cpp
           ${morgana_crunch_root}/src/morgana/kv/gzip.cpp -lz
           -l:libbearssl.a -o ${morgana_crunch_tool}
