@@ -163,8 +163,10 @@ Result<void> entropy(std::span<std::byte> buffer) {
   return {};
 }
 
-MemoryStats memory_stats() {
-  // The budget: physical memory, or less when the process is limited (ulimit -v, -d).
+namespace {
+
+// The budget: physical memory, or less when the process is limited (ulimit -v, -d).
+std::size_t memory_budget() {
   auto pages = sysconf(_SC_PHYS_PAGES);
   auto page_size = sysconf(_SC_PAGESIZE);
   std::size_t total = pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size)
@@ -174,6 +176,15 @@ MemoryStats memory_stats() {
     if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
       total = std::min<std::size_t>(total, limit.rlim_cur);
   }
+  return total;
+}
+
+} // namespace
+
+MemoryStats memory_stats() {
+  // Taken once: TCP and HTTP ask on every connection, and the three system
+  // calls behind it (sysinfo, two prlimit64) would answer the same each time.
+  static const std::size_t total = memory_budget();
   // What malloc holds (under AddressSanitizer its own allocator, which this does not see).
   auto info = mallinfo2();
   std::size_t in_use = info.uordblks + info.hblkhd;
