@@ -26,14 +26,18 @@ bool writer_owned(std::string_view name) {
 // in one write; larger ones go out from where they are.
 constexpr std::size_t coalesce_limit = 16 * 1024;
 
-// `head`, then `body` in slices: the first slice leaves with the head.
-Task<Result<void>> write_body(net::Stream& stream, Bytes head, const SharedBytes& body, Duration timeout) {
+// `head`, then `body` in slices: the first slice leaves with the head; with
+// `last`, the end of the stream leaves with the last slice.
+Task<Result<void>> write_body(net::Stream& stream, Bytes head, const SharedBytes& body, Duration timeout,
+                              bool last = false) {
   std::size_t offset = 0;
   do {
     auto slice = body.slice(offset, std::min(body.size() - offset, slice_size));
-    CO_TRY(co_await stream.write_shared(head, slice, MonotonicClock::now() + timeout));
-    head = {};
     offset += slice.size();
+    auto deadline = MonotonicClock::now() + timeout;
+    CO_TRY(co_await (last && offset == body.size() ? stream.write_last(head, slice, deadline)
+                                                   : stream.write_shared(head, slice, deadline)));
+    head = {};
   } while (offset < body.size());
   co_return Result<void>{};
 }
@@ -93,9 +97,12 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& respon
 Task<Result<std::uint64_t>> write_response(net::Stream& stream, std::string head, Response& response,
                                            ResponseContext context) {
   const bool has_content = !context.head_request && status_allows_content(response.status);
+  // A response that ends the connection takes the stream's end with its last
+  // write: one segment with data and FIN instead of a FIN of its own after it.
+  const bool closes = response_closes(response, context);
   if (!has_content || !response.source) {
     auto body = has_content ? response.body : Body{};
-    CO_TRY(co_await write_body(stream, as_bytes(head), body, context.send_timeout));
+    CO_TRY(co_await write_body(stream, as_bytes(head), body, context.send_timeout, closes));
     co_return std::uint64_t{body.size()};
   }
   CO_TRY(co_await stream.write(as_bytes(head), MonotonicClock::now() + context.send_timeout));
@@ -120,7 +127,11 @@ Task<Result<std::uint64_t>> write_response(net::Stream& stream, std::string head
     }
     sent += piece.size();
   }
-  if (chunked) CO_TRY(co_await stream.write(as_bytes("0\r\n\r\n"), MonotonicClock::now() + context.send_timeout));
+  if (chunked) {
+    auto last_chunk = as_bytes("0\r\n\r\n");
+    auto deadline = MonotonicClock::now() + context.send_timeout;
+    CO_TRY(co_await (closes ? stream.write_last(last_chunk, {}, deadline) : stream.write(last_chunk, deadline)));
+  }
   co_return sent;
 }
 

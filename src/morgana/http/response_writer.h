@@ -37,6 +37,9 @@ struct ResponseContext {
 [[nodiscard]] Result<std::string> serialize_response_head(const Response& response, const ResponseContext& context);
 
 // Writes the response; returns the bytes of body sent (not counting chunk framing).
+// When it ends the connection (response_closes), its last write also shuts the
+// stream down (net::Stream::write_last), except after a body that the close
+// delimits (HTTP/1.0): the caller shuts that down.
 [[nodiscard]] Task<Result<std::uint64_t>> write_response(net::Stream& stream, Response& response,
                                                          ResponseContext context);
 // The same with the head serialize_response_head made for it (a server that

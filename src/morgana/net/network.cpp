@@ -25,4 +25,9 @@ Task<Result<void>> Stream::write_shared(Bytes head, SharedBytes body, Instant de
   co_return co_await write(joined, deadline);
 }
 
+Task<Result<void>> Stream::write_last(Bytes head, SharedBytes body, Instant deadline) {
+  CO_TRY(co_await write_shared(head, std::move(body), deadline));
+  co_return shutdown();
+}
+
 } // namespace morgana::net

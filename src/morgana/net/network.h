@@ -52,6 +52,10 @@ public:
   // the peer has acknowledged it: Morgana's TCP cuts segments straight from it.
   // By default small ones are joined and written once, large ones written in turn.
   [[nodiscard]] virtual Task<Result<void>> write_shared(Bytes head, SharedBytes body, Instant deadline = far_future);
+  // write_shared and then shutdown, as one: the end of the stream may leave
+  // with the last of the data (Morgana's TCP puts the FIN on its last segment
+  // instead of a segment of its own). By default the two calls in turn.
+  [[nodiscard]] virtual Task<Result<void>> write_last(Bytes head, SharedBytes body, Instant deadline = far_future);
   // Half-close: no more writes; the peer reads the end of the stream.
   [[nodiscard]] virtual Result<void> shutdown() = 0;
   // Resets the connection at once.

@@ -112,7 +112,7 @@ void TcpConnection::start_send_sequence(SequenceNumber iss) {
 void TcpConnection::start_receive_sequence(SequenceNumber irs) {
   m_rcv.irs = irs;
   m_receive_buffer.start(m_rcv.irs + 1);
-  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here)
+  m_rcv.adv_edge = m_rcv.irs + 1; // nothing offered yet (RFC 9293 §3.8.6.2.2 measures from here; a SYN-ACK moves it)
 }
 
 void TcpConnection::send_first_syn(std::uint8_t flags) {

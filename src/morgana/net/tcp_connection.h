@@ -39,6 +39,9 @@ enum class TcpState : std::uint8_t {
 };
 std::string_view state_name(TcpState state);
 
+// What a write leaves the connection with: open for more, or ending with a FIN.
+enum class WriteEnd : std::uint8_t { more, fin };
+
 struct TcpStats {
   std::uint64_t segments_sent = 0;
   std::uint64_t segments_received = 0;
@@ -94,8 +97,9 @@ public:
   [[nodiscard]] Task<Result<std::size_t>> read(MutableBytes out, Instant deadline);
   // All of `head` (copied) and then of `body` (by reference, see TcpSendQueue),
   // waiting for buffer space as needed; output runs once both are queued, so
-  // the head leaves with the start of the body.
-  [[nodiscard]] Task<Result<void>> write(Bytes head, SharedBytes body, Instant deadline);
+  // the head leaves with the start of the body. With WriteEnd::fin the FIN is
+  // queued too before that output (shutdown()), so it rides on the last segment.
+  [[nodiscard]] Task<Result<void>> write(Bytes head, SharedBytes body, Instant deadline, WriteEnd end = WriteEnd::more);
   // Sends FIN once queued data is out (RFC 9293 §3.10.4); reads continue.
   [[nodiscard]] Result<void> shutdown();
   // Sends RST and forgets the connection (RFC 9293 §3.10.5).
@@ -193,6 +197,9 @@ private:
 
   // State changes and timers.
   void set_state(TcpState state);
+  // ESTABLISHED or CLOSE-WAIT: the FIN follows the queued data (FIN-WAIT-1 or
+  // LAST-ACK); the next output() sends it.
+  void queue_fin();
   void enter_time_wait();
   void fail_with(Errc reason);
   void connection_done();

@@ -143,6 +143,10 @@ void TcpConnection::send_segment(SequenceNumber sequence, std::uint8_t flags, st
     header.mss = m_tcp.mss_for_mtu();
     std::size_t free = m_options.receive_buffer;
     header.window = static_cast<std::uint16_t>(std::min<std::size_t>(free, 0xffff));
+    // A SYN-ACK offers that window (never scaled, RFC 7323 §2.2): reads measure
+    // window updates from its edge, not from IRS + 1 (which would send one at
+    // the first read, before the response could carry the ACK).
+    if (header.flags & tcp_flag::ack) m_rcv.adv_edge = header.acknowledgment + header.window;
     if (active || m_window_scaling) header.window_scale = m_rcv.wscale;
     header.sack_permitted = active || m_sack_permitted;
     if (active || m_timestamps) header.timestamps = TcpTimestamps{timestamp_now(), active ? 0 : m_ts_recent};

@@ -43,7 +43,7 @@ Task<Result<std::size_t>> TcpConnection::read(MutableBytes out, Instant deadline
   }
 }
 
-Task<Result<void>> TcpConnection::write(Bytes head, SharedBytes body, Instant deadline) {
+Task<Result<void>> TcpConnection::write(Bytes head, SharedBytes body, Instant deadline, WriteEnd end) {
   while (true) {
     if (m_error) co_return fail(*m_error, "connection reset");
     if (m_fin_sequence || (m_state != TcpState::established && m_state != TcpState::close_wait))
@@ -55,8 +55,12 @@ Task<Result<void>> TcpConnection::write(Bytes head, SharedBytes body, Instant de
       referenced = m_send_buffer.write(body);
       body.data = body.data.subspan(referenced);
     }
-    if (copied || referenced) output();
-    if (head.empty() && body.data.empty()) co_return Result<void>{};
+    bool queued = head.empty() && body.data.empty();
+    // Before output, so that the last segment carries the FIN.
+    bool fin = queued && end == WriteEnd::fin;
+    if (fin) queue_fin();
+    if (copied || referenced || fin) output();
+    if (queued) co_return Result<void>{};
     CO_TRY(co_await m_writers.wait(deadline));
   }
 }
@@ -64,15 +68,19 @@ Task<Result<void>> TcpConnection::write(Bytes head, SharedBytes body, Instant de
 Result<void> TcpConnection::shutdown() {
   if (m_fin_sequence) return {};
   switch (m_state) {
-  case TcpState::established: set_state(TcpState::fin_wait_1); break;
-  case TcpState::close_wait: set_state(TcpState::last_ack); break;
+  case TcpState::established:
+  case TcpState::close_wait: queue_fin(); break;
   case TcpState::syn_sent:
   case TcpState::syn_received: abort(); return {};
   default: return fail(Errc::closed, "connection not open");
   }
-  m_fin_sequence = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
   output();
   return {};
+}
+
+void TcpConnection::queue_fin() {
+  set_state(m_state == TcpState::established ? TcpState::fin_wait_1 : TcpState::last_ack);
+  m_fin_sequence = m_snd.una + static_cast<std::uint32_t>(m_send_buffer.size());
 }
 
 void TcpConnection::abort() {

@@ -30,6 +30,10 @@ public:
   [[nodiscard]] Task<Result<void>> write_shared(Bytes head, SharedBytes body, Instant deadline = far_future) override {
     return m_connection->write(head, std::move(body), deadline);
   }
+  // The FIN goes on the last segment of the data.
+  [[nodiscard]] Task<Result<void>> write_last(Bytes head, SharedBytes body, Instant deadline = far_future) override {
+    return m_connection->write(head, std::move(body), deadline, WriteEnd::fin);
+  }
   // FIN follows the queued data.
   [[nodiscard]] Result<void> shutdown() override { return m_connection->shutdown(); }
   void abort() override { m_connection->abort(); }

@@ -34,15 +34,6 @@ int choose_hash(std::uint32_t client_hashes, unsigned key_type) {
   return 0;
 }
 
-// The first suite the client offers that this key can sign for, as BearSSL
-// translated it (id, then key exchange, cipher, MAC and PRF), or null.
-const br_suite_translated* choose_suite(const br_suite_translated* suites, std::size_t count, unsigned key_type) {
-  for (std::size_t i = 0; i < count; ++i) {
-    if (suite_key_type(suites[i][0]) == key_type) return &suites[i];
-  }
-  return nullptr;
-}
-
 // Stops hashing the transcript with the functions the rest of a full
 // handshake never reads. The engine hashes every handshake byte with each
 // function it has (br_multihash_update: SHA-1, SHA-224, SHA-256, SHA-384 and
@@ -135,7 +126,8 @@ int ServerStream::choose(const br_ssl_server_policy_class** policy, const br_ssl
   const Credentials* chosen = nullptr;
   const br_suite_translated* suite = nullptr;
   auto consider = [&](const Credentials& credentials) {
-    suite = choose_suite(suites, suite_count, credentials.key().type());
+    suite = choose_server_suite(std::span(suites, suite_count), credentials.key().type(),
+                                self.m_context.m_hardware_aes_gcm);
     if (suite != nullptr) chosen = &credentials;
     return suite != nullptr;
   };
@@ -210,7 +202,8 @@ void ServerStream::on_handshake_failed(const Error& error) {
   tls_log.debug("server handshake with {} failed: {}", remote(), error);
 }
 
-ServerContext::ServerContext(ServerConfig config) : m_config(std::move(config)) {
+ServerContext::ServerContext(ServerConfig config)
+    : m_config(std::move(config)), m_hardware_aes_gcm(hardware_aes_gcm()) {
   for (std::uint16_t suite : cipher_suites()) {
     if (std::ranges::any_of(m_config.credentials, [&](const Credentials& credentials) {
           return credentials.key().type() == suite_key_type(suite);

@@ -8,7 +8,9 @@
 // keys, ECDHE_RSA for RSA keys. BearSSL picks its fastest safe
 // implementations at run time: AES-NI and PCLMULQDQ for AES-GCM where the CPU
 // has them (br_aes_x86ni_ctr_get_vtable, br_ghash_pclmul_get, else the
-// constant-time ct64 code), SSE2 ChaCha20 and the 64-bit Poly1305. ECDHE
+// constant-time ct64 code), SSE2 ChaCha20 and the 64-bit Poly1305. The suite
+// is the client's first choice, but ChaCha20-Poly1305 when the CPU lacks that
+// AES-GCM hardware and the client offers it (choose_server_suite). ECDHE
 // (X25519 preferred, then P-256) and the server's ECDSA P-256 signature go
 // through nettle's x86_64 code (fast_ec.h), the rest through BearSSL's m31
 // and i31: details in suites.cpp.
@@ -64,6 +66,7 @@ private:
   ServerConfig m_config;
   // Our suites that one of the credentials' keys can sign for.
   std::vector<std::uint16_t> m_suites;
+  bool m_hardware_aes_gcm;               // decides between AES-GCM and ChaCha20 (choose_server_suite)
   std::vector<const char*> m_alpn_names; // into m_config.alpn
   std::vector<unsigned char> m_session_store;
   br_ssl_session_cache_lru m_session_cache{};

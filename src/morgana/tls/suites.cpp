@@ -15,6 +15,21 @@ unsigned suite_key_type(std::uint16_t suite) {
   }
 }
 
+bool hardware_aes_gcm() { return br_aes_x86ni_ctr_get_vtable() != nullptr && br_ghash_pclmul_get() != nullptr; }
+
+const br_suite_translated* choose_server_suite(std::span<const br_suite_translated> offered, unsigned key_type,
+                                               bool hardware_aes_gcm) {
+  const br_suite_translated* first = nullptr;
+  for (const auto& suite : offered) {
+    if (suite_key_type(suite[0]) != key_type) continue;
+    // Bits 8-11 of the translated form: the record encryption (bearssl_ssl.h).
+    bool chacha20 = ((suite[1] >> 8) & 0xF) == BR_SSLENC_CHACHA20;
+    if (hardware_aes_gcm || chacha20) return &suite;
+    if (first == nullptr) first = &suite;
+  }
+  return first;
+}
+
 const br_hash_class* hash_class(int id) {
   switch (id) {
   case br_sha1_ID: return &br_sha1_vtable;

@@ -23,6 +23,19 @@ inline constexpr std::array<std::uint16_t, 6> cipher_suite_list = {
 // (ECDHE_ECDSA) or BR_KEYTYPE_RSA (ECDHE_RSA).
 [[nodiscard]] unsigned suite_key_type(std::uint16_t suite);
 
+// Whether BearSSL has hardware code for both halves of AES-GCM on this CPU
+// (AES-NI: br_aes_x86ni_ctr_get_vtable; PCLMULQDQ: br_ghash_pclmul_get).
+[[nodiscard]] bool hardware_aes_gcm();
+
+// The suite a server takes from the client's (`offered`, as BearSSL translated
+// them, in the client's order) for a key of `key_type`, or null: the client's
+// first that the key can sign for; but without hardware AES-GCM its first
+// ChaCha20-Poly1305 suite if it offers one, since AES-GCM then runs in
+// constant-time software (ct64 AES, ctmul64 GHASH), several times slower than
+// SSE2 ChaCha20 (BoringSSL's servers decide the same way).
+[[nodiscard]] const br_suite_translated* choose_server_suite(std::span<const br_suite_translated> offered,
+                                                             unsigned key_type, bool hardware_aes_gcm);
+
 // Sets versions (TLS 1.2 only), suites, hashes, PRFs, the EC code, AES-GCM and
 // ChaCha20-Poly1305 on a zeroed engine, each the best BearSSL has here.
 void configure_engine(br_ssl_engine_context& engine);

@@ -21,7 +21,10 @@ public:
     writes.emplace_back(reinterpret_cast<const char*>(data.data()), data.size());
     co_return Result<void>{};
   }
-  Result<void> shutdown() override { return {}; }
+  Result<void> shutdown() override {
+    writes.emplace_back("<shutdown>");
+    return {};
+  }
   void abort() override {}
   void set_nodelay(bool) override {}
   void set_keepalive(std::optional<Duration>) override {}
@@ -71,6 +74,35 @@ TEST_F(ResponseWriterTest, ALargeBodyIsWrittenFromWhereItIs) {
   std::string body;
   for (std::size_t i = 1; i < stream.writes.size(); ++i) body += stream.writes[i];
   EXPECT_EQ(body, std::string(100'000, 'b'));
+}
+
+// A response that closes the connection shuts the stream down with its last
+// write (Stream::write_last), so the end can leave with the data.
+TEST_F(ResponseWriterTest, AClosingResponseEndsTheStreamWithItsLastWrite) {
+  auto response = Response::text(Status::ok, "bye");
+  ResponseContext context;
+  context.close = true;
+  EXPECT_EQ(send(response, context), 3U);
+  ASSERT_EQ(stream.writes.size(), 2U);
+  EXPECT_TRUE(stream.writes[0].ends_with("Connection: close\r\n\r\nbye"));
+  EXPECT_EQ(stream.writes[1], "<shutdown>");
+}
+
+TEST_F(ResponseWriterTest, AClosingChunkedResponseEndsTheStreamAfterTheLastChunk) {
+  Response response;
+  response.source = std::make_unique<Pieces>(std::vector<std::string>{"ab"});
+  ResponseContext context;
+  context.close = true;
+  EXPECT_EQ(send(response, context), 2U);
+  ASSERT_GE(stream.writes.size(), 3U);
+  EXPECT_EQ(stream.writes[stream.writes.size() - 2], "0\r\n\r\n");
+  EXPECT_EQ(stream.writes.back(), "<shutdown>");
+}
+
+TEST_F(ResponseWriterTest, AKeptAliveResponseLeavesTheStreamOpen) {
+  auto response = Response::text(Status::ok, "more");
+  EXPECT_EQ(send(response), 4U);
+  ASSERT_EQ(stream.writes.size(), 1U);
 }
 
 TEST_F(ResponseWriterTest, HeadSendsTheHeadAlone) {

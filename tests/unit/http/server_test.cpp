@@ -12,6 +12,7 @@
 #include "morgana/http/date.h"
 #include "morgana/http/router.h"
 #include "sim.h"
+#include "tcp_peer.h"
 
 namespace morgana::http {
 namespace {
@@ -100,6 +101,30 @@ TEST_F(HttpServerTest, ConnectionCloseEndsTheConnection) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->headers.get("Connection"), "close");
   EXPECT_EQ(loop().run(client.receive()).error(), Errc::closed);
+}
+
+// Over Morgana's TCP, with a peer like QEMU's slirp (no window scaling, SACK or
+// timestamps), a response that closes the connection and the FIN leave in one
+// segment (FIN|PSH|ACK with the response), with no FIN of its own after it and
+// no window update before it.
+TEST(HttpServerOverTcp, AClosingResponseCarriesTheFin) {
+  using namespace net::tcp_test;
+  TcpPeer peer;
+  auto stream = peer.establish(PeerOptions{1460, std::nullopt, false, false}); // as slirp
+  ASSERT_TRUE(stream);
+  Router router;
+  router.add("GET", "/hello", [](Request&) -> Task<Response> { co_return Response::text(Status::ok, "hi\n"); });
+  Server server(router.handler());
+  server.accept(std::move(stream));
+  std::string_view request = "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  peer.send_now(net::tcp_flag::ack | net::tcp_flag::psh, as_bytes(request));
+  auto sent = peer.take_noted(); // no pure ACK or window update before it either
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].flags_are(net::tcp_flag::fin | net::tcp_flag::psh | net::tcp_flag::ack));
+  std::string response(reinterpret_cast<const char*>(sent[0].payload.data()), sent[0].payload.size());
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_TRUE(response.ends_with("Connection: close\r\n\r\nhi\n"));
+  EXPECT_EQ(peer.tcp().count_in_state(net::TcpState::fin_wait_1), 1u);
 }
 
 TEST_F(HttpServerTest, Http10KeepsAliveOnlyWhenAsked) {

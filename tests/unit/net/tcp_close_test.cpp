@@ -240,6 +240,50 @@ TEST(TcpClose, FinFollowsQueuedData) {
   EXPECT_TRUE(sent[0].has(tcp_flag::fin | tcp_flag::ack));
 }
 
+// write_last: the response and the FIN in one segment (FIN|PSH|ACK with the
+// data), not the data and then a FIN of its own; writes after it fail.
+TEST(TcpClose, WriteLastPutsTheFinOnTheData) {
+  TcpPeer peer;
+  auto stream = peer.establish();
+  ASSERT_TRUE(stream);
+  auto head = frames::pattern(40, 1);
+  auto body = frames::pattern(200, 2);
+  ASSERT_TRUE(peer.run(stream->write_last(head, SharedBytes{.data = body}, MonotonicClock::now())));
+  peer.settle();
+  auto sent = peer.take_noted();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].flags_are(tcp_flag::fin | tcp_flag::psh | tcp_flag::ack));
+  Frame expected = head;
+  expected.insert(expected.end(), body.begin(), body.end());
+  EXPECT_EQ(sent[0].payload, expected);
+  EXPECT_EQ(stream->state(), TcpState::fin_wait_1);
+  EXPECT_FALSE(peer.write(*stream, frames::pattern(1)));
+  ASSERT_TRUE(stream->shutdown().has_value()); // the server's close after it: nothing more to send
+  peer.settle();
+  EXPECT_TRUE(peer.take().empty());
+  peer.send_now(tcp_flag::fin | tcp_flag::ack);
+  EXPECT_EQ(stream->state(), TcpState::time_wait);
+}
+
+// After the peer's FIN (HTTP close by the client): data and FIN together, LAST-ACK.
+TEST(TcpClose, WriteLastInCloseWait) {
+  TcpPeer peer;
+  auto stream = peer.establish();
+  ASSERT_TRUE(stream);
+  peer.send_now(tcp_flag::fin | tcp_flag::ack);
+  (void)peer.take();
+  ASSERT_EQ(stream->state(), TcpState::close_wait);
+  ASSERT_TRUE(peer.run(stream->write_last(frames::pattern(100, 3), {}, MonotonicClock::now())));
+  peer.settle();
+  auto sent = peer.take_noted();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].has(tcp_flag::fin | tcp_flag::ack));
+  EXPECT_EQ(sent[0].payload, frames::pattern(100, 3));
+  EXPECT_EQ(stream->state(), TcpState::last_ack);
+  peer.send_now(tcp_flag::ack);
+  EXPECT_EQ(stream->state(), TcpState::closed);
+}
+
 // An orphaned connection does not wait forever in FIN-WAIT-2 (as Linux's tcp_fin_timeout).
 TEST(TcpClose, OrphanedFinWait2TimesOut) {
   TcpPeer peer;

@@ -419,6 +419,20 @@ TEST(TcpData, ReadsDoNotRepeatAWindowTheFieldCannotWiden) {
   EXPECT_TRUE(peer.take().empty());
 }
 
+// The SYN-ACK offered a window too: reading the first request right after the
+// handshake does not send a window update for it (the ACK waits for the
+// response, or the delayed-ACK timer).
+TEST(TcpData, FirstReadAfterTheHandshakeSendsNoWindowUpdate) {
+  TcpPeer peer;
+  auto stream = peer.establish(bare_options());
+  ASSERT_TRUE(stream);
+  peer.send_now(tcp_flag::ack | tcp_flag::psh, frames::pattern(100));
+  (void)peer.take();
+  EXPECT_EQ(peer.read_now(*stream), frames::pattern(100));
+  peer.settle();
+  EXPECT_TRUE(peer.take().empty());
+}
+
 // RFC 7323 §5: PAWS drops a segment whose timestamp is older than TS.Recent, and ACKs it.
 TEST(TcpData, PawsDropsOldTimestamps) {
   TcpPeer peer;

@@ -291,6 +291,62 @@ TEST_F(VirtioNetTransmitTest, BurstWithEventIndexRingsTheDoorbellOnce) {
   EXPECT_EQ(device.notifications, 2);
 }
 
+// Frames sent into a full ring are held and go out in order once buffers are
+// back, instead of being dropped; ready() asks for an interrupt meanwhile.
+TEST_F(VirtioNetTransmitTest, FullRingHoldsPlainFramesAndSendsThemInOrderLater) {
+  auto queue = create({}, 1600, 4, true);
+  auto held_before = counter("virtio_net.tx_held");
+  auto full_before = counter("virtio_net.tx_ring_full");
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(queue->write(tcp_frame(100 + i), {})) << i;
+  auto heads = device.take_available();
+  ASSERT_EQ(heads.size(), 4u);
+  EXPECT_EQ(queue->held(), 3u);
+  EXPECT_EQ(counter("virtio_net.tx_held"), held_before + 3);
+  EXPECT_EQ(counter("virtio_net.tx_ring_full"), full_before);
+  // Nothing back yet: nothing to send now, and an interrupt is asked for at
+  // the next used buffer (used_event, 2.6.7.2).
+  EXPECT_FALSE(queue->ready());
+  EXPECT_EQ(queue->held(), 3u);
+  EXPECT_EQ(device.used_event(), device.used_index());
+  // Two buffers back: the first two held frames go out, the third waits; a
+  // new frame waits behind it.
+  device.use(heads[0].id, 0);
+  device.use(heads[1].id, 0);
+  EXPECT_TRUE(queue->write(tcp_frame(200), {}));
+  auto sent = device.take_available();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(device.read(sent[0]).size(), net_header_size + 104);
+  EXPECT_EQ(device.read(sent[1]).size(), net_header_size + 105);
+  EXPECT_EQ(queue->held(), 2u);
+  device.use(heads[2].id, 0);
+  device.use(heads[3].id, 0);
+  EXPECT_FALSE(queue->ready()) << "the buffers back took the rest";
+  EXPECT_NE(device.used_event(), device.used_index()) << "no more interrupts once nothing is held";
+  sent = device.take_available();
+  ASSERT_EQ(sent.size(), 2u);
+  auto bytes = device.read(sent[1]);
+  auto expected = tcp_frame(200);
+  ASSERT_EQ(bytes.size(), net_header_size + expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), bytes.begin() + net_header_size));
+  EXPECT_EQ(queue->held(), 0u);
+}
+
+TEST_F(VirtioNetTransmitTest, FramesBeyondWhatCanBeHeldAreRefused) {
+  auto queue = create(all, 4096, 4);
+  for (std::size_t i = 0; i < 4 + NetTransmitQueue::held_frames; ++i)
+    ASSERT_TRUE(queue->write(tcp_frame(100), {})) << i;
+  auto full_before = counter("virtio_net.tx_ring_full");
+  EXPECT_EQ(queue->write(tcp_frame(100), {}).error().code, Errc::would_block);
+  EXPECT_EQ(queue->held(), NetTransmitQueue::held_frames);
+  auto heads = device.take_available();
+  ASSERT_EQ(heads.size(), 4u);
+  device.use(heads[0].id, 0);
+  // A segmentation frame longer than a held slot is refused rather than held.
+  EXPECT_EQ(queue->write(tcp_frame(20'000), tso(1448)).error().code, Errc::would_block);
+  EXPECT_EQ(counter("virtio_net.tx_ring_full"), full_before + 2);
+  EXPECT_EQ(device.take_available().size(), 1u) << "the first held frame went out";
+}
+
 // ---- Receive ----
 
 class VirtioNetReceiveTest : public ::testing::Test {

@@ -134,6 +134,8 @@ Result<void> VirtioNet::start(std::uint64_t features) {
 }
 
 Result<std::size_t> VirtioNet::read(std::span<std::byte> frame, FrameOffload& offload) {
+  // Frames the stack sent into a full ring go out as soon as buffers are back.
+  m_transmit_queue->flush();
   return m_receive_queue->read(frame, offload);
 }
 
@@ -152,7 +154,8 @@ bool VirtioNet::input_pending() {
   // CPU waits is where frames can otherwise sit until a timer fires.
   m_transport->notify(transmitq);
   transmit_doorbells_before_halt.increment();
-  return m_receive_queue->ready();
+  bool transmit = m_transmit_queue->ready(); // frames held back, and buffers back to send them
+  return m_receive_queue->ready() || transmit;
 }
 
 void VirtioNet::format(FormatSink& sink) const {

@@ -12,7 +12,9 @@ Counter receive_malformed{"virtio_net.rx_malformed",
                           "received frames dropped: buffer lengths, buffer counts or headers the device got wrong"};
 Counter receive_too_long{"virtio_net.rx_too_long", "frames longer than the reader's buffer, dropped"};
 Counter receive_merged{"virtio_net.rx_merged", "received frames that spanned more than one buffer"};
-Counter transmit_ring_full{"virtio_net.tx_ring_full", "frames not sent: too few transmit buffers back from the device"};
+Counter transmit_ring_full{"virtio_net.tx_ring_full",
+                           "frames not sent: too few transmit buffers back from the device and none to hold it"};
+Counter transmit_held{"virtio_net.tx_held", "frames held back while the transmit ring was full, sent later"};
 Counter transmit_too_long{"virtio_net.tx_too_long", "frames not sent: longer than the MTU (or 64 KiB with TSO) allows"};
 Counter transmit_bad_offload{"virtio_net.tx_bad_offload",
                              "frames not sent: offload metadata not negotiated or not fitting the frame"};
@@ -93,11 +95,15 @@ Result<std::unique_ptr<NetTransmitQueue>> NetTransmitQueue::create(Transport& tr
   queue->m_next = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit chains", size));
   queue->m_chain_length = TRY(try_make_unique<std::uint16_t[]>("virtio-net transmit chains", size));
   queue->m_parts = TRY(try_make_unique<Virtqueue::Part[]>("virtio-net transmit chain", size));
+  queue->m_held =
+      TRY(try_make_unique<std::byte[]>("virtio-net held frames", held_frames * (net_header_size + plain_frame_limit)));
+  queue->m_held_length = TRY(try_make_unique<std::uint16_t[]>("virtio-net held frames", held_frames));
   for (std::uint16_t id = 0; id < size; ++id) {
     queue->m_free[queue->m_free_count++] = id;
     queue->m_chain_length[id] = 0;
   }
-  // Sent buffers are reclaimed when the next frame goes out; no interrupt needed.
+  // Sent buffers are reclaimed when the next frame goes out; an interrupt is
+  // asked for only while frames are held (ready()).
   queue->m_queue->suppress_interrupts();
   return queue;
 }
@@ -115,8 +121,13 @@ void NetTransmitQueue::reclaim() {
   }
 }
 
+std::size_t NetTransmitQueue::buffers_for(std::size_t frame_length) const {
+  return (m_config.header_size + frame_length + m_config.buffer_size - 1) / m_config.buffer_size;
+}
+
 Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const FrameOffload& offload) {
   reclaim();
+  flush();
   if (frame.size() > (offload.segment_size ? max_offload_frame : m_plain_frame_limit)) {
     transmit_too_long.increment();
     return fail(Errc::no_space, offload.segment_size ? "frame longer than 64 KiB" : "frame longer than the MTU");
@@ -131,14 +142,53 @@ Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const Fra
     transmit_bad_offload.increment();
     return encoded;
   }
-  const std::size_t total = m_config.header_size + frame.size();
-  const std::size_t count = (total + m_config.buffer_size - 1) / m_config.buffer_size;
-  if (count > m_free_count) {
+  if (m_held_count == 0 && buffers_for(frame.size()) <= m_free_count) {
+    enqueue(std::span(header, m_config.header_size), frame);
+    m_queue->notify();
+    return {};
+  }
+  // Behind held frames, or the ring is full: hold it if it fits, to keep the order.
+  if (m_held_count == held_frames || frame.size() > m_plain_frame_limit) {
     transmit_ring_full.increment();
     return fail(Errc::would_block, "transmit queue full");
   }
+  auto index = (m_held_first + m_held_count) % held_frames;
+  std::memcpy(held_slot(index), header, m_config.header_size);
+  std::memcpy(held_slot(index) + m_config.header_size, frame.data(), frame.size());
+  m_held_length[index] = static_cast<std::uint16_t>(frame.size());
+  ++m_held_count;
+  transmit_held.increment();
+  return {};
+}
 
+void NetTransmitQueue::flush() {
+  if (m_held_count == 0) return;
+  reclaim();
+  bool queued = false;
+  while (m_held_count > 0 && buffers_for(m_held_length[m_held_first]) <= m_free_count) {
+    auto* slot = held_slot(m_held_first);
+    enqueue(std::span(slot, m_config.header_size), std::span(slot + m_config.header_size, m_held_length[m_held_first]));
+    m_held_first = (m_held_first + 1) % held_frames;
+    --m_held_count;
+    queued = true;
+  }
+  if (queued) m_queue->notify();
+}
+
+bool NetTransmitQueue::ready() {
+  flush();
+  if (m_held_count == 0) {
+    m_queue->suppress_interrupts();
+    return false;
+  }
+  // A buffer the device uses from now on wakes the CPU to send the rest.
+  return m_queue->request_interrupt();
+}
+
+void NetTransmitQueue::enqueue(std::span<const std::byte> header, std::span<const std::byte> frame) {
   // 5.1.6.2: the header then the frame, across the chain's device-readable buffers.
+  const std::size_t total = header.size() + frame.size();
+  const std::size_t count = buffers_for(frame.size());
   std::size_t copied = 0; // of header and frame together
   for (std::size_t i = 0; i < count; ++i) {
     auto id = m_free[m_free_count - 1 - i];
@@ -146,12 +196,12 @@ Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const Fra
     auto length = std::min(m_config.buffer_size, total - copied);
     for (std::size_t offset = 0; offset < length;) {
       std::size_t n;
-      if (copied < m_config.header_size) {
-        n = std::min(length - offset, m_config.header_size - copied);
-        std::memcpy(buffer + offset, header + copied, n);
+      if (copied < header.size()) {
+        n = std::min(length - offset, header.size() - copied);
+        std::memcpy(buffer + offset, header.data() + copied, n);
       } else {
         n = length - offset;
-        std::memcpy(buffer + offset, frame.data() + (copied - m_config.header_size), n);
+        std::memcpy(buffer + offset, frame.data() + (copied - header.size()), n);
       }
       offset += n;
       copied += n;
@@ -162,8 +212,6 @@ Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const Fra
   m_free_count -= count;
   m_chain_length[m_parts[0].id] = static_cast<std::uint16_t>(count);
   m_queue->make_available(std::span(m_parts.get(), count));
-  m_queue->notify();
-  return {};
 }
 
 // ---- Receive ----

@@ -76,19 +76,41 @@ public:
   [[nodiscard]] static Result<std::unique_ptr<NetTransmitQueue>>
   create(Transport& transport, const NetQueueConfig& config, std::size_t plain_frame_limit);
 
+  // Frames of up to the plain limit held back while the ring is full.
+  static constexpr std::size_t held_frames = 64;
+
   [[nodiscard]] std::uint16_t size() const { return m_queue->size(); }
   // Queues one frame and notifies the device if it asked to be (with
   // EVENT_IDX not again until it has caught up, so a burst costs one doorbell).
-  // Errc::no_space beyond the limit (max_offload_frame with a segment size),
-  // Errc::invalid_argument for metadata the device did not agree to take or
-  // that does not fit the frame, Errc::would_block when too few buffers are
-  // back from the device. Nothing is queued on failure.
+  // While too few buffers are back from the device, or frames are held
+  // already, a frame of up to the plain limit is held (copied, in order, up to
+  // held_frames) and goes out from flush(): the stack's bursts would otherwise
+  // be losses for TCP to recover. Errc::no_space beyond the limit
+  // (max_offload_frame with a segment size), Errc::invalid_argument for
+  // metadata the device did not agree to take or that does not fit the frame,
+  // Errc::would_block when the frame can be neither queued nor held. Nothing
+  // is queued on failure.
   [[nodiscard]] Result<void> write(std::span<const std::byte> frame, const FrameOffload& offload);
+  // Queues the held frames that buffers back from the device now take.
+  void flush();
+  // Before the CPU halts: flush(); while frames are still held, asks for an
+  // interrupt at the device's next used buffer and returns whether one is back
+  // already (there is more to send now); otherwise used buffers raise none.
+  [[nodiscard]] bool ready();
+  [[nodiscard]] std::size_t held() const { return m_held_count; }
 
 private:
   NetTransmitQueue(const NetQueueConfig& config, std::size_t plain_frame_limit);
   friend struct morgana::NothrowNew;
   void reclaim();
+  // How many buffers `frame` takes with its header.
+  [[nodiscard]] std::size_t buffers_for(std::size_t frame_length) const;
+  // Copies the header and `frame` into free buffers and makes them available
+  // (the caller checked that enough are free); no notification.
+  void enqueue(std::span<const std::byte> header, std::span<const std::byte> frame);
+  [[nodiscard]] std::byte* held_slot(std::size_t index) const {
+    return m_held.get() + index * (net_header_size + m_plain_frame_limit);
+  }
 
   NetQueueConfig m_config;
   std::size_t m_plain_frame_limit;
@@ -101,6 +123,11 @@ private:
   std::unique_ptr<std::uint16_t[]> m_next;
   std::unique_ptr<std::uint16_t[]> m_chain_length;
   std::unique_ptr<Virtqueue::Part[]> m_parts; // scratch for one chain
+  // held_frames slots of the encoded header then the frame, a ring from m_held_first.
+  std::unique_ptr<std::byte[]> m_held;
+  std::unique_ptr<std::uint16_t[]> m_held_length; // of each slot's frame
+  std::size_t m_held_first = 0;
+  std::size_t m_held_count = 0;
 };
 
 class NetReceiveQueue {
