@@ -10,7 +10,7 @@
 // per full handshake, a third of its instructions (docs/BENCHMARKS.md, issue 13).
 // The table is read-only data; a server only ever looks up suites its engine was
 // given (scan-suite filters the client's list against them first), and Morgana's
-// engines are given only cipher_suites(). So the entries kept are exactly ours,
+// engines are given only cipher_suites. So the entries kept are exactly ours,
 // unchanged and in BearSSL's order, followed by the terminator; nothing else in
 // the object changes.
 //
@@ -36,7 +36,7 @@ namespace {
 
 constexpr std::size_t entry_size = 4;
 // Fewer entries than this is not BearSSL's table (it has 45 in 0.6).
-constexpr std::size_t min_entries = morgana::tls::cipher_suite_list.size();
+constexpr std::size_t min_entries = morgana::tls::cipher_suites.size();
 
 std::uint16_t suite_at(const std::vector<unsigned char>& bytes, std::size_t offset) {
   return static_cast<std::uint16_t>(bytes[offset] << 8 | bytes[offset + 1]);
@@ -56,12 +56,12 @@ std::optional<Table> table_at(const std::vector<unsigned char>& bytes, std::size
   for (std::size_t at = offset; at + 2 <= bytes.size(); at += entry_size) {
     std::uint16_t suite = suite_at(bytes, at);
     if (suite == 0) {
-      if (entries < min_entries || ours != morgana::tls::cipher_suite_list.size()) return std::nullopt;
+      if (entries < min_entries || ours != morgana::tls::cipher_suites.size()) return std::nullopt;
       return Table{offset, entries};
     }
     if (suite <= previous || at + entry_size > bytes.size()) return std::nullopt;
     previous = suite;
-    ours += std::ranges::count(morgana::tls::cipher_suite_list, suite);
+    ours += std::ranges::count(morgana::tls::cipher_suites, suite);
     ++entries;
   }
   return std::nullopt;
@@ -75,16 +75,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* path = argv[1];
-  std::vector<unsigned char> bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-    if (!in.eof() && in.fail()) bytes.clear();
-  }
-  if (bytes.empty()) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     std::fprintf(stderr, "bearssl_trim: cannot read %s\n", path);
     return 1;
   }
+  std::vector<unsigned char> bytes(std::istreambuf_iterator<char>(in), {});
 
   std::vector<Table> found;
   for (std::size_t offset = 0; offset + entry_size <= bytes.size(); ++offset) {
@@ -105,7 +101,7 @@ int main(int argc, char** argv) {
   std::vector<unsigned char> kept;
   for (std::size_t i = 0; i < table.entries; ++i) {
     std::size_t at = table.offset + i * entry_size;
-    if (std::ranges::count(morgana::tls::cipher_suite_list, suite_at(bytes, at)) != 0) {
+    if (std::ranges::count(morgana::tls::cipher_suites, suite_at(bytes, at)) != 0) {
       kept.insert(kept.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at),
                   bytes.begin() + static_cast<std::ptrdiff_t>(at + entry_size));
     }

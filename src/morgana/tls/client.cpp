@@ -137,7 +137,7 @@ Task<Result<std::unique_ptr<Stream>>> connect(std::unique_ptr<net::Stream> trans
     if (name.empty() || name.size() > 255) co_return fail(Errc::invalid_argument, "ALPN protocol name length");
   }
   for (std::uint16_t suite : config.cipher_suites) {
-    if (std::ranges::count(cipher_suites(), suite) != 1 || std::ranges::count(config.cipher_suites, suite) != 1) {
+    if (std::ranges::count(cipher_suites, suite) != 1 || std::ranges::count(config.cipher_suites, suite) != 1) {
       co_return fail(Errc::invalid_argument, "TLS client: cipher suites to offer must be ours, each once");
     }
   }

@@ -34,7 +34,7 @@ struct ClientConfig {
   // ALPN protocols to offer (RFC 7301), e.g. {"http/1.1"}.
   std::vector<std::string> alpn;
   // The cipher suites to offer, in order of preference: some of
-  // cipher_suites() (suites.h). Empty offers all of them.
+  // cipher_suites (suites.h). Empty offers all of them.
   std::vector<std::uint16_t> cipher_suites;
   // Resumed when valid and updated after the handshake; may be null. Must
   // outlive connect().

@@ -204,7 +204,7 @@ void ServerStream::on_handshake_failed(const Error& error) {
 
 ServerContext::ServerContext(ServerConfig config)
     : m_config(std::move(config)), m_hardware_aes_gcm(hardware_aes_gcm()) {
-  for (std::uint16_t suite : cipher_suites()) {
+  for (std::uint16_t suite : cipher_suites) {
     if (std::ranges::any_of(m_config.credentials, [&](const Credentials& credentials) {
           return credentials.key().type() == suite_key_type(suite);
         }))

@@ -4,8 +4,6 @@
 
 namespace morgana::tls {
 
-std::span<const std::uint16_t> cipher_suites() { return cipher_suite_list; }
-
 unsigned suite_key_type(std::uint16_t suite) {
   switch (suite) {
   case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
@@ -54,7 +52,7 @@ const unsigned char* hash_oid(int id) {
 
 void configure_engine(br_ssl_engine_context& engine) {
   br_ssl_engine_set_versions(&engine, BR_TLS12, BR_TLS12);
-  br_ssl_engine_set_suites(&engine, cipher_suite_list.data(), cipher_suite_list.size());
+  br_ssl_engine_set_suites(&engine, cipher_suites.data(), cipher_suites.size());
   // The handshake transcript and signatures; SHA-1 only for peers' signatures.
   for (int id : {br_sha1_ID, br_sha224_ID, br_sha256_ID, br_sha384_ID, br_sha512_ID}) {
     br_ssl_engine_set_hash(&engine, id, hash_class(id));

@@ -13,12 +13,11 @@ namespace morgana::tls {
 
 // Our suites in order of preference (RFC 5289 §3.2, RFC 7905 §2). The server
 // handshake code Morgana links knows these suites only (tools/bearssl_trim).
-inline constexpr std::array<std::uint16_t, 6> cipher_suite_list = {
+inline constexpr std::array<std::uint16_t, 6> cipher_suites = {
     BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
     BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
-[[nodiscard]] std::span<const std::uint16_t> cipher_suites();
 // The type of key that signs for one of our suites' ECDHE: BR_KEYTYPE_EC
 // (ECDHE_ECDSA) or BR_KEYTYPE_RSA (ECDHE_RSA).
 [[nodiscard]] unsigned suite_key_type(std::uint16_t suite);

@@ -82,7 +82,7 @@ TEST(BearSslTrim, TheServerNoLongerKnowsASuiteThatWasCut) {
   // table untouched this handshake completes. Cut, the server finds no suite
   // in common and sends a handshake_failure alert (40).
   constexpr std::uint16_t cut = BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256;
-  ASSERT_EQ(std::ranges::count(cipher_suite_list, cut), 0);
+  ASSERT_EQ(std::ranges::count(cipher_suites, cut), 0);
   EXPECT_EQ(handshake_with_only(cut), BR_ERR_RECV_FATAL_ALERT + 40);
 }
 

@@ -207,7 +207,7 @@ TEST_F(TlsTest, RsaCertificateUsesEcdheRsa) {
 TEST_F(TlsTest, EachSuiteAloneCompletesTheHandshakeAndCarriesData) {
   auto ec = server_with({{ec_server_pem, ec_server_key}});
   auto rsa = server_with({{rsa_server_pem, rsa_server_key}});
-  for (std::uint16_t suite : cipher_suites()) {
+  for (std::uint16_t suite : cipher_suites) {
     bool ecdsa = suite == BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 ||
                  suite == BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 ||
                  suite == BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
