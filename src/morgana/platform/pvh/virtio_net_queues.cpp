@@ -127,7 +127,7 @@ std::size_t NetTransmitQueue::buffers_for(std::size_t frame_length) const {
 
 Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const FrameOffload& offload) {
   reclaim();
-  flush();
+  send_held();
   if (frame.size() > (offload.segment_size ? max_offload_frame : m_plain_frame_limit)) {
     transmit_too_long.increment();
     return fail(Errc::no_space, offload.segment_size ? "frame longer than 64 KiB" : "frame longer than the MTU");
@@ -164,6 +164,10 @@ Result<void> NetTransmitQueue::write(std::span<const std::byte> frame, const Fra
 void NetTransmitQueue::flush() {
   if (m_held_count == 0) return;
   reclaim();
+  send_held();
+}
+
+void NetTransmitQueue::send_held() {
   bool queued = false;
   while (m_held_count > 0 && buffers_for(m_held_length[m_held_first]) <= m_free_count) {
     auto* slot = held_slot(m_held_first);

@@ -103,6 +103,8 @@ private:
   NetTransmitQueue(const NetQueueConfig& config, std::size_t plain_frame_limit);
   friend struct morgana::NothrowNew;
   void reclaim();
+  // flush() after reclaim(): queues the held frames the free buffers take.
+  void send_held();
   // How many buffers `frame` takes with its header.
   [[nodiscard]] std::size_t buffers_for(std::size_t frame_length) const;
   // Copies the header and `frame` into free buffers and makes them available
